@@ -1,0 +1,33 @@
+"""Shared fixtures: an isolated zoo cache per test, and the real files in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets an empty ZOO_HOME and an empty Hub cache, and is offline by default."""
+    home = tmp_path_factory.mktemp("zoo_home")
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-hub"))
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "yolov3-tiny.weights").exists():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (set ZOO_TEST_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def images(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "images").iterdir())

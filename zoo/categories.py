@@ -1,0 +1,20 @@
+"""Category label sets (ImageNet-1k, COCO-80, COCO-91, COCO-17 keypoints), read from zoo/data."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from zoo.errors import SpecError
+
+DATA = Path(__file__).with_name("data")
+
+
+@functools.cache
+def categories(name: str) -> tuple[str, ...]:
+    """Labels of a category set, in class-id order ("N/A" marks unused ids, as in COCO-91)."""
+    path = DATA / f"{name}.txt"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in DATA.glob("*.txt")))
+        raise SpecError(f"unknown category set '{name}' (known: {known})")
+    return tuple(line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines())

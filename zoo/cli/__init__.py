@@ -1,0 +1,86 @@
+"""The `zoo` command line: a thin click layer over the library. Commands load lazily so that
+`zoo list` never imports torch; ZooErrors become one-line messages with their exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from zoo.errors import ZooError
+
+# command name -> "module:attribute"; a module is imported only when its command runs
+COMMANDS = {
+    "list": "zoo.cli.models:list_cmd",
+    "info": "zoo.cli.models:info_cmd",
+    "plugins": "zoo.cli.plugins_cmd:plugins_cmd",
+    "download": "zoo.cli.weights_cmd:download_cmd",
+    "import": "zoo.cli.weights_cmd:import_cmd",
+    "verify": "zoo.cli.weights_cmd:verify_cmd",
+    "cache": "zoo.cli.weights_cmd:cache_cmd",
+    "convert": "zoo.cli.weights_cmd:convert_cmd",
+    "predict": "zoo.cli.predict_cmd:predict_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """Resolves built-in commands on demand; plugin commands come from `zoo_register_commands`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(super().list_commands(ctx)) | set(_plugin_commands()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            from zoo.refs import resolve_ref
+
+            return resolve_ref(COMMANDS[name], "command")  # type: ignore[return-value]
+        return super().get_command(ctx, name) or _plugin_commands().get(name)
+
+
+def _plugin_commands() -> dict[str, click.Command]:
+    """Commands that plugins add; a failing hook is reported by `zoo plugins`, not raised here."""
+    from zoo.plugins import plugin_manager
+
+    group = click.Group()
+    pm = plugin_manager()
+    for plugin in pm.get_plugins():
+        if not hasattr(plugin, "zoo_register_commands"):
+            continue
+        try:
+            others = [p for p in pm.get_plugins() if p is not plugin]
+            pm.subset_hook_caller("zoo_register_commands", remove_plugins=others)(cli=group)
+        except Exception:  # noqa: S112 - isolation: one plugin's commands must not break the CLI
+            continue
+    return {n: c for n, c in group.commands.items() if n not in COMMANDS}
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cvzoo", prog_name="zoo")
+def cli() -> None:
+    """cvzoo: classic vision models by name, verified weights, one benchmark harness."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point: errors become one line on stderr and an exit code, never a traceback."""
+    try:
+        return cli.main(args=argv, prog_name="zoo", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except ZooError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # last resort: still one line, traceback only on request
+        if os.environ.get("ZOO_DEBUG"):
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        click.echo(f"error: {type(e).__name__}: {first} (set ZOO_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)

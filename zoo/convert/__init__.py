@@ -1,0 +1,1 @@
+"""Converters: original checkpoint files -> state dicts in the zoo's layout (then safetensors)."""

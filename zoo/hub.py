@@ -1,0 +1,319 @@
+"""Weights on the Hugging Face Hub and in the zoo cache: fetch at a pinned revision, check sha256,
+convert to safetensors, write atomically, and fail fast offline.
+
+Cache layout (ZOO_HOME, default: the user cache dir):
+  weights/<model>/<tag>/model.safetensors   the converted weights the zoo loads
+  weights/<model>/<tag>/lock.json           where they came from and how they were pinned
+Originals are fetched through huggingface_hub into its own cache (HF_HUB_CACHE), so weights a user
+already has from other tools are found without a download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from zoo.errors import ConversionError, OfflineError, WeightsMismatchError, WeightsNotFoundError, ZooError
+from zoo.spec import ModelSpec, WeightsSpec
+
+TRUTHY = {"1", "true", "yes", "on"}
+CONNECT_TIMEOUT_S = 1.0
+WEIGHTS_FILE = "model.safetensors"
+LOCK_FILE = "lock.json"
+
+
+def zoo_home() -> Path:
+    env = os.environ.get("ZOO_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("cvzoo"))
+
+
+def weights_dir(name: str, tag: str) -> Path:
+    return zoo_home() / "weights" / name / tag
+
+
+def is_offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in TRUTHY for v in ("ZOO_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Lock:
+    """What lock.json records for one cached weights entry."""
+
+    model: str
+    tag: str
+    origin: str  # "hub" or "import"
+    original: str  # repo_id/filename@revision, or the imported file's path
+    original_format: str
+    original_sha256: str
+    pinned_by: str  # "registry" (sha256 in registry.yaml), "hub-etag" (Hub LFS sha256), "local" (hash taken here)
+    safetensors_sha256: str
+    size: int
+    created: str
+
+    def write(self, folder: Path) -> None:
+        _atomic_write_text(folder / LOCK_FILE, json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, folder: Path) -> Lock | None:
+        try:
+            data = json.loads((folder / LOCK_FILE).read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached_weights(spec: ModelSpec, w: WeightsSpec) -> Path | None:
+    path = weights_dir(spec.name, w.tag) / WEIGHTS_FILE
+    return path if path.is_file() else None
+
+
+# ------------------------------------------------------------------ fetching originals
+
+def _fix_hint(spec: ModelSpec, w: WeightsSpec) -> str:
+    local = Path(w.filename or "FILE").name
+    return (f"run 'zoo download {spec.name}.{w.tag}' with network access, or 'zoo import {spec.name}.{w.tag} {local}' "
+            "with a copy of the file")
+
+
+def _endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+
+
+def _reachable(url: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:
+    """A TCP connect to the Hub endpoint: the one-second check that keeps offline failures fast."""
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _hub_cached(w: WeightsSpec) -> Path | None:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, local_files_only=True))
+    except Exception:  # LocalEntryNotFoundError and friends: not in the local Hub cache
+        return None
+
+
+def _etag_of_cached(path: Path) -> str | None:
+    """In the Hub cache a snapshot file links to blobs/<etag>; for LFS files the etag is the sha256."""
+    target = Path(os.path.realpath(path)).name
+    return target if len(target) == 64 and all(c in "0123456789abcdef" for c in target) else None
+
+
+def fetch_original(spec: ModelSpec, w: WeightsSpec) -> tuple[Path, str | None]:
+    """The original file (from the local Hub cache, or downloaded) and the Hub's sha256 for it if known."""
+    if not w.obtainable:
+        raise WeightsNotFoundError(f"{spec.name}: no pretrained weights are published for tag '{w.tag}'")
+    local = _hub_cached(w)
+    if local is not None:
+        return local, _etag_of_cached(local)
+    if is_offline():
+        raise OfflineError(f"{spec.name}.{w.tag}: weights are not cached and the zoo is offline; {_fix_hint(spec, w)}")
+    if not _reachable(_endpoint()):
+        raise OfflineError(f"{spec.name}.{w.tag}: cannot reach {_endpoint()} (no network?); {_fix_hint(spec, w)}")
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    try:
+        meta = get_hf_file_metadata(hf_hub_url(w.repo_id, w.filename, revision=w.revision), timeout=10)
+        path = Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, etag_timeout=10))
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsNotFoundError(f"{spec.name}.{w.tag}: download of {w.repo_id}/{w.filename}@{w.revision} failed: {first}") from None
+    etag = (meta.etag or "").strip('"')
+    return path, etag if len(etag) == 64 else None
+
+
+# ------------------------------------------------------------------ converting into the cache
+
+def convert_to_cache(spec: ModelSpec, w: WeightsSpec, original: Path, fmt: str, origin: str, origin_text: str,
+                     expected_sha256: str | None, pinned_by: str) -> Path:
+    """Check the original's hash, convert it, check it fits the model, and store safetensors + lock."""
+    actual = sha256_file(original)
+    if expected_sha256 and actual != expected_sha256:
+        raise WeightsMismatchError(f"{original.name}: sha256 mismatch for {spec.name}.{w.tag}: "
+                                   f"expected {expected_sha256}, got {actual} ({pinned_by})")
+    if not expected_sha256:
+        pinned_by = "local"
+    state = convert_file(spec, original, fmt)
+    folder = weights_dir(spec.name, w.tag)
+    from zoo.weights import save_safetensors
+
+    out = folder / WEIGHTS_FILE
+    save_safetensors(state, out, metadata={"model": spec.name, "tag": w.tag, "original_sha256": actual})
+    Lock(spec.name, w.tag, origin, origin_text, fmt, actual, pinned_by, sha256_file(out), out.stat().st_size,
+         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).write(folder)
+    return out
+
+
+def convert_file(spec: ModelSpec, path: Path, fmt: str) -> dict[str, Any]:
+    """Run the converter registered for `fmt` and check the result against the model's keys and shapes."""
+    from zoo.api import build
+    from zoo.plugins import default_registry
+    from zoo.refs import resolve_ref
+    from zoo.weights import check_state_dict
+
+    conv = default_registry().converter(fmt)
+    if conv is None:
+        known = ", ".join(c.format for c in default_registry().converters())
+        raise ConversionError(f"no converter for format '{fmt}' (known: {known})")
+    fn = resolve_ref(conv.fn, "converter")
+    state = fn(path, spec)
+    model = build(spec, device="meta")
+    check_state_dict(model.net.state_dict(), state, f"{path.name} (format {fmt})")
+    return state
+
+
+def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
+    """The cached safetensors for (spec, w), fetching and converting the original if needed."""
+    cached = cached_weights(spec, w)
+    if cached is not None and not force:
+        return cached
+    original, hub_sha = fetch_original(spec, w)
+    expected = w.sha256 or hub_sha
+    pinned_by = "registry" if w.sha256 else "hub-etag"
+    if w.sha256 and hub_sha and hub_sha != w.sha256:
+        raise WeightsMismatchError(f"{original.name}: the Hub's sha256 {hub_sha} differs from the registry's {w.sha256} "
+                                   f"for {spec.name}.{w.tag} (revision {w.revision})")
+    if w.size is not None and original.stat().st_size != w.size:
+        raise WeightsMismatchError(f"{original.name}: size {original.stat().st_size} bytes, registry says {w.size}")
+    return convert_to_cache(spec, w, original, w.format, "hub", f"{w.repo_id}/{w.filename}@{w.revision}",
+                            expected, pinned_by)
+
+
+def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
+    """`zoo import`: a local original checkpoint through the same converter and checks."""
+    from zoo.convert.formats import guess_format
+
+    if not path.is_file():
+        raise ZooError(f"{path}: no such file")
+    actual = sha256_file(path)
+    candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path))
+    errors = []
+    for f in candidates:
+        try:
+            pinned = "registry" if (w.sha256 and actual == w.sha256 and f == w.format) else "local"
+            out = convert_to_cache(spec, w, path, f, "import", str(path.resolve()), w.sha256 if pinned == "registry" else None, pinned)
+            lock = Lock.read(out.parent)
+            assert lock is not None
+            return out, lock
+        except (ConversionError, WeightsMismatchError) as e:
+            errors.append(f"as {f}: {e}")
+    raise ConversionError(f"{path}: could not be imported for {spec.name}: " + " | ".join(errors))
+
+
+def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str) -> list[str]:
+    """Formats to try for an imported file: the spec's own original format if it reads that kind of file, then the generic one."""
+    out = []
+    kinds = {"safetensors": "safetensors", "pytorch": "pytorch", "darknet": "darknet"}
+    for entry in [w, *spec.weights]:
+        if entry.format not in out and (entry.format.split("-")[0] == guessed or entry.format == guessed
+                                        or kinds.get(guessed) == entry.format):
+            out.append(entry.format)
+    if guessed not in out:
+        out.append(guessed)
+    from zoo.plugins import default_registry
+
+    reg = default_registry()
+    for c in reg.converters():  # family layouts of the same file kind, e.g. "pytorch-torchvision"
+        if c.format.startswith(guessed + "-") and c.format not in out:
+            out.append(c.format)
+    return out
+
+
+# ------------------------------------------------------------------ verify and cache listing
+
+@dataclass
+class VerifyRow:
+    model: str
+    tag: str
+    status: str  # ok | modified | missing | no-lock
+    pinned_by: str
+    detail: str
+
+
+def verify(spec: ModelSpec, w: WeightsSpec) -> VerifyRow:
+    folder = weights_dir(spec.name, w.tag)
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        return VerifyRow(spec.name, w.tag, "missing", "", "not in the cache")
+    lock = Lock.read(folder)
+    if lock is None:
+        return VerifyRow(spec.name, w.tag, "no-lock", "", f"{LOCK_FILE} missing or unreadable")
+    actual = sha256_file(path)
+    if actual != lock.safetensors_sha256:
+        return VerifyRow(spec.name, w.tag, "modified", lock.pinned_by,
+                         f"{WEIGHTS_FILE} sha256 {actual} != recorded {lock.safetensors_sha256}")
+    if w.sha256 and lock.original_sha256 != w.sha256:
+        return VerifyRow(spec.name, w.tag, "ok", lock.pinned_by,
+                         f"converted from {lock.original} (sha256 {lock.original_sha256[:12]}…, not the registry's file)")
+    how = {"registry": "original matches the registry's sha256", "hub-etag": "original matched the Hub's LFS sha256",
+           "local": "hash recorded locally only"}.get(lock.pinned_by, lock.pinned_by)
+    return VerifyRow(spec.name, w.tag, "ok", lock.pinned_by, how)
+
+
+@dataclass
+class CacheEntry:
+    model: str
+    tag: str
+    path: str
+    size: int
+    origin: str
+
+
+def cache_entries() -> list[CacheEntry]:
+    root = zoo_home() / "weights"
+    out = []
+    for path in sorted(root.glob(f"*/*/{WEIGHTS_FILE}")):
+        lock = Lock.read(path.parent)
+        out.append(CacheEntry(path.parent.parent.name, path.parent.name, str(path), path.stat().st_size,
+                              lock.original if lock else "?"))
+    return out
+
+
+def cache_remove(name: str, tag: str | None = None) -> list[str]:
+    root = zoo_home() / "weights" / name
+    targets = [root / tag] if tag else ([root] if root.exists() else [])
+    removed = []
+    for t in targets:
+        if t.exists():
+            shutil.rmtree(t)
+            removed.append(str(t))
+    return removed

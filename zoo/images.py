@@ -1,0 +1,86 @@
+"""Reading user images into RGB uint8 arrays, with one-line errors for anything unusable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.errors import InputError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
+def load_image(image: Any) -> np.ndarray:
+    """A path, PIL image, HWC ndarray or CHW tensor -> HWC uint8 RGB ndarray."""
+    if isinstance(image, (str, os.PathLike)):
+        return _read_file(Path(image))
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        Image = None
+    if Image is not None and isinstance(image, Image.Image):
+        return np.array(image.convert("RGB"))
+    if isinstance(image, np.ndarray):
+        return _from_array(image, "array")
+    if type(image).__module__.startswith("torch"):
+        t = image.detach().cpu()
+        if t.ndim == 3 and t.shape[0] in (1, 3, 4):
+            t = t.permute(1, 2, 0)
+        arr = t.numpy()
+        if arr.dtype != np.uint8:
+            if arr.min() < 0 or arr.max() > 1:
+                raise InputError("float image tensors must hold values in [0, 1]")
+            arr = np.round(arr * 255).astype(np.uint8)
+        return _from_array(arr, "tensor")
+    raise InputError(f"cannot use an object of type {type(image).__name__} as an image")
+
+
+def _from_array(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise InputError(f"image {what} must be HxW, HxWx1, HxWx3 or HxWx4, got shape {tuple(arr.shape)}")
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    if arr.shape[2] == 4:
+        arr = arr[:, :, :3]
+    if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating) and arr.size and 0 <= arr.min() and arr.max() <= 1:
+            arr = np.round(arr * 255)
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise InputError(f"image {what} is empty")
+    return np.ascontiguousarray(arr)
+
+
+def _read_file(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; pass image files (or a glob)")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return np.array(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def expand_inputs(items: list[str]) -> list[Path]:
+    """CLI inputs: files as given, folders expanded to their image files (sorted)."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InputError(f"{p}: folder holds no images")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,133 @@
+"""ZooModel: the nn.Module every builder returns, with one pre/forward/post/predict protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo.errors import InputError
+from zoo.images import load_image
+from zoo.ops.resize import ImageMeta, letterbox, resize_crop, stretch
+from zoo.spec import ModelSpec
+
+
+class ZooModel(nn.Module):
+    """Wraps the raw network `net` (whose state_dict is the zoo's weights layout) with its spec.
+
+    `forward(batch)` is the raw network call the benchmark harness times; `preprocess` and
+    `postprocess` are task code, and `predict` runs all three under inference mode.
+    """
+
+    supports_meta_init = True  # False when building on the meta device would lose constants
+
+    def __init__(self, spec: ModelSpec, net: nn.Module):
+        super().__init__()
+        self.spec = spec
+        self.net = net
+        self.weights_source = "random init"  # set by zoo.load: what weights this instance holds
+
+    # ------------------------------------------------------------------ protocol
+    def forward(self, batch: Any) -> Any:
+        return self.net(batch)
+
+    @property
+    def device(self) -> torch.device:
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(self.spec.input.size)  # type: ignore[return-value]
+
+    def preprocess(self, images: Any, resize: str | None = None, size: int | tuple[int, int] | None = None,
+                   **_: Any) -> tuple[torch.Tensor, list[ImageMeta]]:
+        """Images -> (NCHW float batch on the model's device, per-image metas)."""
+        inp = self.spec.input
+        mode = resize or inp.resize
+        hw = _size(size) if size is not None else tuple(inp.size)
+        tensors, metas = [], []
+        for item in _as_list(images):
+            arr = load_image(item)
+            if mode == "letterbox":
+                t, meta = letterbox(arr, hw, fill=0.5 / inp.scale)
+            elif mode == "stretch":
+                t, meta = stretch(arr, hw)
+            elif mode == "resize-crop":
+                t, meta = resize_crop(arr, hw, inp.resize_size or int(round(hw[0] / 0.875)))
+            elif mode == "none":
+                t = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).float()
+                meta = ImageMeta(arr.shape[:2], arr.shape[:2])
+            else:
+                raise InputError(f"unknown resize mode '{mode}' (letterbox, stretch, resize-crop, none)")
+            tensors.append(t)
+            metas.append(_with_source(meta, item))
+        batch = torch.cat(tensors) if len({t.shape for t in tensors}) == 1 else tensors
+        return self.normalize(batch), metas
+
+    def normalize(self, batch: Any) -> Any:
+        """Scale pixel values and apply mean/std as the spec says."""
+        if isinstance(batch, list):
+            return [self.normalize(b) for b in batch]
+        inp = self.spec.input
+        batch = batch * inp.scale
+        if inp.mean is not None and inp.std is not None:
+            mean = torch.tensor(inp.mean, dtype=batch.dtype).view(1, -1, 1, 1)
+            std = torch.tensor(inp.std, dtype=batch.dtype).view(1, -1, 1, 1)
+            batch = (batch - mean) / std
+        return batch.to(self.device)
+
+    def postprocess(self, raw: Any, metas: list[ImageMeta], **opts: Any) -> list[Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement postprocess")
+
+    def predict(self, images: Any, **opts: Any) -> Any:
+        """One image -> one result; a list -> a list of results."""
+        single = not isinstance(images, (list, tuple))
+        with torch.inference_mode():
+            batch, metas = self.preprocess(images, **opts)
+            raw = self(batch)
+            results = self.postprocess(raw, metas, **opts)
+        return results[0] if single else results
+
+    def example_inputs(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> tuple[Any, ...]:
+        """Arguments for `forward` with random data (what the benchmark harness feeds)."""
+        h, w = _size(input_size) if input_size is not None else self.input_size
+        return (torch.rand(batch_size, 3, h, w, device=self.device),)
+
+    def example_images(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> list[np.ndarray]:
+        """Random uint8 images for end-to-end (pre + forward + post) timing."""
+        h, w = _size(input_size) if input_size is not None else self.input_size
+        gen = np.random.default_rng(0)
+        return [gen.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(batch_size)]
+
+    def extra_repr(self) -> str:
+        return f"name={self.spec.name}, weights={self.weights_source}"
+
+
+def _size(size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(size, int):
+        return (size, size)
+    h, w = size
+    return (int(h), int(w))
+
+
+def _as_list(images: Any) -> list[Any]:
+    items = list(images) if isinstance(images, (list, tuple)) else [images]
+    if not items:
+        raise InputError("no images given")
+    return items
+
+
+def _with_source(meta: ImageMeta, item: Any) -> ImageMeta:
+    import dataclasses
+    import os
+
+    if isinstance(item, (str, os.PathLike)):
+        return dataclasses.replace(meta, source=str(item))
+    return meta

@@ -1,0 +1,1 @@
+"""Shared numerics used by several families (resizing, boxes, NMS)."""

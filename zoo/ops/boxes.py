@@ -1,0 +1,26 @@
+"""Box formats and class-wise NMS shared by detector families."""
+
+from __future__ import annotations
+
+import torch
+from torchvision.ops import batched_nms, box_iou  # noqa: F401  (re-exported for families)
+
+
+def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
+    cx, cy, w, h = boxes.unbind(-1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+
+
+def xyxy_to_xywh(boxes: torch.Tensor) -> torch.Tensor:
+    """xyxy -> COCO's [x, y, width, height]."""
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    return torch.stack([x1, y1, x2 - x1, y2 - y1], dim=-1)
+
+
+def classwise_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, iou: float,
+                  max_det: int = 300) -> torch.Tensor:
+    """Indices kept by NMS run separately per class, best first, at most `max_det`."""
+    if boxes.numel() == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    keep = batched_nms(boxes.float(), scores.float(), class_ids, iou)
+    return keep[:max_det]

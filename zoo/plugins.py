@@ -1,0 +1,229 @@
+"""Plugin discovery and isolation: entry points in group "zoo", each loaded and registered on its own.
+
+A plugin that fails to import or register is recorded and skipped, so `zoo list` keeps working and
+`zoo plugins` can show the failure. `ZOO_LOAD_PLUGINS=a,b` loads only those entry points (empty: none);
+`ZOO_TRACE_PLUGINS=1` prints every hook call to stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata as md
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from zoo import hookspecs
+from zoo.errors import SpecError, ZooError
+from zoo.registry import Registry
+from zoo.spec import ModelSpec, spec_from_dict
+
+GROUP = "zoo"
+BUNDLED_REGISTRY = Path(__file__).with_name("registry.yaml")
+
+
+@dataclass
+class PluginInfo:
+    """What `zoo plugins` reports for one entry point."""
+
+    name: str
+    module: str
+    distribution: str = ""
+    version: str = ""
+    hooks: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@functools.lru_cache(maxsize=8)
+def read_yaml(path: str) -> list[dict[str, Any]]:
+    """Rows of a registry YAML file (cached: the bundled file is read once per process)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=loader)
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path}: invalid YAML: {e}") from None
+    if data is None:
+        return []
+    if isinstance(data, dict) and "models" in data:
+        data = data["models"]
+    if not isinstance(data, list):
+        raise SpecError(f"{path}: expected a list of models (or a mapping with a 'models' list)")
+    return data
+
+
+class ModelRegistrar:
+    """The `register` callback handed to `zoo_register_models`; stages specs for one plugin."""
+
+    def __init__(self, plugin: str):
+        self.plugin = plugin
+        self.staged: list[ModelSpec] = []
+
+    def __call__(self, spec: ModelSpec | dict[str, Any], builder: str | Callable[..., Any] | None = None) -> None:
+        if isinstance(spec, dict):
+            spec = spec_from_dict(spec, f"plugin {self.plugin}", builder)
+        if not isinstance(spec, ModelSpec):
+            raise SpecError(f"plugin {self.plugin}: register() takes a ModelSpec or a dict, got {type(spec).__name__}")
+        if not spec.source:
+            spec = _replace(spec, source=f"plugin {self.plugin}")
+        self.staged.append(spec)
+
+    def yaml(self, path: str | os.PathLike[str], builder: str | Callable[..., Any] | None = None,
+             family: str | None = None) -> None:
+        """Add the rows of a YAML file (optionally only those of one family)."""
+        for row in read_yaml(str(path)):
+            if family is None or (isinstance(row, dict) and row.get("family") == family):
+                self.staged.append(spec_from_dict(row, str(path), builder))
+
+    def builtin(self, family: str, builder: str | Callable[..., Any]) -> None:
+        """Add the bundled registry.yaml rows of `family` (how the built-in families register)."""
+        self.yaml(BUNDLED_REGISTRY, builder, family)
+
+
+class ConverterRegistrar:
+    """The `register` callback handed to `zoo_register_converters`."""
+
+    def __init__(self, plugin: str):
+        self.plugin = plugin
+        self.staged: list[tuple[str, Callable[..., Any]]] = []
+
+    def __call__(self, fmt: str, fn: Callable[..., Any]) -> None:
+        self.staged.append((fmt, fn))
+
+
+def _replace(spec: ModelSpec, **kw: Any) -> ModelSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, **kw)
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ZooError) else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _entry_points(selected: Iterable[md.EntryPoint] | None) -> list[md.EntryPoint]:
+    eps = list(selected) if selected is not None else list(md.entry_points(group=GROUP))
+    only = os.environ.get("ZOO_LOAD_PLUGINS")
+    if only is not None:
+        wanted = {n.strip() for n in only.split(",") if n.strip()}
+        eps = [ep for ep in eps if ep.name in wanted]
+    seen: dict[str, md.EntryPoint] = {}
+    for ep in eps:  # an editable and a regular install of one dist can list an entry point twice
+        seen.setdefault(ep.name, ep)
+    return sorted(seen.values(), key=lambda ep: ep.name)
+
+
+def make_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("zoo")
+    pm.add_hookspecs(hookspecs)
+    if os.environ.get("ZOO_TRACE_PLUGINS"):
+        def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+            names = ", ".join(i.plugin_name for i in impls)
+            print(f"[zoo trace] {hook_name}({', '.join(kwargs)}) -> {names}", file=sys.stderr)
+
+        def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+            exc = outcome.exception
+            print(f"[zoo trace] {hook_name} done{' with ' + _short(exc) if exc else ''}", file=sys.stderr)
+
+        pm.add_hookcall_monitoring(before, after)
+    return pm
+
+
+def _call_isolated(pm: pluggy.PluginManager, hook: str, plugin: object, **kwargs: Any) -> None:
+    """Call one hook of one plugin only, so a failure cannot touch the others."""
+    others = [p for p in pm.get_plugins() if p is not plugin]
+    pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+
+
+def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple[Registry, list[PluginInfo], pluggy.PluginManager]:
+    """Discover plugins, register their models and converters, and report each one."""
+    registry = Registry()
+    _register_core_converters(registry)
+    pm = make_manager()
+    infos: list[PluginInfo] = []
+    for ep in _entry_points(entry_points):
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(ep.name, ep.value, getattr(dist, "name", "") or "", getattr(dist, "version", "") or "")
+        infos.append(info)
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:  # a broken third-party plugin must never break the zoo
+            info.errors.append(f"import failed: {_short(exc)}")
+            if os.environ.get("ZOO_TRACE_PLUGINS"):
+                traceback.print_exc()
+            continue
+        info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+        models = ModelRegistrar(ep.name)
+        converters = ConverterRegistrar(ep.name)
+        for hook, registrar in (("zoo_register_models", models), ("zoo_register_converters", converters)):
+            if hook not in info.hooks:
+                continue
+            try:
+                _call_isolated(pm, hook, module, register=registrar)
+            except Exception as exc:
+                info.errors.append(f"{hook} failed: {_short(exc)}")
+                registrar.staged.clear()
+        for spec in models.staged:
+            try:
+                registry.add(spec)
+                info.models.append(spec.name)
+            except ZooError as exc:
+                info.errors.append(str(exc))
+        for fmt, fn in converters.staged:
+            try:
+                registry.add_converter(fmt, fn, ep.name)
+            except ZooError as exc:
+                info.errors.append(str(exc))
+    return registry, infos, pm
+
+
+def _register_core_converters(registry: Registry) -> None:
+    registry.add_converter("safetensors", "zoo.convert.formats:read_safetensors_file", "zoo")
+    registry.add_converter("pytorch", "zoo.convert.formats:read_pytorch_file", "zoo")
+
+
+class _State:
+    registry: Registry | None = None
+    infos: list[PluginInfo] = []
+    pm: pluggy.PluginManager | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry, built on first use."""
+    if _State.registry is None:
+        _State.registry, _State.infos, _State.pm = build_registry()
+    return _State.registry
+
+
+def plugin_report() -> list[PluginInfo]:
+    default_registry()
+    return list(_State.infos)
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    default_registry()
+    assert _State.pm is not None
+    return _State.pm
+
+
+def reset() -> None:
+    """Forget the default registry (tests, or after installing a plugin in-process)."""
+    _State.registry, _State.infos, _State.pm = None, [], None
+    read_yaml.cache_clear()

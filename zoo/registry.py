@@ -1,0 +1,125 @@
+"""The Registry: model specs by name, with `arch.tag` names, filters, natural sort and did-you-mean."""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from zoo.errors import DuplicateModelError, UnknownModelError
+from zoo.spec import ModelSpec, WeightsSpec
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that puts resnet18 before resnet101."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A name resolved to its spec and the weights entry its tag selects (None: no weights)."""
+
+    spec: ModelSpec
+    weights: WeightsSpec | None
+    tag_given: bool = False
+
+
+@dataclass(frozen=True)
+class Converter:
+    format: str
+    fn: Callable[..., object]
+    source: str
+
+
+class Registry:
+    """Holds specs and converters; an instance, so tests can make fresh ones."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, ModelSpec] = {}
+        self._converters: dict[str, Converter] = {}
+
+    # -------------------------------------------------------------- models
+    def add(self, spec: ModelSpec) -> None:
+        old = self._specs.get(spec.name)
+        if old is not None:
+            raise DuplicateModelError(
+                f"model '{spec.name}' is claimed twice: by {old.source or old.family} and by {spec.source or spec.family}"
+            )
+        self._specs[spec.name] = spec
+
+    def __contains__(self, name: str) -> bool:
+        return name.split(".", 1)[0] in self._specs
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def specs(self) -> list[ModelSpec]:
+        return [self._specs[n] for n in sorted(self._specs, key=natural_key)]
+
+    def get(self, name: str) -> ModelSpec:
+        return self.resolve(name).spec
+
+    def resolve(self, name: str) -> Resolved:
+        """`arch` or `arch.tag` -> spec and weights entry; unknown names raise with suggestions."""
+        arch, _, tag = name.partition(".")
+        spec = self._specs.get(arch)
+        if spec is None:
+            raise UnknownModelError(name, self.suggest(arch))
+        if tag:
+            weights = spec.weights_for(tag)
+            if weights is None:
+                tags = ", ".join(w.tag for w in spec.weights) or "none"
+                raise UnknownModelError(f"{name}' (weight tags of {arch}: {tags})", [])
+            return Resolved(spec, weights, True)
+        return Resolved(spec, spec.default_weights(), False)
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        names = list(self._specs)
+        close = difflib.get_close_matches(name.lower(), names, n=n, cutoff=0.6)
+        if not close:
+            close = sorted((m for m in names if name.lower() in m), key=natural_key)[:n]
+        return close
+
+    def list(
+        self,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        task: str | None = None,
+        family: str | None = None,
+        license: str | None = None,
+        pretrained: bool = False,
+    ) -> list[str]:
+        """Names matching fnmatch patterns and filters, naturally sorted."""
+        incl = [include] if isinstance(include, str) else list(include or [])
+        excl = [exclude] if isinstance(exclude, str) else list(exclude or [])
+        out = []
+        for spec in self.specs():
+            if incl and not any(fnmatch.fnmatchcase(spec.name, p.lower()) for p in incl):
+                continue
+            if any(fnmatch.fnmatchcase(spec.name, p.lower()) for p in excl):
+                continue
+            if task and spec.task != task:
+                continue
+            if family and spec.family != family:
+                continue
+            if license and license.lower() not in spec.license.lower():
+                continue
+            if pretrained and not spec.pretrained:
+                continue
+            out.append(spec.name)
+        return out
+
+    # -------------------------------------------------------------- converters
+    def add_converter(self, fmt: str, fn: Callable[..., object], source: str = "") -> None:
+        old = self._converters.get(fmt)
+        if old is not None:
+            raise DuplicateModelError(f"converter '{fmt}' is claimed twice: by {old.source} and by {source}")
+        self._converters[fmt] = Converter(fmt, fn, source)
+
+    def converter(self, fmt: str) -> Converter | None:
+        return self._converters.get(fmt)
+
+    def converters(self) -> list[Converter]:
+        return [self._converters[k] for k in sorted(self._converters)]

@@ -1,0 +1,252 @@
+"""Model and weights specs (frozen dataclasses) and the schema check for registry.yaml rows.
+
+Nothing here imports torch: listing and inspecting models must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from zoo.errors import SpecError
+
+TASKS = ("classification", "detection", "instance-segmentation", "keypoints", "generation")
+RESIZE_MODES = ("letterbox", "stretch", "resize-crop", "none")
+WEIGHT_FORMATS_HINT = "safetensors, pytorch, darknet, or a format a plugin registers"
+
+
+@dataclass(frozen=True)
+class Paper:
+    title: str
+    year: int
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How an image becomes the network's input tensor."""
+
+    size: tuple[int, int] = (224, 224)  # (height, width) the network sees
+    channels: str = "RGB"
+    scale: float = 1 / 255.0  # pixel values are multiplied by this first
+    mean: tuple[float, ...] | None = None  # then normalised with mean/std when given
+    std: tuple[float, ...] | None = None
+    resize: str = "stretch"  # letterbox | stretch | resize-crop | none
+    resize_size: int | None = None  # resize-crop: shorter side before the centre crop
+    interpolation: str = "bilinear"
+    sizes: tuple[int, ...] = ()  # other square sizes the model supports (e.g. YOLO 320/608)
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """One set of weights for an architecture: where it lives and how it is pinned."""
+
+    tag: str
+    repo_id: str | None = None
+    filename: str | None = None
+    revision: str = "main"
+    sha256: str | None = None  # of the original file; None: the Hub's LFS sha256 is checked and recorded
+    size: int | None = None
+    format: str = "safetensors"
+    default: bool = False
+    description: str = ""
+    license: str | None = None
+    metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    @property
+    def obtainable(self) -> bool:
+        return bool(self.repo_id and self.filename)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the zoo knows about one architecture, without building it."""
+
+    name: str
+    family: str
+    task: str
+    builder: str | Callable[..., Any]  # "module:function" (imported lazily) or a callable
+    description: str = ""
+    arch: str = ""  # key the family's builder dispatches on; defaults to name
+    paper: Paper | None = None
+    input: InputSpec = field(default_factory=InputSpec)
+    categories: str | None = None  # name of a category set: imagenet1k, coco80, coco91, coco17-keypoints
+    num_params: float | None = None
+    gmacs: float | None = None
+    metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    metrics_source: str = ""
+    license: str = ""
+    weights: tuple[WeightsSpec, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)  # builder keyword arguments
+    notes: str = ""
+    source: str = ""  # where the spec came from (file or plugin), for error messages
+
+    @property
+    def pretrained(self) -> bool:
+        return any(w.obtainable for w in self.weights)
+
+    def default_weights(self) -> WeightsSpec | None:
+        for w in self.weights:
+            if w.default:
+                return w
+        return self.weights[0] if self.weights else None
+
+    def weights_for(self, tag: str | None) -> WeightsSpec | None:
+        if tag is None:
+            return self.default_weights()
+        for w in self.weights:
+            if w.tag == tag:
+                return w
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "builder":
+                value = value if isinstance(value, str) else f"{value.__module__}:{value.__qualname__}"
+            out[f.name] = _plain(value)
+        out["pretrained"] = self.pretrained
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- schema check of YAML rows
+
+_MODEL_KEYS = {f.name for f in fields(ModelSpec)} - {"source"}
+_REQUIRED = ("name", "family", "task")
+
+
+def _fail(source: str, name: str, fieldname: str, problem: str) -> SpecError:
+    return SpecError(f"{source}: model '{name}': field '{fieldname}': {problem}")
+
+
+def _typed(source: str, name: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(value, kind):
+        want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _fail(source, name, key, f"expected {want}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _metrics(source: str, name: str, key: str, value: Any) -> dict[str, dict[str, float]]:
+    _typed(source, name, key, value, dict)
+    out: dict[str, dict[str, float]] = {}
+    for dataset, scores in value.items():
+        _typed(source, name, f"{key}.{dataset}", scores, dict)
+        out[str(dataset)] = {
+            str(m): float(_typed(source, name, f"{key}.{dataset}.{m}", v, (int, float))) for m, v in scores.items()
+        }
+    return out
+
+
+def _input(source: str, name: str, value: Any) -> InputSpec:
+    _typed(source, name, "input", value, dict)
+    known = {f.name for f in fields(InputSpec)}
+    for k in value:
+        if k not in known:
+            raise _fail(source, name, f"input.{k}", f"unknown key (known: {', '.join(sorted(known))})")
+    kw = dict(value)
+    if "size" in kw:
+        size = kw["size"]
+        if isinstance(size, int):
+            size = [size, size]
+        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+            raise _fail(source, name, "input.size", f"expected [height, width] of positive ints, got {size!r}")
+        kw["size"] = tuple(size)
+    for k in ("mean", "std"):
+        if kw.get(k) is not None:
+            v = _typed(source, name, f"input.{k}", kw[k], list)
+            kw[k] = tuple(float(x) for x in v)
+    if "sizes" in kw:
+        kw["sizes"] = tuple(int(s) for s in _typed(source, name, "input.sizes", kw["sizes"], list))
+    if "scale" in kw:
+        kw["scale"] = float(_typed(source, name, "input.scale", kw["scale"], (int, float)))
+    if kw.get("resize", "stretch") not in RESIZE_MODES:
+        raise _fail(source, name, "input.resize", f"{kw['resize']!r} is not one of {', '.join(RESIZE_MODES)}")
+    return InputSpec(**kw)
+
+
+def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
+    _typed(source, name, "weights", value, list)
+    known = {f.name for f in fields(WeightsSpec)}
+    out = []
+    for i, row in enumerate(value):
+        where = f"weights[{i}]"
+        _typed(source, name, where, row, dict)
+        for k in row:
+            if k not in known:
+                raise _fail(source, name, f"{where}.{k}", f"unknown key (known: {', '.join(sorted(known))})")
+        if "tag" not in row:
+            raise _fail(source, name, f"{where}.tag", "required")
+        kw = dict(row)
+        sha = kw.get("sha256")
+        if sha is not None and not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+            raise _fail(source, name, f"{where}.sha256", f"expected 64 lowercase hex digits, got {sha!r}")
+        if kw.get("repo_id") and not kw.get("filename"):
+            raise _fail(source, name, f"{where}.filename", "required when repo_id is given")
+        if "metrics" in kw:
+            kw["metrics"] = _metrics(source, name, f"{where}.metrics", kw["metrics"])
+        if "revision" in kw:
+            kw["revision"] = str(kw["revision"])
+        out.append(WeightsSpec(**kw))
+    tags = [w.tag for w in out]
+    if len(set(tags)) != len(tags):
+        raise _fail(source, name, "weights", f"duplicate tags in {tags}")
+    if sum(w.default for w in out) > 1:
+        raise _fail(source, name, "weights", "more than one weights entry has default: true")
+    return tuple(out)
+
+
+def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | None = None) -> ModelSpec:
+    """Validate one registry row and build its ModelSpec; errors name the file, model and field."""
+    if not isinstance(row, dict):
+        raise SpecError(f"{source}: each entry must be a mapping, got {type(row).__name__}")
+    name = str(row.get("name", "<unnamed>"))
+    for key in _REQUIRED:
+        if key not in row:
+            raise _fail(source, name, key, "required")
+    for key in row:
+        if key not in _MODEL_KEYS:
+            raise _fail(source, name, key, f"unknown key (known: {', '.join(sorted(_MODEL_KEYS))})")
+    _typed(source, name, "name", row["name"], str)
+    if name != name.lower() or not name or any(c.isspace() for c in name) or "." in name:
+        raise _fail(source, name, "name", "must be lowercase with no spaces or dots ('.' separates weight tags)")
+    if row["task"] not in TASKS:
+        raise _fail(source, name, "task", f"{row['task']!r} is not one of {', '.join(TASKS)}")
+    kw: dict[str, Any] = dict(row)
+    kw["builder"] = row.get("builder", builder)
+    if not kw["builder"]:
+        raise _fail(source, name, "builder", "required (a 'module:function' string or a callable)")
+    if isinstance(kw["builder"], str) and ":" not in kw["builder"]:
+        raise _fail(source, name, "builder", f"expected 'module:function', got {kw['builder']!r}")
+    kw.setdefault("arch", name)
+    if "paper" in row:
+        p = _typed(source, name, "paper", row["paper"], dict)
+        try:
+            kw["paper"] = Paper(**p)
+        except TypeError as e:
+            raise _fail(source, name, "paper", f"{e} (keys: title, year, url)") from None
+    if "input" in row:
+        kw["input"] = _input(source, name, row["input"])
+    if "metrics" in row:
+        kw["metrics"] = _metrics(source, name, "metrics", row["metrics"])
+    if "weights" in row:
+        kw["weights"] = _weights(source, name, row["weights"])
+    for key in ("num_params", "gmacs"):
+        if row.get(key) is not None:
+            kw[key] = float(_typed(source, name, key, row[key], (int, float)))
+    if "options" in row:
+        _typed(source, name, "options", row["options"], dict)
+    kw["source"] = source
+    return ModelSpec(**kw)

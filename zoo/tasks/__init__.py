@@ -1,0 +1,1 @@
+"""Per-task input preparation and result types shared by every family of a task."""

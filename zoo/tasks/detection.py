@@ -1,0 +1,84 @@
+"""Detection and instance segmentation results, shared by every detector family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo.categories import categories
+from zoo.model import ZooModel
+from zoo.tasks.results import Result, color, label_box
+
+
+@dataclass
+class Detection:
+    box: list[float]  # [x1, y1, x2, y2] in original-image pixels
+    label: str
+    class_id: int
+    score: float
+    mask: np.ndarray | None = None  # HxW bool in original-image pixels (instance segmentation)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"box": [round(float(v), 2) for v in self.box], "label": self.label,
+                               "class_id": self.class_id, "score": round(float(self.score), 6)}
+        if self.mask is not None:
+            out["mask"] = mask_to_rle(self.mask)
+        return out
+
+
+def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO run-length encoding (pycocotools), JSON-ready."""
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+@dataclass
+class DetectionResult(Result):
+    detections: list[Detection] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "image_size": list(self.image_size),
+                "detections": [d.to_json() for d in self.detections]}
+
+    def draw(self, image: Any = None) -> Any:
+        from PIL import Image, ImageDraw
+
+        canvas = self._canvas(image)
+        masks = [d for d in self.detections if d.mask is not None]
+        if masks:
+            arr = np.asarray(canvas).astype(np.float32)
+            for d in masks:
+                arr[d.mask] = 0.5 * arr[d.mask] + 0.5 * np.array(color(d.class_id), dtype=np.float32)
+            canvas = Image.fromarray(arr.astype(np.uint8))
+        draw = ImageDraw.Draw(canvas)
+        width = max(2, round(max(canvas.size) / 300))
+        for d in self.detections:
+            rgb = color(d.class_id)
+            draw.rectangle(d.box, outline=rgb, width=width)
+            label_box(draw, (d.box[0], d.box[1]), f"{d.label} {d.score:.2f}", rgb, max(12, width * 6))
+        return canvas
+
+
+def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, label_set: str | None,
+                source: str | None, image_size: tuple[int, int], masks: torch.Tensor | None = None) -> DetectionResult:
+    """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first."""
+    labels = categories(label_set) if label_set else None
+    order = scores.argsort(descending=True).tolist()
+    dets = []
+    for i in order:
+        cid = int(class_ids[i])
+        m = masks[i].cpu().numpy().astype(bool) if masks is not None else None
+        dets.append(Detection([float(v) for v in boxes[i].tolist()], labels[cid] if labels else str(cid), cid,
+                              float(scores[i]), m))
+    return DetectionResult(source, tuple(image_size), dets)
+
+
+class Detector(ZooModel):
+    """Base for detectors; families implement `postprocess(raw, metas, conf=..., iou=...)`."""
+
+    default_conf = 0.25
