@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch  # noqa: F401
 from pathlib import Path
 from typing import Any
 
@@ -57,27 +56,30 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     if weights is None and not pretrained:
         return build(spec, device, **options)
     if weights is not None:
-        path = Path(weights)
-        from zoo.convert.formats import guess_format
+        from zoo.spec import WeightsSpec
 
-        fmt = guess_format(path) if path.is_file() else "safetensors"
+        path = Path(weights)
         if not path.is_file():
             raise WeightsNotFoundError(f"{path}: no such weights file")
-        state = read_safetensors(path, device) if fmt == "safetensors" else hub.convert_file(spec, path, fmt)
+        if path.suffix == ".safetensors":
+            state = read_safetensors(path, device)
+        else:  # an original checkpoint: converted in memory through the same converters as `zoo import`
+            state, _ = hub.convert_any(spec, resolved.weights or WeightsSpec(tag="local"), path)
         source = str(path)
     else:
-        w = resolved.weights
-        if w is None or not w.obtainable:
-            cached = hub.cached_weights(spec, w) if w is not None else None
-            if cached is None:
-                raise WeightsNotFoundError(
-                    f"{spec.name}: no pretrained weights are published for it; load it with pretrained=False "
-                    f"for random init, or bring your own with 'zoo import {spec.name} FILE'")
-            path = cached
-        else:
+        from zoo.spec import WeightsSpec
+
+        w = resolved.weights or WeightsSpec(tag="local")
+        path = hub.cached_weights(spec, w)
+        if path is None and w.obtainable:
             path = hub.download(spec, w)
+        if path is None:
+            what = (f"{spec.name}.{w.tag}: these weights are not published on the Hub ({w.description})"
+                    if resolved.weights else f"{spec.name}: no pretrained weights are published for it")
+            raise WeightsNotFoundError(f"{what}; bring a checkpoint with 'zoo import {spec.name} FILE', "
+                                       "or use pretrained=False (--random-init) for random weights")
         state = read_safetensors(path, device)
-        source = f"{spec.name}.{w.tag}" if w else str(path)
+        source = f"{spec.name}.{w.tag}"
     model = build(spec, device="meta", **options)
     if not model.supports_meta_init:
         model = build(spec, device="cpu", **options)

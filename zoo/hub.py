@@ -123,13 +123,18 @@ def _reachable(url: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:
         return False
 
 
-def _hub_cached(w: WeightsSpec) -> Path | None:
-    from huggingface_hub import hf_hub_download
+def hub_cache_dir() -> str | None:
+    """The Hub cache folder, read at call time (huggingface_hub reads its env vars once, at import)."""
+    return os.environ.get("HF_HUB_CACHE") or (os.path.join(os.environ["HF_HOME"], "hub") if os.environ.get("HF_HOME") else None)
 
-    try:
-        return Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, local_files_only=True))
-    except Exception:  # LocalEntryNotFoundError and friends: not in the local Hub cache
-        return None
+
+def _hub_cached(w: WeightsSpec) -> Path | None:
+    """The file in the local Hub cache, by filesystem look-up only (hf_hub_download may touch the network
+    even with local_files_only=True)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(w.repo_id, w.filename, cache_dir=hub_cache_dir(), revision=w.revision)
+    return Path(found) if isinstance(found, str) and os.path.isfile(found) else None
 
 
 def _etag_of_cached(path: Path) -> str | None:
@@ -153,7 +158,8 @@ def fetch_original(spec: ModelSpec, w: WeightsSpec) -> tuple[Path, str | None]:
 
     try:
         meta = get_hf_file_metadata(hf_hub_url(w.repo_id, w.filename, revision=w.revision), timeout=10)
-        path = Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, etag_timeout=10))
+        path = Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, etag_timeout=10,
+                                    cache_dir=hub_cache_dir()))
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise WeightsNotFoundError(f"{spec.name}.{w.tag}: download of {w.repo_id}/{w.filename}@{w.revision} failed: {first}") from None
@@ -170,16 +176,22 @@ def convert_to_cache(spec: ModelSpec, w: WeightsSpec, original: Path, fmt: str, 
     if expected_sha256 and actual != expected_sha256:
         raise WeightsMismatchError(f"{original.name}: sha256 mismatch for {spec.name}.{w.tag}: "
                                    f"expected {expected_sha256}, got {actual} ({pinned_by})")
-    if not expected_sha256:
-        pinned_by = "local"
     state = convert_file(spec, original, fmt)
-    folder = weights_dir(spec.name, w.tag)
+    return store(spec, w, state, Lock(spec.name, w.tag, origin, origin_text, fmt, actual,
+                                      pinned_by if expected_sha256 else "local", "", 0, ""))
+
+
+def store(spec: ModelSpec, w: WeightsSpec, state: dict[str, Any], lock: Lock) -> Path:
+    """Write converted weights and their lock file into the cache, each atomically."""
     from zoo.weights import save_safetensors
 
+    folder = weights_dir(spec.name, w.tag)
     out = folder / WEIGHTS_FILE
-    save_safetensors(state, out, metadata={"model": spec.name, "tag": w.tag, "original_sha256": actual})
-    Lock(spec.name, w.tag, origin, origin_text, fmt, actual, pinned_by, sha256_file(out), out.stat().st_size,
-         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).write(folder)
+    save_safetensors(state, out, metadata={"model": spec.name, "tag": w.tag, "original_sha256": lock.original_sha256})
+    lock.safetensors_sha256 = sha256_file(out)
+    lock.size = out.stat().st_size
+    lock.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lock.write(folder)
     return out
 
 
@@ -218,25 +230,31 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
                             expected, pinned_by)
 
 
-def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
-    """`zoo import`: a local original checkpoint through the same converter and checks."""
+def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[dict[str, Any], str]:
+    """Convert a local checkpoint, trying the formats that can read it; errors list every attempt."""
     from zoo.convert.formats import guess_format
 
     if not path.is_file():
         raise ZooError(f"{path}: no such file")
-    actual = sha256_file(path)
     candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path))
     errors = []
     for f in candidates:
         try:
-            pinned = "registry" if (w.sha256 and actual == w.sha256 and f == w.format) else "local"
-            out = convert_to_cache(spec, w, path, f, "import", str(path.resolve()), w.sha256 if pinned == "registry" else None, pinned)
-            lock = Lock.read(out.parent)
-            assert lock is not None
-            return out, lock
+            return convert_file(spec, path, f), f
         except (ConversionError, WeightsMismatchError) as e:
             errors.append(f"as {f}: {e}")
-    raise ConversionError(f"{path}: could not be imported for {spec.name}: " + " | ".join(errors))
+    raise ConversionError(f"{path}: could not be read for {spec.name}: " + " | ".join(errors))
+
+
+def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
+    """`zoo import`: a local original checkpoint through the same converters and checks as a download."""
+    state, used = convert_any(spec, w, path, fmt)
+    actual = sha256_file(path)
+    pinned = "registry" if (w.sha256 and actual == w.sha256) else "local"
+    out = store(spec, w, state, Lock(spec.name, w.tag, "import", str(path.resolve()), used, actual, pinned, "", 0, ""))
+    lock = Lock.read(out.parent)
+    assert lock is not None
+    return out, lock
 
 
 def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str) -> list[str]:

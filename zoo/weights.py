@@ -11,8 +11,11 @@ from zoo.errors import WeightsMismatchError
 
 
 def check_state_dict(expected: Mapping[str, torch.Tensor], got: Mapping[str, torch.Tensor], what: str) -> None:
-    """Raise WeightsMismatchError listing missing, unexpected and mis-shaped keys."""
-    missing = [k for k in expected if k not in got]
+    """Raise WeightsMismatchError listing missing, unexpected and mis-shaped keys.
+
+    BatchNorm's `num_batches_tracked` counters may be missing (files saved before PyTorch 0.4 lack them).
+    """
+    missing = [k for k in expected if k not in got and not k.endswith(OPTIONAL_SUFFIX)]
     unexpected = [k for k in got if k not in expected]
     shapes = [f"{k}: model {tuple(expected[k].shape)} vs file {tuple(got[k].shape)}"
               for k in expected if k in got and tuple(expected[k].shape) != tuple(got[k].shape)]
@@ -32,6 +35,9 @@ def check_state_dict(expected: Mapping[str, torch.Tensor], got: Mapping[str, tor
     raise WeightsMismatchError(f"{what} does not fit the model: " + "; ".join(parts))
 
 
+OPTIONAL_SUFFIX = "num_batches_tracked"
+
+
 def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -47,7 +53,7 @@ def load_into(net: torch.nn.Module, state: Mapping[str, torch.Tensor], what: str
     expected = net.state_dict()
     check_state_dict(expected, state, what)
     on_meta = any(t.is_meta for t in expected.values())
-    fixed = {}
+    fixed = {k: torch.zeros((), dtype=torch.long) for k in expected if k.endswith(OPTIONAL_SUFFIX) and k not in state}
     for k, t in state.items():  # keep the model's dtypes (a fp16 file still loads into fp32 weights)
         want = expected[k].dtype
         fixed[k] = t if t.dtype == want else t.to(want)

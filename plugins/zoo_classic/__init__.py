@@ -16,3 +16,4 @@ def zoo_register_models(register: Any) -> None:
 def zoo_register_converters(register: Any) -> None:
     register("safetensors-timm", "zoo_classic.convert:from_timm_safetensors")
     register("pytorch-torchvision", "zoo_classic.convert:from_torchvision_pth")
+    register("safetensors-torchvision", "zoo_classic.convert:from_torchvision_safetensors")

@@ -34,7 +34,7 @@ def torchvision_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.T
     """torchvision's published DenseNet files use 'norm.1'-style keys; rename to 'norm1' as its loader does."""
     import re
 
-    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
     out = {}
     for key, value in state.items():
         m = pattern.match(key)
@@ -44,6 +44,17 @@ def torchvision_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.T
     return out
 
 
+def torchvision_layout(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """torchvision's published files -> the zoo layout: legacy DenseNet keys renamed, GoogLeNet's
+    training-only auxiliary heads dropped (torchvision deletes them too when aux_logits=False)."""
+    return {k: v for k, v in torchvision_legacy_keys(state).items() if not k.startswith(("aux1.", "aux2."))}
+
+
 def from_torchvision_pth(path: Path, spec: ModelSpec) -> dict[str, torch.Tensor]:
     """A torchvision `.pth` (e.g. resnet50-0676ba61.pth), read with weights_only=True."""
-    return torchvision_legacy_keys(read_pytorch_file(path, spec))
+    return torchvision_layout(read_pytorch_file(path, spec))
+
+
+def from_torchvision_safetensors(path: Path, spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """torchvision weights re-saved as safetensors by third parties."""
+    return torchvision_layout(read_safetensors(path))

@@ -28,6 +28,10 @@ class ClassificationResult(Result):
         return {"source": self.source, "image_size": list(self.image_size),
                 "topk": [{"label": p.label, "class_id": p.class_id, "score": round(p.score, 6)} for p in self.topk]}
 
+    def rows(self) -> tuple[list[str], list[list[Any]]]:
+        return ["rank", "label", "class_id", "score"], [[i + 1, p.label, p.class_id, f"{p.score:.4f}"]
+                                                        for i, p in enumerate(self.topk)]
+
     def draw(self, image: Any = None) -> Any:
         from PIL import ImageDraw
 

@@ -45,6 +45,11 @@ class DetectionResult(Result):
         return {"source": self.source, "image_size": list(self.image_size),
                 "detections": [d.to_json() for d in self.detections]}
 
+    def rows(self) -> tuple[list[str], list[list[Any]]]:
+        return ["label", "class_id", "score", "box x1,y1,x2,y2", "mask px"], [
+            [d.label, d.class_id, f"{d.score:.3f}", ", ".join(f"{v:.1f}" for v in d.box),
+             "" if d.mask is None else int(d.mask.sum())] for d in self.detections]
+
     def draw(self, image: Any = None) -> Any:
         from PIL import Image, ImageDraw
 
@@ -68,7 +73,7 @@ def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tens
                 source: str | None, image_size: tuple[int, int], masks: torch.Tensor | None = None) -> DetectionResult:
     """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first."""
     labels = categories(label_set) if label_set else None
-    order = scores.argsort(descending=True).tolist()
+    order = scores.argsort(descending=True, stable=True).tolist()  # stable: ties keep the model's order
     dets = []
     for i in order:
         cid = int(class_ids[i])
@@ -76,6 +81,28 @@ def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tens
         dets.append(Detection([float(v) for v in boxes[i].tolist()], labels[cid] if labels else str(cid), cid,
                               float(scores[i]), m))
     return DetectionResult(source, tuple(image_size), dets)
+
+
+def threshold_masks(probs: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Soft masks [N, 1, H, W] or [N, H, W] in [0, 1] -> bool [N, H, W] (`> threshold`, as torchvision's COCO
+    evaluation binarises Mask R-CNN's masks)."""
+    if probs.ndim == 4:
+        probs = probs[:, 0]
+    return probs > threshold
+
+
+def results_from_outputs(outputs: list[dict[str, torch.Tensor]], metas: list[Any], label_set: str | None,
+                         conf: float = 0.0, mask_threshold: float = 0.5) -> list[DetectionResult]:
+    """torchvision-style per-image dicts (`boxes` xyxy in original pixels, `scores`, `labels`, optional soft
+    `masks`) -> DetectionResults, keeping detections scoring at least `conf`."""
+    results = []
+    for out, meta in zip(outputs, metas):
+        keep = out["scores"] >= conf
+        masks = out.get("masks")
+        results.append(make_result(out["boxes"][keep].float().cpu(), out["scores"][keep].float().cpu(),
+                                   out["labels"][keep].cpu(), label_set, meta.source, meta.orig_size,
+                                   threshold_masks(masks[keep], mask_threshold).cpu() if masks is not None else None))
+    return results
 
 
 class Detector(ZooModel):

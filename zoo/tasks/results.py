@@ -28,6 +28,10 @@ class Result:
     def draw(self, image: Any) -> Any:
         raise NotImplementedError
 
+    def rows(self) -> tuple[list[str], list[list[Any]]]:
+        """Columns and rows for a human-readable table."""
+        raise NotImplementedError
+
     def _canvas(self, image: Any) -> Any:
         from PIL import Image
 

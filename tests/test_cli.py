@@ -1,0 +1,105 @@
+"""CLI behaviour a user sees: exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torchvision
+
+ZOO = [sys.executable, "-m", "zoo.cli"]
+
+
+def zoo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in res.stderr
+    assert len(lines) == 1, res.stderr
+    return lines[0]
+
+
+def test_unknown_model_exits_2_with_did_you_mean() -> None:
+    res = zoo("info", "resnet5")
+    assert res.returncode == 2
+    line = one_line_error(res)
+    assert "unknown model 'resnet5'" in line and "did you mean" in line and "'resnet50'" in line
+
+
+def test_predict_unknown_model_too() -> None:
+    res = zoo("predict", "yolov9000", "x.jpg")
+    assert res.returncode == 2 and "unknown model" in one_line_error(res)
+
+
+def test_corrupt_image_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    res = zoo("predict", "resnet18", str(bad), "--random-init")
+    assert res.returncode == 2
+    line = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert len(line) == 1 and line[0].startswith(f"error: {bad}: not a readable image (")
+    assert "Traceback" not in res.stderr
+
+
+def test_missing_weights_one_line_error() -> None:
+    res = zoo("predict", "resnet18", "whatever.jpg")
+    assert res.returncode == 1
+    assert "no such file" in one_line_error(res) or "zoo import" in res.stderr
+
+
+def test_list_json_and_filters() -> None:
+    res = zoo("list", "vgg1*", "--exclude", "*_bn", "--json")
+    assert res.returncode == 0
+    assert [m["name"] for m in json.loads(res.stdout)] == ["vgg11", "vgg13", "vgg16", "vgg19"]
+    res = zoo("list", "--task", "classification", "--family", "classic", "--json")
+    assert len(json.loads(res.stdout)) == 20
+
+
+def test_info_json_has_spec_fields() -> None:
+    data = json.loads(zoo("info", "resnet50", "--json").stdout)
+    assert data["name"] == "resnet50" and data["metrics"]["ImageNet-1k-val"]["top1"] == pytest.approx(76.13)
+    assert data["weights"][0]["repo_id"] == "timm/resnet50.tv_in1k" and data["cached"] == []
+
+
+def test_import_predict_verify_cache_roundtrip(tmp_path: Path, images) -> None:
+    pth = tmp_path / "resnet18-f37072fd.pth"
+    import torch
+
+    torch.save(torchvision.models.resnet18().state_dict(), pth)
+    res = zoo("import", "resnet18", str(pth), "--json")
+    assert res.returncode == 0, res.stderr
+    imported = json.loads(res.stdout)
+    assert imported["pinned_by"] == "local" and imported["format"].startswith("pytorch")
+    res = zoo("predict", "resnet18", str(images[0]), "--json", "--topk", "3", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["weights"] == "resnet18.tv_in1k" and len(doc["results"][0]["topk"]) == 3
+    assert list((tmp_path / "out").iterdir())
+    res = zoo("verify", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout)[0]["status"] == "ok"
+    cache = json.loads(zoo("cache", "ls", "--json").stdout)
+    assert [(e["model"], e["tag"]) for e in cache] == [("resnet18", "tv_in1k")]
+    assert zoo("cache", "rm", "resnet18").returncode == 0
+    assert json.loads(zoo("cache", "ls", "--json").stdout) == []
+
+
+def test_import_refuses_wrong_architecture(tmp_path: Path) -> None:
+    import torch
+
+    pth = tmp_path / "alexnet.pth"
+    torch.save(torchvision.models.alexnet().state_dict(), pth)
+    res = zoo("import", "resnet18", str(pth))
+    assert res.returncode == 1
+    line = one_line_error(res)
+    assert "could not be read for resnet18" in line and "missing" in line
+
+
+def test_plugins_json_lists_builtin_families() -> None:
+    res = zoo("plugins", "--json")
+    assert "classic" in {p["name"] for p in json.loads(res.stdout)}

@@ -1,0 +1,161 @@
+"""`zoo download`, `zoo import`, `zoo verify`, `zoo cache`, `zoo convert`: the weights cache."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from zoo.cli.output import emit_json, human_bytes, table
+from zoo.errors import ZooError
+
+
+def _target(name: str):  # -> (spec, weights spec)
+    from zoo.plugins import default_registry
+    from zoo.spec import WeightsSpec
+
+    resolved = default_registry().resolve(name)
+    w = resolved.weights or WeightsSpec(tag="local", format="safetensors", description="imported by the user")
+    return resolved.spec, w
+
+
+@click.command("download")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="fetch and convert again even if cached")
+@click.option("--json", "as_json", is_flag=True)
+def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Fetch weights from the Hub at their pinned revision, check sha256, convert, cache."""
+    from zoo import hub
+
+    rows, failed = [], 0
+    for name in names:
+        try:
+            spec, w = _target(name)
+            path = hub.download(spec, w, force=force)
+            lock = hub.Lock.read(path.parent)
+            rows.append({"model": spec.name, "tag": w.tag, "status": "ok", "path": str(path),
+                         "pinned_by": lock.pinned_by if lock else ""})
+        except ZooError as e:
+            failed += 1
+            rows.append({"model": name, "tag": "", "status": "failed", "path": "", "pinned_by": "", "error": str(e)})
+            if not as_json:
+                click.echo(f"error: {e}", err=True)
+    if as_json:
+        emit_json(rows)
+    else:
+        ok = [r for r in rows if r["status"] == "ok"]
+        if ok:
+            table(None, ["model", "tag", "pinned by", "path"], [[r["model"], r["tag"], r["pinned_by"], r["path"]] for r in ok])
+    if failed:
+        sys.exit(1)
+
+
+@click.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", help="original format (default: guessed from the file and the model's weights entry)")
+@click.option("--json", "as_json", is_flag=True)
+def import_cmd(name: str, file: Path, fmt: str | None, as_json: bool) -> None:
+    """Bring a local original checkpoint (Darknet .weights, torchvision .pth, safetensors) into the cache."""
+    from zoo import hub
+
+    spec, w = _target(name)
+    path, lock = hub.import_file(spec, w, file, fmt)
+    if as_json:
+        emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
+                   "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by})
+        return
+    how = "matches the registry's sha256" if lock.pinned_by == "registry" else "hash recorded locally (not the registry's file)"
+    click.echo(f"imported {file} as {spec.name}.{w.tag} ({lock.original_format}; {how})\n  -> {path}")
+
+
+@click.command("verify")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True)
+def verify_cmd(names: tuple[str, ...], as_json: bool) -> None:
+    """Re-hash cached weights against their lock files and the registry; exit 1 on any mismatch."""
+    from zoo import hub
+    from zoo.plugins import default_registry
+    from zoo.spec import WeightsSpec
+
+    reg = default_registry()
+    targets = []
+    if names:
+        for n in names:
+            r = reg.resolve(n)
+            if r.tag_given and r.weights is not None:
+                targets.append((r.spec, r.weights))
+            else:
+                targets.extend((r.spec, w) for w in (r.spec.weights or (WeightsSpec(tag="local"),)))
+    else:
+        for entry in hub.cache_entries():
+            if entry.model in reg:
+                spec = reg.get(entry.model)
+                targets.append((spec, spec.weights_for(entry.tag) or WeightsSpec(tag=entry.tag)))
+    rows = [hub.verify(s, w) for s, w in targets]
+    if names:
+        rows = [r for r in rows if not (r.status == "missing" and r.tag == "local")]
+    if as_json:
+        emit_json([r.__dict__ for r in rows])
+    else:
+        table(f"{len(rows)} weights entries", ["model", "tag", "status", "pinned by", "detail"],
+              [[r.model, r.tag, r.status, r.pinned_by, r.detail] for r in rows])
+    if any(r.status in ("modified", "no-lock") for r in rows) or (names and any(r.status == "missing" for r in rows)):
+        sys.exit(1)
+
+
+@click.group("cache")
+def cache_cmd() -> None:
+    """Inspect or clean the zoo cache (ZOO_HOME)."""
+
+
+@cache_cmd.command("path")
+def cache_path() -> None:
+    """Print the cache folder."""
+    from zoo.hub import zoo_home
+
+    click.echo(str(zoo_home()))
+
+
+@cache_cmd.command("ls")
+@click.option("--json", "as_json", is_flag=True)
+def cache_ls(as_json: bool) -> None:
+    """List cached weights."""
+    from zoo.hub import cache_entries
+
+    entries = cache_entries()
+    if as_json:
+        emit_json([e.__dict__ for e in entries])
+        return
+    table(f"{len(entries)} cached weights", ["model", "tag", "size", "from", "path"],
+          [[e.model, e.tag, human_bytes(e.size), e.origin, e.path] for e in entries])
+
+
+@cache_cmd.command("rm")
+@click.argument("names", nargs=-1, required=True)
+def cache_rm(names: tuple[str, ...]) -> None:
+    """Remove cached weights of NAME (or NAME.TAG)."""
+    from zoo.hub import cache_remove
+
+    for n in names:
+        arch, _, tag = n.partition(".")
+        removed = cache_remove(arch, tag or None)
+        click.echo(f"removed {', '.join(removed)}" if removed else f"{n}: nothing cached")
+
+
+@click.command("convert")
+@click.argument("fmt", metavar="FORMAT")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "name", required=True, help="the model whose layout to convert into")
+def convert_cmd(fmt: str, src: Path, dst: Path, name: str) -> None:
+    """Convert an original checkpoint to a safetensors file in the zoo's layout for --model."""
+    from zoo.hub import convert_file, sha256_file
+    from zoo.plugins import default_registry
+    from zoo.weights import save_safetensors
+
+    spec = default_registry().get(name)
+    state = convert_file(spec, src, fmt)
+    save_safetensors(state, dst, metadata={"model": spec.name, "original_sha256": sha256_file(src)})
+    click.echo(f"wrote {dst} ({len(state)} tensors, {human_bytes(dst.stat().st_size)})")
