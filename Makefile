@@ -30,7 +30,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/harness_overhead.py
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python benchmarks/list_cold.py
+	$(BIN)/python benchmarks/load_vs_torchvision.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-out
