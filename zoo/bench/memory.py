@@ -90,6 +90,11 @@ class PeakMemory:
         self._sampler: _Sampler | None = None
         self._hwm = False
 
+    @property
+    def free_of_overhead(self) -> bool:
+        """True when measuring costs nothing while it runs (no sampling thread): it may cover timed calls."""
+        return self._sampler is None
+
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

@@ -374,25 +374,26 @@ def report_table(report: BenchReport) -> Any:
              f"{env.threads} threads, torch {env.torch}")
     t = Table(title=title, header_style="bold", show_lines=False)
     cuda = any(r.cuda_allocated is not None for r in report.rows)
-    cols = ["model", "weights", "row", "batch", "input", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s",
-            "GMACs/img", "achieved", "% peak", "CUDA alloc / reserved" if cuda else "RSS Δ peak", "notes"]
-    for c in cols:
-        t.add_column(c, overflow="fold", justify="right" if c.endswith(("ms", "/s", "batch", "% peak", "img"))
-                     else "left")
+    right = {"batch", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img", "achieved (% peak)"}
+    for c in ("model", "row", "batch", "input", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img",
+              "achieved (% peak)", "CUDA alloc / reserved" if cuda else "RSS Δ peak", "notes"):
+        t.add_column(c, overflow="fold", justify="right" if c in right else "left")
     prev = None
     for r in report.rows:
-        flags = [f for f, on in (("channels_last", r.channels_last), ("fused", r.fused)) if on]
+        notes = [f for f, on in (("channels_last", r.channels_last), ("fused", r.fused)) if on]
         if r.compile_s is not None:
-            flags.append(f"compile {r.compile_s:.1f}s")
+            notes.append(f"compile {r.compile_s:.1f}s")
         if r.kind == END_TO_END and r.ok:
-            flags.append(f"pre {_fmt(r.preprocess_ms)} / fwd {_fmt(r.forward_ms)} / post {_fmt(r.postprocess_ms)} ms")
-        status = "" if r.ok else f"[red]{r.status.upper()}[/red] {r.error}"
-        same = prev is not None and prev.model == r.model
-        t.add_row("" if same else r.model, "" if same else r.weights, "fwd" if r.kind == FORWARD else "e2e",
-                  str(r.batch_size), r.input_size, _fmt(r.p50_ms), _fmt(r.p90_ms), _fmt(r.p99_ms),
-                  f"{_fmt(r.mean_ms)} ({r.cv:.1%})" if r.mean_ms is not None and r.cv is not None else "",
-                  _fmt(r.throughput, ".1f"), _fmt(r.gmacs_per_image, ".3f"), _rate(r.gflops_per_s),
-                  _fmt(r.pct_of_peak, ".1f"), _memory(r), " ".join(filter(None, [status, ", ".join(flags)])))
+            notes.append(f"pre/fwd/post {_fmt(r.preprocess_ms)}/{_fmt(r.forward_ms)}/{_fmt(r.postprocess_ms)} ms")
+        if not r.ok:
+            notes.insert(0, f"[red]{r.status.upper()}[/red] {r.error}")
+        same = prev is not None and prev.model == r.model and prev.weights == r.weights
+        model = "" if same else f"{r.model}\n[dim]{r.weights}[/dim]"
+        achieved = _rate(r.gflops_per_s) + (f" ({r.pct_of_peak:.0f}%)" if r.pct_of_peak is not None else "")
+        t.add_row(model, "fwd" if r.kind == FORWARD else "e2e", str(r.batch_size), r.input_size, _fmt(r.p50_ms),
+                  _fmt(r.p90_ms), _fmt(r.p99_ms),
+                  f"{_fmt(r.mean_ms)} ({r.cv:.0%})" if r.mean_ms is not None and r.cv is not None else "",
+                  _fmt(r.throughput, ".1f"), _fmt(r.gmacs_per_image, ".3f"), achieved, _memory(r), ", ".join(notes))
         prev = r
     return t
 

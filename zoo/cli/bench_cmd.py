@@ -1,0 +1,111 @@
+"""`zoo bench NAME...`: the benchmark harness on the command line (a thin layer over zoo.bench)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from zoo.errors import InputError
+
+REGRESSION_EXIT = 3  # --compare found a regression (errors exit 1 or 2, like every zoo command)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        out = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
+    except ValueError:
+        raise InputError(f"--batch-size wants comma-separated integers like 1,8,32, not '{text}'") from None
+    if not out:
+        raise InputError("--batch-size is empty")
+    return out
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        nums = [int(p) for p in parts if p]
+    except ValueError:
+        raise InputError(f"--input-size wants N or HxW (e.g. 224 or 384x640), not '{text}'") from None
+    if len(nums) == 1:
+        return (nums[0], nums[0])
+    if len(nums) == 2:
+        return (nums[0], nums[1])
+    raise InputError(f"--input-size wants N or HxW (e.g. 224 or 384x640), not '{text}'")
+
+
+@click.command("bench")
+@click.argument("names", nargs=-1)
+@click.option("--task", help="benchmark every model of this task (e.g. detection), in one table")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
+@click.option("--batch-size", "batch_size", default="1", show_default=True, help="comma-separated, e.g. 1,8,32")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
+              help="fp16/bf16 run the forward under torch.autocast")
+@click.option("--channels-last", is_flag=True, help="model and inputs in channels_last memory format")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (compile time reported apart)")
+@click.option("--compile-mode", default=None, help="torch.compile mode: default, reduce-overhead, max-autotune")
+@click.option("--fuse", is_flag=True, help="fold BatchNorm into the preceding convolution (inference only)")
+@click.option("--warmup", default=3, show_default=True, help="untimed calls after the first (cold) call")
+@click.option("--iters", type=int, default=None, help="timed calls per row [default: 20, or unlimited with --time-budget]")
+@click.option("--time-budget", type=float, default=None, help="seconds of timed calls per row")
+@click.option("--threads", type=int, default=None, help="torch.set_num_threads for the run")
+@click.option("--input-size", default=None, help="N or HxW [default: the model's own input size]")
+@click.option("--weights", type=click.Choice(["auto", "random"]), default="auto", show_default=True,
+              help="auto: cached weights when present, else random init (never downloads)")
+@click.option("--no-e2e", is_flag=True, help="skip the end-to-end (preprocess + forward + postprocess) rows")
+@click.option("--no-flops", is_flag=True, help="skip FLOP counting and the matmul peak")
+@click.option("--json", "json_path", default=None, help="write the report as JSON to FILE ('-' for stdout)")
+@click.option("--csv", "csv_path", default=None, help="write the report as CSV to FILE ('-' for stdout)")
+@click.option("--compare", "baseline", default=None, type=click.Path(dir_okay=False),
+              help=f"baseline report (JSON); exits {REGRESSION_EXIT} when a row regresses past --max-regression")
+@click.option("--max-regression", default=0.10, show_default=True, help="allowed slow-down for --compare (0.10 = 10%)")
+@click.option("--compare-stat", default="p50_ms", show_default=True, help="latency statistic --compare uses")
+@click.option("--plot", "plot_path", default=None, help="draw latency and throughput vs batch size to FILE.png")
+@click.option("--quiet", "-q", is_flag=True, help="no table and no progress bar")
+def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
+              channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
+              iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
+              weights: str, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
+              baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
+              quiet: bool) -> None:
+    """Benchmark NAMEs (or fnmatch patterns like 'resnet*', or --task T): forward latency p50/p90/p99,
+    throughput, memory, MACs and achieved FLOP/s per batch size, plus end-to-end rows."""
+    from zoo.bench.report import BenchReport, compare, render_comparison, render_report
+    from zoo.bench.runner import bench
+    from zoo.cli.output import console
+
+    if not names and not task:
+        raise click.UsageError("give model NAMEs or --task (e.g. 'zoo bench resnet50' or 'zoo bench --task detection')")
+    if "-" in (json_path, csv_path) and json_path == csv_path:
+        raise InputError("--json - and --csv - cannot both write to stdout")
+    base = BenchReport.from_json(baseline) if baseline else None  # a bad baseline fails before any timing
+    report = bench(list(names), batch_sizes=_ints(batch_size), device=device, precision=precision,
+                   channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
+                   time_budget=time_budget, threads=threads, input_size=_size(input_size), task=task,
+                   e2e=not no_e2e, flops=not no_flops, weights=weights, compile_mode=compile_mode,
+                   progress=not quiet)
+    stdout_taken = "-" in (json_path, csv_path)
+    out = console(stderr=stdout_taken)
+    if not quiet:
+        render_report(report, out)
+    for path, write in ((json_path, report.to_json), (csv_path, report.to_csv)):
+        if path == "-":
+            sys.stdout.write(write())
+        elif path:
+            write(Path(path))
+            if not quiet:
+                out.print(f"[dim]wrote {path}[/dim]")
+    if plot_path:
+        from zoo.bench.plot import plot_report
+
+        plot_report(report, plot_path)
+        if not quiet:
+            out.print(f"[dim]wrote {plot_path}[/dim]")
+    if base is not None:
+        comp = compare(report, base, max_regression, compare_stat)
+        render_comparison(comp, console(stderr=True) if stdout_taken or quiet else out)
+        if not comp.passed:
+            sys.exit(REGRESSION_EXIT)
