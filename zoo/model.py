@@ -60,7 +60,9 @@ class ZooModel(nn.Module):
             elif mode == "stretch":
                 t, meta = stretch(arr, hw)
             elif mode == "resize-crop":
-                t, meta = resize_crop(arr, hw, inp.resize_size or int(round(hw[0] / 0.875)))
+                # the shorter side keeps the spec's crop ratio (256/224) at any requested size
+                ratio = (inp.resize_size / inp.size[0]) if inp.resize_size else 1 / 0.875
+                t, meta = resize_crop(arr, hw, int(round(hw[0] * ratio)))
             elif mode == "none":
                 t = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).float()
                 meta = ImageMeta(arr.shape[:2], arr.shape[:2])
