@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
@@ -329,11 +328,7 @@ def _forward_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device, 
                  peak: float | None) -> BenchRow:
     row = _base_row(prep, bs, FORWARD, cfg, dev, cfg.input_size)
     try:
-        with torch.inference_mode():
-            args = _channels_last(prep.model.example_inputs(bs, cfg.input_size), cfg.channels_last)
-            step = _make_step(prep.runner, tuple(args), dev, amp_dtype)
-            samples = _measure(step, row, cfg, dev)
-        _fill_latency(row, samples)
+        _time_forward(row, prep, bs, cfg, dev, amp_dtype)
         if row.flops is not None and row.mean_ms:
             row.gflops_per_s = row.flops / (row.mean_ms / 1e3) / 1e9
             if peak:
@@ -341,44 +336,56 @@ def _forward_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device, 
                 row.pct_of_peak = 100.0 * row.gflops_per_s / peak
     except Exception as e:
         _fail(row, e)
-    _free(dev)
+    _free(dev)  # after the except block: the failed call's frames (and their tensors) are gone by now
     return row
+
+
+def _time_forward(row: BenchRow, prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
+                  amp_dtype: torch.dtype | None) -> None:
+    with torch.inference_mode():
+        args = _channels_last(prep.model.example_inputs(bs, cfg.input_size), cfg.channels_last)
+        step = _make_step(prep.runner, tuple(args), dev, amp_dtype)
+        _fill_latency(row, _measure(step, row, cfg, dev))
 
 
 def _e2e_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
              amp_dtype: torch.dtype | None) -> BenchRow:
     row = _base_row(prep, bs, END_TO_END, cfg, dev, cfg.input_size)
-    model = prep.model
-    stages: list[tuple[float, float, float]] = []
-    pre_kw = {"size": cfg.input_size} if cfg.input_size is not None else {}
-    clock = time.perf_counter
     try:
-        images = model.example_images(bs, cfg.input_size)
-
-        def step() -> None:
-            t0 = clock()
-            batch, metas = model.preprocess(images, **pre_kw)
-            batch = _channels_last(batch, cfg.channels_last)
-            synchronize(dev)
-            t1 = clock()
-            with _autocast(dev, amp_dtype):
-                raw = prep.runner(batch)
-            synchronize(dev)
-            t2 = clock()
-            model.postprocess(raw, metas)
-            synchronize(dev)
-            stages.append((t1 - t0, t2 - t1, clock() - t2))
-
-        with torch.inference_mode():
-            samples = _measure(step, row, cfg, dev, before_timing=stages.clear)
-        _fill_latency(row, samples)
-        timed = stages[-len(samples):]
-        row.preprocess_ms, row.forward_ms, row.postprocess_ms = (
-            _median([s[i] for s in timed]) * 1e3 for i in range(3))
+        _time_e2e(row, prep, bs, cfg, dev, amp_dtype)
     except Exception as e:
         _fail(row, e)
     _free(dev)
     return row
+
+
+def _time_e2e(row: BenchRow, prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
+              amp_dtype: torch.dtype | None) -> None:
+    model = prep.model
+    stages: list[tuple[float, float, float]] = []
+    pre_kw = {"size": cfg.input_size} if cfg.input_size is not None else {}
+    clock = time.perf_counter
+    images = model.example_images(bs, cfg.input_size)
+
+    def step() -> None:
+        t0 = clock()
+        batch, metas = model.preprocess(images, **pre_kw)
+        batch = _channels_last(batch, cfg.channels_last)
+        synchronize(dev)
+        t1 = clock()
+        with _autocast(dev, amp_dtype):
+            raw = prep.runner(batch)
+        synchronize(dev)
+        t2 = clock()
+        model.postprocess(raw, metas)
+        synchronize(dev)
+        stages.append((t1 - t0, t2 - t1, clock() - t2))
+
+    with torch.inference_mode():
+        samples = _measure(step, row, cfg, dev, before_timing=stages.clear)
+    _fill_latency(row, samples)
+    timed = stages[-len(samples):]
+    row.preprocess_ms, row.forward_ms, row.postprocess_ms = (_median([s[i] for s in timed]) * 1e3 for i in range(3))
 
 
 def _measure(step: Callable[[], Any], row: BenchRow, cfg: BenchConfig, dev: torch.device,
@@ -416,7 +423,7 @@ def _fill_latency(row: BenchRow, samples: list[float]) -> None:
     row.iters = st.n
     row.mean_ms, row.std_ms, row.cv = st.mean_ms, st.std_ms, st.cv
     row.min_ms, row.p50_ms, row.p90_ms, row.p99_ms, row.max_ms = st.min_ms, st.p50_ms, st.p90_ms, st.p99_ms, st.max_ms
-    row.throughput = row.batch_size / (st.mean_ms / 1e3) if st.mean_ms > 0 else math.inf
+    row.throughput = row.batch_size / (st.mean_ms / 1e3) if st.mean_ms > 0 else None
 
 
 def is_oom(e: BaseException) -> bool:
