@@ -76,3 +76,20 @@ def test_conv_output_used_elsewhere_is_not_folded() -> None:
 def test_training_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="eval mode"):
         fuse_conv_bn(_SharedOutput().train(), torch.rand(1, 3, 8, 8))
+
+
+def test_frozen_batchnorm_of_detection_backbones_is_folded() -> None:
+    from torchvision.ops import FrozenBatchNorm2d
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), FrozenBatchNorm2d(8), nn.ReLU()).eval()
+    gen = torch.Generator().manual_seed(0)
+    frozen = model[1]
+    for buf, lo in ((frozen.weight, 0.5), (frozen.bias, -0.5), (frozen.running_mean, -0.5), (frozen.running_var, 0.5)):
+        buf.copy_(torch.rand(8, generator=gen) + lo)
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        ref = model(x)
+    report = fuse_conv_bn(model, x)
+    assert report.folded == [("0", "1")] and isinstance(model[1], nn.Identity)
+    with torch.no_grad():
+        assert (model(x) - ref).abs().max().item() < 1e-5

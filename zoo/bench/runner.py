@@ -219,6 +219,10 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
                     bar.advance()
             del prep
             _free(dev)
+    if cfg.e2e and any(r.weights == "random init" and r.kind == END_TO_END and r.ok for r in report.rows):
+        report.notes.append("random init: forward latency does not depend on the weights, but postprocess work "
+                            "(score thresholds, NMS, decoding) does, so e2e rows of random-init detectors are "
+                            "not representative of trained ones")
     return report
 
 

@@ -1,4 +1,4 @@
-"""Inference-time fusion: fold BatchNorm into the convolution that feeds it (conv -> BN becomes one conv).
+"""Inference-time fusion: fold BatchNorm (or torchvision's FrozenBatchNorm2d) into the convolution that feeds it (conv -> BN becomes one conv).
 
 Which conv feeds which BN is found by running one forward pass and watching tensors, not by guessing
 from module order: a BN is folded only when its input, on every call, is the output of one and the same
@@ -18,6 +18,16 @@ from torch.overrides import TorchFunctionMode
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _is_frozen_bn(m: nn.Module) -> bool:
+    """torchvision.ops.FrozenBatchNorm2d (detection backbones): fixed statistics kept as buffers."""
+    return type(m).__name__ == "FrozenBatchNorm2d" and all(
+        isinstance(getattr(m, a, None), torch.Tensor) for a in ("weight", "bias", "running_mean", "running_var"))
+
+
+def _is_bn(m: nn.Module) -> bool:
+    return isinstance(m, _BN) or _is_frozen_bn(m)
 
 
 @dataclass
@@ -83,7 +93,7 @@ def _flat(args: Any, kwargs: Any) -> list[Any]:
 def find_conv_bn_pairs(model: nn.Module, *example_inputs: Any) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """Run one forward pass and return the foldable (conv name, bn name) pairs and the skipped BNs."""
     names = {m: n for n, m in model.named_modules()}
-    bns = [m for m in model.modules() if isinstance(m, _BN)]
+    bns = [m for m in model.modules() if _is_bn(m)]
     produced: dict[int, nn.Module] = {}  # id(conv output) -> conv
     bn_inputs: dict[nn.Module, list[tuple[int, nn.Module | None]]] = {b: [] for b in bns}
     conv_calls: dict[nn.Module, list[int]] = {}
@@ -104,7 +114,7 @@ def find_conv_bn_pairs(model: nn.Module, *example_inputs: Any) -> tuple[list[tup
     for m in model.modules():
         if isinstance(m, _CONV):
             handles.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, _BN):
+        elif _is_bn(m):
             handles.append(m.register_forward_pre_hook(bn_pre_hook))
     try:
         with torch.inference_mode(), counter:
@@ -131,7 +141,7 @@ def find_conv_bn_pairs(model: nn.Module, *example_inputs: Any) -> tuple[list[tup
             continue
         conv = sources.pop()
         assert conv is not None
-        if bn.training or not bn.track_running_stats or bn.running_mean is None:
+        if not _is_frozen_bn(bn) and (bn.training or not bn.track_running_stats or bn.running_mean is None):
             skipped[bn_name] = "not in eval mode with running statistics"
             continue
         if any(counter.uses.get(i, 0) != 1 for i, _ in calls) or len(conv_calls.get(conv, [])) != len(calls):
@@ -140,7 +150,7 @@ def find_conv_bn_pairs(model: nn.Module, *example_inputs: Any) -> tuple[list[tup
         if claimed.get(conv, bn) is not bn:
             skipped[bn_name] = f"{names[conv]} already feeds another BN"
             continue
-        if conv.out_channels != bn.num_features:
+        if conv.out_channels != bn.running_mean.numel():
             skipped[bn_name] = "channel count differs from the convolution's"
             continue
         claimed[conv] = bn
