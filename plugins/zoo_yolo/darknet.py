@@ -57,7 +57,7 @@ class ConvBlock(nn.Sequential):
 
 
 class MaxPool(nn.Module):
-    """[maxpool] with Darknet's geometry: window i starts at i*stride - padding//2; padded cells are -inf."""
+    """[maxpool] with Darknet's geometry: window i starts at i*stride - padding//2; padded cells are -FLT_MAX."""
 
     def __init__(self, size: int, stride: int, padding: int):
         super().__init__()
@@ -79,7 +79,7 @@ class MaxPool(nn.Module):
             # every window holds the real edge cell it would replicate, so replicating equals -inf padding
             x = F.pad(x, (begin, end_w, begin, end_h), mode="replicate")
         else:
-            x = F.pad(x, (begin, end_w, begin, end_h), value=float("-inf"))
+            x = F.pad(x, (begin, end_w, begin, end_h), value=torch.finfo(x.dtype).min)  # Darknet's -FLT_MAX
         return F.max_pool2d(x, self.size, self.stride)
 
     def extra_repr(self) -> str:
