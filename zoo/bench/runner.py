@@ -78,7 +78,7 @@ class BenchConfig:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     """A model ready to time: the ZooModel (pre/post), the callable to time, and what was done to it."""
 
     name: str
@@ -199,7 +199,7 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
             label = target if isinstance(target, str) else target.spec.name
             bar.describe(f"{label}: building")
             try:
-                prep = _prepare(target, cfg, dev)
+                prep = prepare(target, cfg, dev)
             except Exception as e:
                 if isinstance(e, KeyboardInterrupt):
                     raise
@@ -228,7 +228,8 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
 
 # ---------------------------------------------------------------------- preparing a model
 
-def _prepare(target: Any, cfg: BenchConfig, dev: torch.device) -> _Prepared:
+def prepare(target: Any, cfg: BenchConfig, dev: torch.device) -> Prepared:
+    """Build (or take) a model and apply the config's fuse / channels_last / compile; count its MACs."""
     notes: list[str] = []
     if isinstance(target, ZooModel):
         name = target.spec.name
@@ -253,7 +254,7 @@ def _prepare(target: Any, cfg: BenchConfig, dev: torch.device) -> _Prepared:
     if cfg.flops:
         try:
             with torch.inference_mode():
-                ex = _channels_last(model.example_inputs(1, cfg.input_size), cfg.channels_last)
+                ex = to_channels_last(model.example_inputs(1, cfg.input_size), cfg.channels_last)
             macs = count_flops(model, *ex) / 2
         except Exception as e:
             notes.append(f"{name}: FLOPs not counted: {_one_line(e)}")
@@ -263,7 +264,7 @@ def _prepare(target: Any, cfg: BenchConfig, dev: torch.device) -> _Prepared:
         if cfg.compile_mode:
             kw["mode"] = cfg.compile_mode
         runner = torch.compile(model, **kw)
-    return _Prepared(name, model, runner, model.weights_source, task, params, macs, notes)
+    return Prepared(name, model, runner, model.weights_source, task, params, macs, notes)
 
 
 def _load(name: str, weights: str, dev: torch.device) -> Any:
@@ -286,18 +287,18 @@ def _reasons(skipped: dict[str, str]) -> str:
     return "; ".join(f"{n} x {why}" for why, n in counts.items())
 
 
-def _channels_last(args: Any, on: bool) -> Any:
+def to_channels_last(args: Any, on: bool) -> Any:
     """4-D float tensors (anywhere in tuples/lists) -> channels_last; everything else unchanged."""
     if not on:
         return args
     if isinstance(args, torch.Tensor):
         return args.contiguous(memory_format=torch.channels_last) if args.dim() == 4 else args
     if isinstance(args, (list, tuple)):
-        return type(args)(_channels_last(a, on) for a in args)
+        return type(args)(to_channels_last(a, on) for a in args)
     return args
 
 
-def _base_row(prep: _Prepared, bs: int, kind: str, cfg: BenchConfig, dev: torch.device,
+def _base_row(prep: Prepared, bs: int, kind: str, cfg: BenchConfig, dev: torch.device,
               size: tuple[int, int] | None) -> BenchRow:
     spec = prep.model.spec
     hw = size or tuple(spec.input.size)
@@ -313,8 +314,9 @@ def _autocast(dev: torch.device, dtype: torch.dtype | None) -> Any:
     return torch.autocast(dev.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
-def _make_step(fn: Callable[..., Any], args: tuple[Any, ...], dev: torch.device,
-               dtype: torch.dtype | None) -> Callable[[], Any]:
+def make_step(fn: Callable[..., Any], args: tuple[Any, ...], dev: torch.device,
+              dtype: torch.dtype | None) -> Callable[[], Any]:
+    """The zero-argument callable the protocol times: fn(*args), under autocast when dtype is given."""
     if dtype is None:
         return lambda: fn(*args)
     device_type = dev.type
@@ -328,7 +330,7 @@ def _make_step(fn: Callable[..., Any], args: tuple[Any, ...], dev: torch.device,
 
 # ---------------------------------------------------------------------- rows
 
-def _forward_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device, amp_dtype: torch.dtype | None,
+def _forward_row(prep: Prepared, bs: int, cfg: BenchConfig, dev: torch.device, amp_dtype: torch.dtype | None,
                  peak: float | None) -> BenchRow:
     row = _base_row(prep, bs, FORWARD, cfg, dev, cfg.input_size)
     try:
@@ -344,15 +346,15 @@ def _forward_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device, 
     return row
 
 
-def _time_forward(row: BenchRow, prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
+def _time_forward(row: BenchRow, prep: Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
                   amp_dtype: torch.dtype | None) -> None:
     with torch.inference_mode():
-        args = _channels_last(prep.model.example_inputs(bs, cfg.input_size), cfg.channels_last)
-        step = _make_step(prep.runner, tuple(args), dev, amp_dtype)
+        args = to_channels_last(prep.model.example_inputs(bs, cfg.input_size), cfg.channels_last)
+        step = make_step(prep.runner, tuple(args), dev, amp_dtype)
         _fill_latency(row, _measure(step, row, cfg, dev))
 
 
-def _e2e_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
+def _e2e_row(prep: Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
              amp_dtype: torch.dtype | None) -> BenchRow:
     row = _base_row(prep, bs, END_TO_END, cfg, dev, cfg.input_size)
     try:
@@ -363,7 +365,7 @@ def _e2e_row(prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
     return row
 
 
-def _time_e2e(row: BenchRow, prep: _Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
+def _time_e2e(row: BenchRow, prep: Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
               amp_dtype: torch.dtype | None) -> None:
     model = prep.model
     stages: list[tuple[float, float, float]] = []
@@ -374,7 +376,7 @@ def _time_e2e(row: BenchRow, prep: _Prepared, bs: int, cfg: BenchConfig, dev: to
     def step() -> None:
         t0 = clock()
         batch, metas = model.preprocess(images, **pre_kw)
-        batch = _channels_last(batch, cfg.channels_last)
+        batch = to_channels_last(batch, cfg.channels_last)
         synchronize(dev)
         t1 = clock()
         with _autocast(dev, amp_dtype):
