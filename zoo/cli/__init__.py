@@ -22,6 +22,7 @@ COMMANDS = {
     "cache": "zoo.cli.weights_cmd:cache_cmd",
     "convert": "zoo.cli.weights_cmd:convert_cmd",
     "predict": "zoo.cli.predict_cmd:predict_cmd",
+    "eval": "zoo.cli.eval_cmd:eval_cmd",
     "bench": "zoo.cli.bench_cmd:bench_cmd",
 }
 

@@ -1,0 +1,90 @@
+"""`zoo eval NAME --coco DIR | --ann FILE --images DIR | --imagenet DIR`: score a model (torchrun-aware)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zoo.cli.output import console, emit_json, table
+from zoo.errors import InputError
+
+
+def _settings(items: tuple[str, ...]) -> dict[str, Any]:
+    """KEY=VALUE builder options; values parsed as YAML scalars (512 -> int, 0.5 -> float, true -> bool)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set expects KEY=VALUE, got '{item}'")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@click.command("eval")
+@click.argument("name")
+@click.option("--coco", type=click.Path(path_type=Path), help="COCO-format folder: annotations/instances_*.json + images")
+@click.option("--ann", type=click.Path(path_type=Path), help="a COCO instances JSON file (with --images)")
+@click.option("--images", type=click.Path(path_type=Path), help="the folder of the images --ann lists")
+@click.option("--split", help="which annotations/instances_<split>.json of --coco (default: the only one, or *val*)")
+@click.option("--imagenet", type=click.Path(path_type=Path), help="ImageNet-style folder: one sub-folder per class")
+@click.option("--limit", type=int, help="evaluate only the first N images (quick runs)")
+@click.option("--batch-size", type=int, default=4, show_default=True)
+@click.option("--conf", type=float, default=0.001, show_default=True, help="detection score threshold")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (under torchrun: cuda:LOCAL_RANK)")
+@click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
+@click.option("--random-init", is_flag=True, help="random weights (checks the pipeline; the scores mean nothing)")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="builder option, e.g. --set min_size=512")
+@click.option("--results", type=click.Path(path_type=Path), help="write the COCO-format results JSON here")
+@click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
+@click.option("--no-progress", is_flag=True, help="no progress bar")
+def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None, split: str | None,
+             imagenet: Path | None, limit: int | None, batch_size: int, conf: float, device: str,
+             weights: Path | None, random_init: bool, settings: tuple[str, ...], results: Path | None,
+             as_json: bool, no_progress: bool) -> None:
+    """Score NAME on a dataset with pycocotools (bbox / segm / keypoints) or top-1/top-5.
+
+    Under `torchrun --nproc_per_node N` the images are sharded across ranks and rank 0 prints the scores.
+    """
+    from zoo.eval import evaluate
+    from zoo.eval.dist import from_env
+
+    report = evaluate(name, coco=coco, ann=ann, images=images, imagenet=imagenet, split=split, limit=limit,
+                      batch_size=batch_size, conf=conf, device=device, weights=weights, pretrained=not random_init,
+                      results=results, progress=not no_progress, **_settings(settings))
+    if from_env()[0] != 0:
+        return  # one report, from rank 0
+    if as_json:
+        emit_json(report.to_json())
+        return
+    kinds = list(report.metrics)
+    names: list[str] = []
+    for k in kinds:
+        names += [n for n in report.metrics[k] if n not in names]
+    rows = [[n] + [_fmt(report.metrics[k].get(n), k) for k in kinds] for n in names]
+    title = (f"{report.model} ({report.weights}) on {report.dataset}: {report.num_images} images, "
+             f"{report.world_size} process{'es' if report.world_size > 1 else ''}, {report.seconds:.1f} s")
+    table(title, ["metric"] + kinds, rows)
+    out = console()
+    if report.published:
+        pub = "; ".join(f"{ds}: " + ", ".join(f"{k} {v:g}" for k, v in m.items()) for ds, m in report.published.items())
+        out.print(f"published: {pub}" + (f" ({report.published_source})" if report.published_source else ""))
+    if report.dropped:
+        n = sum(report.dropped.values())
+        out.print(f"{n} predictions of labels the dataset lacks were left out ({', '.join(sorted(report.dropped))})")
+    for note in report.notes:
+        out.print(f"[yellow]note: {note}[/yellow]")
+    if report.results_file:
+        out.print(f"results: {report.results_file}")
+
+
+def _fmt(v: float | None, kind: str) -> str:
+    """COCO numbers are fractions (pycocotools' -1: no ground truth of that size); top-k is in percent."""
+    if v is None:
+        return ""
+    if kind == "classification":
+        return f"{v:.2f}%"
+    return "n/a" if v < 0 else f"{v:.4f}"

@@ -1,0 +1,64 @@
+"""torch.distributed for `zoo eval` under torchrun: one process per device, images sharded by rank,
+results gathered on rank 0 (gloo on CPU, nccl on GPU). Without RANK/WORLD_SIZE it is a no-op."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    owns_group: bool = False  # we initialised the process group, so we tear it down
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def shard(self, items: list[Any]) -> list[Any]:
+        """This rank's items: every world_size-th, starting at rank (balanced, order kept)."""
+        return items[self.rank::self.world_size]
+
+    def gather(self, obj: Any) -> list[Any]:
+        """Every rank's `obj`, in rank order, on every rank."""
+        if self.world_size == 1:
+            return [obj]
+        import torch.distributed as td
+
+        out: list[Any] = [None] * self.world_size
+        td.all_gather_object(out, obj)
+        return out
+
+    def close(self) -> None:
+        if self.owns_group:
+            import torch.distributed as td
+
+            td.destroy_process_group()
+            self.owns_group = False
+
+
+def from_env() -> tuple[int, int, int]:
+    return (int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
+            int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def setup(device: str) -> tuple[Dist, str]:
+    """Join the torchrun group if there is one; returns it and the device this rank should use."""
+    rank, world, local = from_env()
+    if world <= 1:
+        return Dist(), device
+    import torch
+    import torch.distributed as td
+
+    if device.startswith("cuda"):
+        device = f"cuda:{local}"
+        torch.cuda.set_device(local)
+    owns = False
+    if not td.is_initialized():
+        td.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        owns = True
+    return Dist(td.get_rank(), td.get_world_size(), local, owns), device
