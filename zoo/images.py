@@ -84,3 +84,39 @@ def expand_inputs(items: list[str]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+
+
+def is_video(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def read_video(path: str | os.PathLike[str], every: int = 1) -> tuple[float, Any]:
+    """(frames per second, iterator of (frame index, HxWx3 uint8 RGB frame)), every `every`-th frame."""
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    cap = cv2.VideoCapture(str(path))
+    ok, first = cap.read() if cap.isOpened() else (False, None)
+    if not ok:
+        cap.release()
+        raise InputError(f"{path}: not a readable video")
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 25.0
+
+    def frames() -> Any:
+        index, frame = 0, first
+        try:
+            while frame is not None:
+                if index % max(1, every) == 0:
+                    yield index, np.ascontiguousarray(frame[:, :, ::-1])
+                ok, frame = cap.read()
+                frame = frame if ok else None
+                index += 1
+        finally:
+            cap.release()
+
+    return fps, frames()

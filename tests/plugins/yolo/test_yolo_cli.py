@@ -51,3 +51,25 @@ def test_import_of_a_truncated_file_and_a_bad_size_are_one_line_errors(shared_da
     assert "truncated" in line and "35434956" in line and "1000000 bytes" in line
     res = zoo("predict", "yolov3-tiny", str(shared_data / "images" / "coffee.png"), "--random-init", "--size", "300")
     assert res.returncode == 2 and "multiple of 32" in one_line_error(res)
+
+
+def test_predict_on_a_video_file(shared_data: Path, tmp_path: Path) -> None:
+    import cv2
+
+    frame = cv2.imread(str(shared_data / "images" / "grace_hopper.jpg"))
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5, (frame.shape[1], frame.shape[0]))
+    for i in range(6):
+        writer.write(frame if i % 2 == 0 else cv2.flip(frame, 1))
+    writer.release()
+    assert zoo("import", "yolov3-tiny", str(shared_data / "yolov3-tiny.weights")).returncode == 0
+    res = zoo("predict", "yolov3-tiny", str(video), "--json", "--every", "2", "--batch-size", "2", "--conf", "0.5",
+              "--resize", "stretch", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    results = json.loads(res.stdout)["results"]
+    assert [r["source"] for r in results] == [f"{video}#frame={i}" for i in (0, 2, 4)]
+    for r in results:  # the unflipped frames: the tie (0.87 on the JPEG; mp4 compression lowers it)
+        assert r["image_size"] == [600, 512] and [d["label"] for d in r["detections"]] == ["tie"]
+    out = cv2.VideoCapture(str(tmp_path / "out" / "clip.yolov3-tiny.mp4"))
+    assert out.isOpened() and int(out.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    out.release()
