@@ -190,3 +190,16 @@ def test_package_is_callable_even_after_submodule_import() -> None:
     assert callable(pkg)
     rep = pkg(_tiny(), e2e=False, flops=False, **FAST)
     assert rep.row("tiny", 1).ok and rep.row("tiny", 1).macs is None
+
+
+class _Unpreparable(Classifier):
+    def example_inputs(self, batch_size: int = 1, input_size: Any = None) -> tuple[Any, ...]:
+        raise RuntimeError("boom")
+
+
+def test_a_model_that_cannot_be_prepared_does_not_stop_the_others() -> None:
+    broken = _Unpreparable(_spec("broken"), _TinyNet()).eval()
+    rep = zoo.bench([broken, _tiny()], batch_sizes=[1, 2], fuse=True, **FAST)
+    assert [(r.model, r.status) for r in rep.rows if r.model == "broken"] == [("broken", "error")] * 2
+    assert rep.row("broken", 1).error == "build failed: RuntimeError: boom"
+    assert all(r.ok for r in rep.rows if r.model == "tiny") and len(rep.rows) == 2 + 4

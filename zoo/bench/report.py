@@ -5,13 +5,11 @@ and comparing reports is fast."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import math
 import types
 import typing
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -421,12 +419,3 @@ def render_comparison(comp: Comparison, console: Any) -> None:
         console.print(f"[yellow]environment differs from the baseline: {change}[/yellow]")
     console.print(("[green]" if comp.passed else "[red]") + comp.summary())
 
-
-def merge(reports: Iterable[BenchReport]) -> BenchReport:
-    """Concatenate the rows of several reports (the first one's env and config are kept)."""
-    reports = list(reports)
-    if not reports:
-        return BenchReport()
-    out = dataclasses.replace(reports[0], rows=[r for rep in reports for r in rep.rows],
-                              notes=list(dict.fromkeys(n for rep in reports for n in rep.notes)))
-    return out

@@ -155,6 +155,7 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
     Each batch size gets a `forward` row (the raw network call) and, with e2e, an `end-to-end` row
     (preprocess + forward + postprocess). `iters` timed calls follow `warmup` untimed ones, or calls
     run until `time_budget` seconds are spent (whichever ends first when both are given).
+    A ZooModel object is moved to the device (and to channels_last) in place; --fuse works on a copy.
     """
     if isinstance(batch_sizes, int):
         batch_sizes = (batch_sizes,)
@@ -200,13 +201,16 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
             bar.describe(f"{label}: building")
             try:
                 prep = prepare(target, cfg, dev)
-            except Exception as e:
-                if isinstance(e, KeyboardInterrupt):
-                    raise
+            except Exception as e:  # a model that cannot be built or prepared: its rows say why, others go on
                 for bs in cfg.batch_sizes:
-                    report.rows.append(BenchRow(model=label, batch_size=bs, status="error", device=str(dev),
-                                                precision=cfg.precision, error=f"build failed: {_one_line(e)}"))
+                    row = BenchRow(model=label, batch_size=bs, device=str(dev), precision=cfg.precision,
+                                   channels_last=cfg.channels_last, compiled=cfg.compile, fused=cfg.fuse)
+                    _fail(row, e)
+                    row.error = f"build failed: {row.error}"
+                    report.rows.append(row)
                     bar.advance(2 if cfg.e2e else 1)
+                del e
+                _free(dev)
                 continue
             report.notes.extend(prep.notes)
             for bs in cfg.batch_sizes:
