@@ -91,3 +91,13 @@ def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     main(["eval", "oracle-table", "--coco", str(tmp_path / "coco"), "--no-progress", "--random-init"])
     out = capsys.readouterr().out
     assert "oracle-table" in out and "AP50" in out and "segm" in out and "1.0000" in out
+
+
+@pytest.mark.parametrize("boxes", [True, False])
+def test_keypoint_results_score_oks_ap_one(tmp_path: Path, boxes: bool) -> None:
+    from evalkit import KeypointOracle, make_keypoint_coco
+
+    ann = make_keypoint_coco(tmp_path / "kp")
+    report = zoo.evaluate(KeypointOracle(ann, boxes=boxes), coco=tmp_path / "kp", progress=False)
+    assert list(report.metrics) == (["bbox", "keypoints"] if boxes else ["keypoints"])
+    assert report.metrics["keypoints"]["AP"] == 1.0 and len(report.metrics["keypoints"]) == 10

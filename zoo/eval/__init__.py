@@ -168,6 +168,8 @@ def _run(net: Any, data: Any, kind: str, dist: Any, batch_size: int, conf: float
         records = [r for image_id in order for r in merged[image_id]]
         report.num_predictions = len(records)
         types = cocomod.iou_types(spec.task, data.has_segmentation, data.has_keypoints)
+        if spec.task == "keypoints" and not any("bbox" in r for r in records):
+            types = [t for t in types if t != "bbox"]  # bottom-up pose models give no person boxes
         if spec.task == "instance-segmentation" and "segm" not in types:
             report.notes.append("the annotations hold no segmentations: masks are not scored")
         report.metrics = cocomod.score(data.data, records, types, order)

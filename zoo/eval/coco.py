@@ -57,9 +57,7 @@ def iou_types(task: str, has_segmentation: bool, has_keypoints: bool) -> list[st
 def to_coco(result: Any, image_id: int, cat_of: dict[int, int], dropped: Counter[str]) -> list[dict[str, Any]]:
     """One image's DetectionResult (or keypoint result) -> COCO result records."""
     out: list[dict[str, Any]] = []
-    people = getattr(result, "people", None)
-    if people is None:
-        people = getattr(result, "instances", None)
+    people = next((getattr(result, a) for a in ("people", "persons", "instances", "poses") if hasattr(result, a)), None)
     if people is not None and not hasattr(result, "detections"):  # keypoint results: person instances
         person = cat_of.get(0)  # keypoint models: class 0 is the dataset's person category
         for p in people:
