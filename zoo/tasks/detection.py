@@ -46,9 +46,13 @@ class DetectionResult(Result):
                 "detections": [d.to_json() for d in self.detections]}
 
     def rows(self) -> tuple[list[str], list[list[Any]]]:
-        return ["label", "class_id", "score", "box x1,y1,x2,y2", "mask px"], [
-            [d.label, d.class_id, f"{d.score:.3f}", ", ".join(f"{v:.1f}" for v in d.box),
-             "" if d.mask is None else int(d.mask.sum())] for d in self.detections]
+        cols = ["label", "class_id", "score", "box x1,y1,x2,y2"]
+        rows = [[d.label, d.class_id, f"{d.score:.3f}", ", ".join(f"{v:.1f}" for v in d.box)] for d in self.detections]
+        if any(d.mask is not None for d in self.detections):  # instance segmentation: mask area too
+            cols.append("mask px")
+            for row, d in zip(rows, self.detections):
+                row.append("" if d.mask is None else int(d.mask.sum()))
+        return cols, rows
 
     def draw(self, image: Any = None) -> Any:
         from PIL import Image, ImageDraw
