@@ -497,7 +497,8 @@ def _protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
                      "and timed (stage columns are medians)")
     if cfg.precision != "fp32":
         notes.append(f"precision {cfg.precision}: torch.autocast({dev.type!r}, {DTYPES[cfg.precision]}) around "
-                     "each forward; weights stay fp32")
+                     "each forward; weights stay fp32 and are cast on every call (autocast's cast cache lives "
+                     "for one autocast region), which costs weight-heavy models such as VGG part of the gain")
     if dev.type == "cpu" and cfg.precision == "fp16" and not cpu_flags() & {"avx512_fp16", "amx_fp16"}:
         notes.append("fp16 on this CPU: autocast runs, but the CPU has no native fp16 arithmetic "
                      "(no avx512_fp16 / amx_fp16), so it is emulated and usually much slower than fp32")
