@@ -5,7 +5,8 @@ CPU: the peak resident set size. ru_maxrss is a high-water mark for the whole pr
 useless after the first big model; instead Linux lets a process reset its own high-water mark
 (writing "5" to /proc/self/clear_refs resets VmHWM), and VmHWM is then read back: exact, and free.
 Where that is not allowed, a background thread samples /proc/self/statm every millisecond instead
-(it may miss short peaks; `method` says which was used).
+(it may miss short peaks; `method` says which was used). Before each row glibc's malloc_trim hands
+memory freed by earlier rows back to the OS, so the delta is what this row needs.
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ def _vm_hwm() -> int | None:
     except (OSError, ValueError):
         pass
     return None
+
+
+def _malloc_trim() -> None:
+    """Hand memory that earlier rows freed back to the OS (glibc), so this row's peak RSS delta counts
+    what the row needs rather than only what the process had not touched before."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _reset_hwm() -> bool:
@@ -100,6 +112,7 @@ class PeakMemory:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
             return self
+        _malloc_trim()
         self._before = current_rss()
         if self._before is None:
             return self

@@ -512,7 +512,8 @@ def _protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
                      else "") + "); compile_s is the first call at each batch size (compilation + one run)")
     if cfg.memory:
         notes.append("memory: CUDA peak allocated / reserved after reset_peak_memory_stats (weights included); "
-                     "on CPU the peak RSS of the process during the row minus its RSS before the row")
+                     "on CPU the peak RSS of the process during the row minus its RSS before the row (after "
+                     "malloc_trim returned earlier rows' freed memory to the OS)")
     return notes
 
 
