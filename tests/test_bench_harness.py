@@ -203,3 +203,24 @@ def test_a_model_that_cannot_be_prepared_does_not_stop_the_others() -> None:
     assert [(r.model, r.status) for r in rep.rows if r.model == "broken"] == [("broken", "error")] * 2
     assert rep.row("broken", 1).error == "build failed: RuntimeError: boom"
     assert all(r.ok for r in rep.rows if r.model == "tiny") and len(rep.rows) == 2 + 4
+
+
+class _Transient(nn.Module):
+    """Touches a 64 MiB temporary on every call and frees it: only a true peak measure sees it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        big = torch.ones(16 << 20)  # 64 MiB, written, then freed
+        return self.fc(x.mean((2, 3))) + big[:1]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="CPU peak RSS comes from /proc")
+def test_cpu_peak_rss_sees_transient_allocations() -> None:
+    model = Classifier(_spec("transient"), _Transient()).eval()
+    rep = zoo.bench(model, batch_sizes=[1], e2e=False, flops=False, iters=2, warmup=0)
+    r = rep.row("transient", 1)
+    assert r.rss_delta >= 60 << 20, (r.rss_delta, r.memory_method)
+    assert r.rss_peak >= r.rss_delta
