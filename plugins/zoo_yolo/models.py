@@ -19,6 +19,7 @@ from zoo_yolo.darknet import Darknet
 
 CFG_DIR = Path(__file__).with_name("cfg")
 NMS_IOU = 0.45  # Darknet's detector test default (do_nms_sort with nms=.45)
+PRE_NMS_TOPK = 30_000  # candidates kept for NMS; trained nets pass a few hundred at most, random ones ~500k
 STRIDE = 32  # YOLOv3's coarsest grid: input sides must be multiples of it
 
 
@@ -65,7 +66,8 @@ class YoloDetector(Detector):
         return super().preprocess(images, resize=resize, size=size, **kw)
 
     def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], conf: float | None = None,
-                    iou: float | None = None, max_det: int = 300, **_: Any) -> list[DetectionResult]:
+                    iou: float | None = None, max_det: int = 300, pre_nms_topk: int | None = PRE_NMS_TOPK,
+                    **_: Any) -> list[DetectionResult]:
         """Rows [cx, cy, w, h, obj, obj*p(class)...] -> detections per image.
 
         Like Darknet, every class whose score obj * p(class) exceeds `conf` gives a detection (one box can
@@ -80,7 +82,7 @@ class YoloDetector(Detector):
             idx, cls = (scores > conf).nonzero(as_tuple=True)
             boxes = cxcywh_to_xyxy(rows[idx, :4])
             s = scores[idx, cls]
-            keep = classwise_nms(boxes, s, cls, iou, max_det)
+            keep = classwise_nms(boxes, s, cls, iou, max_det, pre_nms_topk)
             boxes = boxes_to_original(boxes[keep].cpu(), meta)
             results.append(make_result(boxes, s[keep].cpu(), cls[keep].cpu(), self.spec.categories, meta.source,
                                        meta.orig_size))

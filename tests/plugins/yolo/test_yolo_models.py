@@ -211,3 +211,29 @@ def test_fuse_conv_bn_keeps_the_outputs() -> None:
         after = model(x)
     assert len(report.folded) == 11 and not report.skipped
     torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_pre_nms_topk_caps_candidates_and_maps_indices_back() -> None:
+    from zoo.ops.boxes import classwise_nms
+
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(500, 2, generator=g) * 300
+    boxes = torch.cat([xy, xy + 20 + torch.rand(500, 2, generator=g) * 60], 1)
+    scores, cls = torch.rand(500, generator=g), torch.randint(0, 3, (500,), generator=g)
+    full = classwise_nms(boxes, scores, cls, 0.45, max_det=1000)
+    assert torch.equal(classwise_nms(boxes, scores, cls, 0.45, max_det=1000, pre_nms_topk=500), full)
+    capped = classwise_nms(boxes, scores, cls, 0.45, max_det=1000, pre_nms_topk=50)
+    top = scores.topk(50).indices
+    assert set(capped.tolist()) <= set(top.tolist())
+    assert torch.equal(capped, top[classwise_nms(boxes[top], scores[top], cls[top], 0.45, max_det=1000)])
+
+
+def test_random_weights_postprocess_stays_bounded() -> None:
+    """Random yolov3-tiny weights pass most (row, class) pairs; the pre-NMS cap keeps NMS cheap and the output capped."""
+    torch.manual_seed(0)
+    model = zoo.build("yolov3-tiny")
+    with torch.no_grad():
+        raw = model(torch.rand(1, 3, 320, 320))
+    assert int((raw[0, :, 5:] > 0.1).sum()) > 30_000  # more candidates than the cap
+    dets = model.postprocess(raw, [ImageMeta((320, 320), (320, 320))], conf=0.1)[0].detections
+    assert len(dets) == 300
