@@ -71,3 +71,12 @@ def test_wrong_dataset_for_the_task(tmp_path: Path, capsys: pytest.CaptureFixtur
         zoo.evaluate("resnet18", coco=tmp_path / "coco", imagenet=tmp_path / "folder")
     code, err = run_cli(["faster-rcnn-r50-fpn", "--coco", str(tmp_path / "coco"), "--limit", "0"], capsys)
     assert code == 2 and "--limit must be at least 1" in err
+
+
+
+def test_unreadable_image_mid_run(tmp_path: Path) -> None:
+    ann = make_coco(tmp_path / "coco", n=3)
+    (tmp_path / "coco" / "images" / "000002.png").write_bytes(b"not a png")
+    model = zoo.build("faster-rcnn-mobilenet-v3-fpn", min_size=64, max_size=96)
+    with pytest.raises(InputError, match="000002.png: not a readable image"):
+        zoo.evaluate(model, ann=ann, images=tmp_path / "coco" / "images", progress=False)

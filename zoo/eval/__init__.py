@@ -62,7 +62,7 @@ def _auto_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _progress(total: int, label: str, enabled: bool) -> Any:
+def _progress(enabled: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -129,10 +129,11 @@ def _run(net: Any, data: Any, kind: str, dist: Any, batch_size: int, conf: float
     start = time.perf_counter()
     per_image: dict[int, Any] = {}
     dropped: Counter[str] = Counter()
-    error = None
+    error: str | None = None
+    failure: BaseException | None = None
     label = f"{spec.name}" + (f" (rank 0 of {dist.world_size})" if dist.world_size > 1 else "")
     try:
-        with _progress(len(mine), label, progress and dist.main) as bar:
+        with _progress(progress and dist.main) as bar:
             job = bar.add_task(label, total=len(mine))
             for i in range(0, len(mine), batch_size):
                 chunk = mine[i:i + batch_size]
@@ -144,13 +145,18 @@ def _run(net: Any, data: Any, kind: str, dist: Any, batch_size: int, conf: float
                         ids = [p.class_id for p in r.topk]
                         per_image[e.image_id] = (e.target, ids[:1] == [e.target], e.target in ids[:5])
                 bar.advance(job, len(chunk))
-    except ZooError as exc:  # every rank must still reach the gather below, or the others would hang
-        error = str(exc)
+    except Exception as exc:  # every rank must still reach the gather below, or the others would hang
+        if dist.world_size == 1:
+            raise
+        failure = exc
+        error = str(exc) if isinstance(exc, ZooError) else f"{type(exc).__name__}: {exc}"
     gathered = dist.gather({"images": per_image, "dropped": dict(dropped), "count": len(mine), "error": error})
     seconds = time.perf_counter() - start
-    errors = [g["error"] for g in gathered if g["error"]]
+    if failure is not None:
+        raise failure
+    errors = [(rank, g["error"]) for rank, g in enumerate(gathered) if g["error"]]
     if errors:
-        raise InputError(errors[0])
+        raise ZooError(f"rank {errors[0][0]} failed: {errors[0][1]}")
     merged: dict[int, Any] = {}
     total_dropped: Counter[str] = Counter()
     for g in gathered:

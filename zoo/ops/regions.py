@@ -44,7 +44,7 @@ def decode_boxes(deltas: torch.Tensor, proposals: torch.Tensor,
     heights = proposals[:, 3] - proposals[:, 1]
     ctr_x = proposals[:, 0] + 0.5 * widths
     ctr_y = proposals[:, 1] + 0.5 * heights
-    d = deltas.reshape(deltas.shape[0], -1, 4)
+    d = deltas.reshape(deltas.shape[0], deltas.shape[-1] // 4, 4)
     dx = d[..., 0] / wx
     dy = d[..., 1] / wy
     dw = (d[..., 2] / ww).clamp(max=BBOX_XFORM_CLIP)

@@ -90,6 +90,8 @@ def test_per_class_detections_thresholds_and_nms() -> None:
     assert (dets["scores"] > 0.99).all()
     none = per_class_detections(props, torch.zeros(3, 4), torch.zeros(3, 16), (200, 200), score_thresh=0.5)
     assert none["boxes"].shape == (0, 4)
+    empty = per_class_detections(torch.zeros(0, 4), torch.zeros(0, 4), torch.zeros(0, 16), (200, 200))
+    assert empty["boxes"].shape == (0, 4) and empty["labels"].numel() == 0
 
 
 @pytest.mark.parametrize("name,opts", [
