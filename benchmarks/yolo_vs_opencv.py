@@ -17,6 +17,10 @@ constants: prepacked for oneDNN, convolution + activation fused), which only inf
 rotates every round) so load from other processes on a shared machine hits all of them alike; p50 over
 all samples. ratio = zoo p50 / OpenCV p50 (< 1: the zoo is faster). The check column compares each
 configuration's detections with OpenCV's (same classes, scores within 0.02).
+
+On a machine shared with other busy processes, run with OMP_WAIT_POLICY=PASSIVE: torch's OpenMP
+workers otherwise spin while descheduled, and with 2 threads on 2 busy cores the zoo measured 3-10x
+slower than with 1 thread (OpenCV's own thread pool does not suffer from this).
 """
 
 from __future__ import annotations
