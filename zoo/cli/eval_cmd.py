@@ -67,8 +67,9 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
     rows = [[n] + [_fmt(report.metrics[k].get(n), k) for k in kinds] for n in names]
     title = (f"{report.model} ({report.weights}) on {report.dataset}: {report.num_images} images, "
              f"{report.world_size} process{'es' if report.world_size > 1 else ''}, {report.seconds:.1f} s")
-    table(title, ["metric"] + kinds, rows)
     out = console()
+    out.print(title)
+    table(None, ["metric"] + kinds, rows)
     if report.published:
         pub = "; ".join(f"{ds}: " + ", ".join(f"{k} {v:g}" for k, v in m.items()) for ds, m in report.published.items())
         out.print(f"published: {pub}" + (f" ({report.published_source})" if report.published_source else ""))
