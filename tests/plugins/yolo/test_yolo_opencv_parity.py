@@ -194,3 +194,36 @@ def test_letterbox_matches_opencv_letterbox(shared_data: Path, images: list[Path
         assert not missing and not extras, f"{path.name}: missing {missing}, extra {extras}"
         matched += n
     assert matched >= 6
+
+
+@pytest.mark.parametrize("name", ["yolov3", "yolov3-spp"])
+def test_full_size_networks_match_opencv_with_random_weights(name: str, tmp_path: Path) -> None:
+    """The bundled yolov3 / yolov3-spp cfgs (Darknet-53 shortcuts, SPP maxpools 5/9/13, 4-way route) through
+    OpenCV's importer with the same random weights, on a small non-square input."""
+    from zoo_yolo.convert import write_weights
+    from zoo_yolo.models import cfg_path
+
+    torch.manual_seed(0)
+    model = zoo.build(name)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # batch-norm statistics that are not the identity
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+    weights = tmp_path / f"{name}.weights"
+    write_weights(weights, model.net)
+    cfg = tmp_path / f"{name}.cfg"
+    cfg.write_text(cfg_path(model.spec).read_text().replace("[yolo]\n", "[yolo]\nthresh=0\nnms_threshold=0\n"))
+    net = opencv_net(cfg, weights)
+    x = torch.rand(1, 3, 128, 160)
+    theirs = opencv_outputs(net, x.numpy())
+    with torch.no_grad():
+        ours = model.net.forward_layers(x)
+    assert [t.shape for t in theirs] == [(4 * 5 * 3, 85), (8 * 10 * 3, 85), (16 * 20 * 3, 85)]
+    for t, o in zip(theirs, ours):
+        o = o[0].numpy().copy()
+        o[:, [0, 2]] /= 160.0
+        o[:, [1, 3]] /= 128.0
+        np.testing.assert_allclose(o[:, :4], t[:, :4], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(o[:, 4:], t[:, 4:], rtol=0, atol=1e-5)
