@@ -51,7 +51,7 @@ class ZooModel(nn.Module):
         """Images -> (NCHW float batch on the model's device, per-image metas)."""
         inp = self.spec.input
         mode = resize or inp.resize
-        hw = _size(size) if size is not None else tuple(inp.size)
+        hw = _size(size) if size is not None else self.input_size
         tensors, metas = [], []
         for item in _as_list(images):
             arr = load_image(item)
