@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from zoo.model import _as_list
+from zoo.model import as_image_list
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import Detection, DetectionResult, Detector
@@ -115,8 +115,8 @@ class OracleDetector(Detector):
         self.weights_source = "oracle"
 
     def preprocess(self, images: Any, **_: Any) -> tuple[list[str], list[ImageMeta]]:
-        names = [Path(str(p)).name for p in _as_list(images)]
-        return names, [ImageMeta(self.sizes[n], self.sizes[n], source=str(p)) for n, p in zip(names, _as_list(images))]
+        names = [Path(str(p)).name for p in as_image_list(images)]
+        return names, [ImageMeta(self.sizes[n], self.sizes[n], source=str(p)) for n, p in zip(names, as_image_list(images))]
 
     def forward(self, batch: list[str]) -> list[str]:
         return batch

@@ -86,9 +86,11 @@ def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     from zoo.plugins import default_registry
 
     ann = make_coco(tmp_path / "coco", n=2)
-    default_registry()._specs.pop("oracle-table", None)
     default_registry().add(oracle_spec(ann, name="oracle-table"))
-    main(["eval", "oracle-table", "--coco", str(tmp_path / "coco"), "--no-progress", "--random-init"])
+    try:
+        main(["eval", "oracle-table", "--coco", str(tmp_path / "coco"), "--no-progress", "--random-init"])
+    finally:  # the default registry is shared by the other tests in this process
+        default_registry().remove("oracle-table")
     out = capsys.readouterr().out
     assert "oracle-table" in out and "AP50" in out and "segm" in out and "1.0000" in out
 

@@ -15,7 +15,7 @@ import zoo
 from zoo.cli import main
 from zoo.errors import InputError
 from zoo.images import load_image
-from zoo.model import _as_list
+from zoo.model import as_image_list
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 from zoo.tasks.classification import Classifier
@@ -25,7 +25,7 @@ class RedOracle(Classifier):
     """Predicts class R // 10 of the image's red level, with class+1 as its second guess."""
 
     def preprocess(self, images: Any, **_: Any) -> tuple[torch.Tensor, list[ImageMeta]]:
-        arrs = [load_image(i) for i in _as_list(images)]
+        arrs = [load_image(i) for i in as_image_list(images)]
         return torch.tensor([float(a[..., 0].mean()) for a in arrs]), [ImageMeta(a.shape[:2], a.shape[:2]) for a in arrs]
 
     def forward(self, reds: torch.Tensor) -> torch.Tensor:

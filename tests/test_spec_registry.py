@@ -92,3 +92,10 @@ def test_duplicate_names_raise_naming_both_sources() -> None:
     other = spec_from_dict({**ROW, "family": "other"}, "plugin other")
     with pytest.raises(DuplicateModelError, match=r"x\.yaml.*plugin other"):
         reg.add(other)
+
+
+def test_remove_takes_a_model_out() -> None:
+    reg = _registry("a", "b")
+    assert reg.remove("a").name == "a" and reg.list() == ["b"]
+    with pytest.raises(UnknownModelError):
+        reg.remove("a")

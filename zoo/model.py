@@ -51,9 +51,9 @@ class ZooModel(nn.Module):
         """Images -> (NCHW float batch on the model's device, per-image metas)."""
         inp = self.spec.input
         mode = resize or inp.resize
-        hw = _size(size) if size is not None else self.input_size
+        hw = square_size(size) if size is not None else self.input_size
         tensors, metas = [], []
-        for item in _as_list(images):
+        for item in as_image_list(images):
             arr = load_image(item)
             if mode == "letterbox":
                 t, meta = letterbox(arr, hw, fill=0.5 / inp.scale)
@@ -69,7 +69,7 @@ class ZooModel(nn.Module):
             else:
                 raise InputError(f"unknown resize mode '{mode}' (letterbox, stretch, resize-crop, none)")
             tensors.append(t)
-            metas.append(_with_source(meta, item))
+            metas.append(with_source(meta, item))
         batch = torch.cat(tensors) if len({t.shape for t in tensors}) == 1 else tensors
         return self.normalize(batch), metas
 
@@ -99,12 +99,12 @@ class ZooModel(nn.Module):
 
     def example_inputs(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> tuple[Any, ...]:
         """Arguments for `forward` with random data (what the benchmark harness feeds)."""
-        h, w = _size(input_size) if input_size is not None else self.input_size
+        h, w = square_size(input_size) if input_size is not None else self.input_size
         return (torch.rand(batch_size, 3, h, w, device=self.device),)
 
     def example_images(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> list[np.ndarray]:
         """Random uint8 images for end-to-end (pre + forward + post) timing."""
-        h, w = _size(input_size) if input_size is not None else self.input_size
+        h, w = square_size(input_size) if input_size is not None else self.input_size
         gen = np.random.default_rng(0)
         return [gen.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(batch_size)]
 
@@ -112,21 +112,24 @@ class ZooModel(nn.Module):
         return f"name={self.spec.name}, weights={self.weights_source}"
 
 
-def _size(size: int | Sequence[int]) -> tuple[int, int]:
+def square_size(size: int | Sequence[int]) -> tuple[int, int]:
+    """An int or (height, width) -> (height, width)."""
     if isinstance(size, int):
         return (size, size)
     h, w = size
     return (int(h), int(w))
 
 
-def _as_list(images: Any) -> list[Any]:
+def as_image_list(images: Any) -> list[Any]:
+    """One image or a list/tuple of them -> a non-empty list (families' preprocess uses it too)."""
     items = list(images) if isinstance(images, (list, tuple)) else [images]
     if not items:
         raise InputError("no images given")
     return items
 
 
-def _with_source(meta: ImageMeta, item: Any) -> ImageMeta:
+def with_source(meta: ImageMeta, item: Any) -> ImageMeta:
+    """Record the file an image came from, so results name their source."""
     import dataclasses
     import os
 

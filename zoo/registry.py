@@ -49,6 +49,13 @@ class Registry:
             )
         self._specs[spec.name] = spec
 
+    def remove(self, name: str) -> ModelSpec:
+        """Take a model out (tests, or a plugin replacing a spec on purpose)."""
+        try:
+            return self._specs.pop(name)
+        except KeyError:
+            raise UnknownModelError(name, self.suggest(name)) from None
+
     def __contains__(self, name: str) -> bool:
         return name.split(".", 1)[0] in self._specs
 

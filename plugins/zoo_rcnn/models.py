@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from zoo.images import load_image
-from zoo.model import _as_list, _size, _with_source
+from zoo.model import as_image_list, square_size, with_source
 from zoo.ops.proposals import ProposalParams, get_proposals
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
@@ -30,10 +30,10 @@ class RCNNFamilyDetector(Detector):
     def preprocess(self, images: Any, **_: Any) -> tuple[Any, list[ImageMeta]]:
         """Images -> (list of CHW float tensors in [0, 1], metas); `resize`/`size` do not apply (own transform)."""
         tensors, metas = [], []
-        for item in _as_list(images):
+        for item in as_image_list(images):
             arr = load_image(item)
             tensors.append(_to_tensor(arr, self.device))
-            metas.append(_with_source(ImageMeta(arr.shape[:2], arr.shape[:2]), item))
+            metas.append(with_source(ImageMeta(arr.shape[:2], arr.shape[:2]), item))
         return tensors, metas
 
     def postprocess(self, raw: list[dict[str, torch.Tensor]], metas: list[ImageMeta], conf: float | None = None,
@@ -44,7 +44,7 @@ class RCNNFamilyDetector(Detector):
 
     def example_inputs(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> tuple[Any, ...]:
         """A list of random CHW images (what torchvision's detectors take)."""
-        h, w = _size(input_size) if input_size is not None else self.input_size
+        h, w = square_size(input_size) if input_size is not None else self.input_size
         gen = torch.Generator().manual_seed(0)
         return ([torch.rand(3, h, w, generator=gen).to(self.device) for _ in range(batch_size)],)
 
@@ -66,10 +66,10 @@ class ProposalDetector(RCNNFamilyDetector):
 
     def preprocess(self, images: Any, use_cache: bool = True, **opts: Any) -> tuple[Any, list[ImageMeta]]:
         tensors, metas, props = [], [], []
-        for item in _as_list(images):
+        for item in as_image_list(images):
             arr = load_image(item)
             tensors.append(_to_tensor(arr, self.device))
-            metas.append(_with_source(ImageMeta(arr.shape[:2], arr.shape[:2]), item))
+            metas.append(with_source(ImageMeta(arr.shape[:2], arr.shape[:2]), item))
             props.append(torch.from_numpy(get_proposals(arr, self.proposal_params, use_cache).boxes).to(self.device))
         return {"images": tensors, "proposals": props}, metas
 

@@ -33,7 +33,14 @@ def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | No
     rows = []
     for s in specs:
         cached = [w.tag for w in s.weights if cached_weights(s, w)]
-        weights = ("cached: " + ",".join(cached)) if cached else ("hub" if s.pretrained else "no pretrained weights")
+        if cached:
+            weights = "cached: " + ",".join(cached)
+        elif s.pretrained:
+            weights = "hub"
+        elif s.weights:
+            weights = "not on the Hub (see zoo info)"
+        else:
+            weights = "no pretrained weights"
         rows.append([s.name, s.family, s.task, human_count(s.num_params), f"{s.gmacs:g}" if s.gmacs else "", weights])
     table(f"{len(rows)} models", ["name", "family", "task", "params", "GMACs", "weights"], rows)
 
@@ -71,8 +78,13 @@ def info_cmd(name: str, as_json: bool) -> None:
     if not spec.weights:
         rows.append(["weights", "no pretrained weights: builds with random init (benchmarks, training)"])
     for w in spec.weights:
-        where = f"{w.repo_id}/{w.filename}@{w.revision}" if w.obtainable else "not published"
-        pin = f"sha256 {w.sha256[:16]}…" if w.sha256 else "sha256 from the Hub (recorded on download)"
+        where = f"{w.repo_id}/{w.filename}@{w.revision}" if w.obtainable else "not on the Hub (zoo import FILE)"
+        if w.sha256:
+            pin = f"sha256 {w.sha256[:16]}…"
+        elif w.obtainable:
+            pin = "sha256 from the Hub's LFS metadata (recorded on download)"
+        else:
+            pin = "hash recorded locally on import"
         state = "cached" if cached_weights(spec, w) else "not cached"
         default = " (default)" if w is spec.default_weights() else ""
         desc = f" — {w.description}" if w.description else ""

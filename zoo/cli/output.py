@@ -24,13 +24,14 @@ def console(stderr: bool = False) -> Any:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]], stderr: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=title, show_lines=False, header_style="bold")
+    t = Table(title=escape(title) if title else None, show_lines=False, header_style="bold")
     for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+        t.add_column(escape(c), overflow="fold")
+    for r in rows:  # cell text is data, never rich markup ("[darknet]" must print as is)
+        t.add_row(*["" if v is None else escape(str(v)) for v in r])
     console(stderr).print(t)
 
 
