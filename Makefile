@@ -21,7 +21,7 @@ demo: $(STAMP)
 	  $(BIN)/zoo import yolov3-tiny $(DATA)/yolov3-tiny.weights && \
 	  $(BIN)/zoo predict yolov3-tiny $(DATA)/images/grace_hopper.jpg $(DATA)/images/astronaut.png --conf 0.25 --out demo-out; \
 	else echo "($(DATA) not found: skipping the real yolov3-tiny prediction)"; fi
-	$(BIN)/zoo bench yolov3 --batch-size 1 --iters 5 --warmup 2
+	$(BIN)/zoo bench yolov3 yolov3-tiny --batch-size 1 --iters 5 --warmup 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests
