@@ -8,7 +8,9 @@ with the checkpoint download replaced by the zoo model's random weights, so both
 Rows: `forward` = the network call on a list of [0,1] CHW tensors (what `zoo bench` times);
 `end-to-end` = image array in, detections out (zoo: predict(); torchvision: to-tensor + model + score
 filter). Interleaved rounds (order rotating) so load from other processes hits both alike; p50 over all
-samples. ratio = torchvision p50 / zoo p50 (>= 1: the zoo is as fast or faster). Each call's process CPU
+samples. A third configuration, `zoo fuse+cl`, is the zoo model with its inference flags (conv-BN folding
+of the frozen BatchNorms, channels_last weights) as `zoo bench --fuse --channels-last` runs it.
+ratio = torchvision p50 / zoo p50 (>= 1: the zoo is as fast or faster). Each call's process CPU
 time is recorded too: on a machine shared with other jobs, wall-clock time mostly measures their load,
 while CPU time (summed over this process's threads) stays close to the work done.
 """
@@ -68,6 +70,15 @@ def main() -> None:
         with torch.inference_mode():
             a, b = ours([tensor])[0], ref([tensor])[0]
         same = all(torch.equal(a[k], b[k]) for k in b)
+        from zoo.ops.fuse import fuse_conv_bn
+
+        fast = zoo.build(name, device=dev, **sizes)
+        fast.net.load_state_dict(ours.net.state_dict())
+        fuse_conv_bn(fast, [tensor])
+        fast = fast.to(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            c = fast([tensor])[0]
+        fast_diff = (c["boxes"][:10] - b["boxes"][:10]).abs().max().item() if len(c["boxes"]) and len(b["boxes"]) else 0.0
 
         def tv_e2e(ref: Any = ref) -> Any:
             t = torch.from_numpy(image).permute(2, 0, 1).float().div(255).to(dev)
@@ -78,6 +89,7 @@ def main() -> None:
         steps = {
             ("forward", "zoo"): lambda ours=ours: ours([tensor]),
             ("forward", "tv"): lambda ref=ref: ref([tensor]),
+            ("forward", "fast"): lambda fast=fast: fast([tensor]),
             ("end-to-end", "zoo"): lambda ours=ours: ours.predict(image, conf=0.5),
             ("end-to-end", "tv"): tv_e2e,
         }
@@ -99,6 +111,10 @@ def main() -> None:
             zc, tc = (statistics.median(c for _, c in samples[(row, who)]) * 1e3 for who in ("zoo", "tv"))
             print(f"{name:<22} {row:<11} {z:>11.1f} {t:>10.1f} {t / z:>6.3f} {zc:>11.1f} {tc:>10.1f} {tc / zc:>9.3f}"
                   f"  {'yes' if same else 'NO'}")
+        f, t = (statistics.median(w for w, _ in samples[("forward", who)]) * 1e3 for who in ("fast", "tv"))
+        fc, tc = (statistics.median(c for _, c in samples[("forward", who)]) * 1e3 for who in ("fast", "tv"))
+        print(f"{name:<22} {'fwd fuse+cl':<11} {f:>11.1f} {t:>10.1f} {t / f:>6.3f} {fc:>11.1f} {tc:>10.1f} {tc / fc:>9.3f}"
+              f"  max box diff {fast_diff:.2e} px (top 10)")
 
 
 if __name__ == "__main__":
