@@ -70,7 +70,10 @@ def predict_cmd(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_jso
             console(stderr=True).print("[yellow]random weights: these predictions are noise[/yellow]")
         for r in results + (frames if len(frames) <= 20 else []):
             cols, rows = r.rows()
-            table(r.source, cols, rows)
+            if rows:
+                table(r.source, cols, rows)
+            else:
+                click.echo(f"{r.source}: nothing above the score threshold")
     if errors:
         sys.exit(2)
 
