@@ -7,9 +7,10 @@ crashes or silently ignores), anything malformed here is a SpecError naming the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from zoo.errors import SpecError
 
@@ -42,27 +43,22 @@ class Section:
             raise self.error(f"needs '{key}='")
         return default
 
-    def get_int(self, key: str, default: int | None = None) -> int:
+    def _typed(self, key: str, default: Any, convert: Callable[[str], Any], what: str) -> Any:
         if key not in self.options:
             if default is None:
                 raise self.error(f"needs '{key}='")
             return default
         value = self.options[key]
         try:
-            return int(value)
+            return convert(value)
         except ValueError:
-            raise self.error(f"'{key}={value}' is not an integer", key) from None
+            raise self.error(f"'{key}={value}' is not {what}", key) from None
+
+    def get_int(self, key: str, default: int | None = None) -> int:
+        return self._typed(key, default, int, "an integer")
 
     def get_float(self, key: str, default: float | None = None) -> float:
-        if key not in self.options:
-            if default is None:
-                raise self.error(f"needs '{key}='")
-            return default
-        value = self.options[key]
-        try:
-            return float(value)
-        except ValueError:
-            raise self.error(f"'{key}={value}' is not a number", key) from None
+        return self._typed(key, default, float, "a number")
 
     def get_ints(self, key: str, default: list[int] | None = None) -> list[int]:
         """A comma-separated list of integers (Darknet tolerates a trailing comma; so do we)."""
