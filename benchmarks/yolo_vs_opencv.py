@@ -61,6 +61,7 @@ CONFIGS: dict[str, tuple[bool, bool, str | None, bool]] = {
     "cl+fuse+bf16": (True, True, None, True),  # lossy: bfloat16 convolutions (see the detections column)
 }
 OPENCV = "opencv dnn"
+OPENCV_DIRECT = "opencv no-winograd"  # the same net with Winograd 3x3 kernels off: direct convolution, like torch's
 
 
 def trained_like(model: Any, seed: int = 0) -> None:
@@ -113,7 +114,8 @@ def zoo_pipeline(model: Any, runner: Callable[..., Any], rgb: np.ndarray, size: 
 
 
 def same_detections(mine: Any, ref: list[tuple[int, float, list[float]]]) -> str:
-    a = sorted((d.class_id, d.score) for d in mine.detections)
+    dets = [(c, sc) for c, sc, _ in mine] if isinstance(mine, list) else [(d.class_id, d.score) for d in mine.detections]
+    a = sorted(dets)
     b = sorted((c, s) for c, s, _ in ref)
     if len(a) != len(b):
         return f"{len(a)} vs {len(b)} boxes"
@@ -138,7 +140,12 @@ def bench_model(name: str, args: argparse.Namespace, image: Path, tmp: Path) -> 
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     names = list(net.getUnconnectedOutLayersNames())
-    steps: dict[str, Callable[[], Any]] = {OPENCV: lambda: opencv_pipeline(net, names, bgr, args.size)}
+    direct = cv2.dnn.readNetFromDarknet(str(cfg_path(model.spec)), str(weights))
+    direct.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    direct.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+    direct.enableWinograd(False)
+    steps: dict[str, Callable[[], Any]] = {OPENCV: lambda: opencv_pipeline(net, names, bgr, args.size),
+                                           OPENCV_DIRECT: lambda: opencv_pipeline(direct, names, bgr, args.size)}
     configs = {k: v for k, v in CONFIGS.items() if k in args.configs}
     for label, (cl, fuse, compiled, bf16) in configs.items():
         cfg = BenchConfig(channels_last=cl, fuse=fuse, compile=compiled == "default", flops=False,
@@ -206,14 +213,14 @@ def main() -> None:
             print(f"  {name}:", flush=True)
             summary[name] = bench_model(name, args, args.image, Path(tmp))
             torch.compiler.reset()
-    labels = [OPENCV, *args.configs]
+    labels = [OPENCV, OPENCV_DIRECT, *args.configs]
     print("\np50 ms per image, end to end (ratio zoo / OpenCV; < 1 means the zoo is faster)")
     print(f"{'':<13}" + "".join(f"{lab:>22}" for lab in labels))
     for name, s in summary.items():
         print(f"{name:<13}" + "".join(f"{s['rows'][lab]['p50_ms']:9.1f} ({s['rows'][lab]['ratio_vs_opencv']:5.2f}x)"
                                       .rjust(22) for lab in labels))
     for name, s in summary.items():
-        zoo_rows = {k: v for k, v in s["rows"].items() if k != OPENCV and not CONFIGS[k][3]}  # fp32 only
+        zoo_rows = {k: v for k, v in s["rows"].items() if k in CONFIGS and not CONFIGS[k][3]}  # fp32 only
         best = min(zoo_rows, key=lambda k: zoo_rows[k]["p50_ms"])
         print(f"{name} ({s['weights']}): zoo eager / OpenCV = {zoo_rows['zoo eager']['ratio_vs_opencv']:.2f}"
               if "zoo eager" in zoo_rows else f"{name}:",
