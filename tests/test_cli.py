@@ -103,3 +103,16 @@ def test_import_refuses_wrong_architecture(tmp_path: Path) -> None:
 def test_plugins_json_lists_builtin_families() -> None:
     res = zoo("plugins", "--json")
     assert "classic" in {p["name"] for p in json.loads(res.stdout)}
+
+
+def test_corrupt_weights_files_are_one_line_errors(tmp_path: Path) -> None:
+    bad_st = tmp_path / "bad.safetensors"
+    bad_st.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    bad_pth = tmp_path / "bad.pth"
+    bad_pth.write_bytes(b"garbage, not a pickle")
+    res = zoo("import", "resnet18", str(bad_st))
+    assert res.returncode == 1 and "not a readable safetensors file" in one_line_error(res)
+    res = zoo("import", "resnet18", str(bad_pth))
+    line = one_line_error(res)
+    assert res.returncode == 1 and "not a PyTorch checkpoint of plain tensors" in line
+    assert "weights_only` set to `False`" not in line  # never advise unpickling untrusted code

@@ -243,6 +243,9 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
             return convert_file(spec, path, f), f
         except (ConversionError, WeightsMismatchError) as e:
             errors.append(f"as {f}: {e}")
+    reasons = [e.split(": ", 1)[1] for e in errors]
+    if len(set(reasons)) == 1:  # every reader failed the same way: the file itself is unreadable
+        raise ConversionError(f"{reasons[0]} (tried as {', '.join(candidates)})")
     raise ConversionError(f"{path}: could not be read for {spec.name}: " + " | ".join(errors))
 
 

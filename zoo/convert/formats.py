@@ -22,8 +22,8 @@ def read_pytorch_file(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors come in many types; weights_only refuses code
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConversionError(f"{path}: not a loadable PyTorch state dict ({first})") from None
+        raise ConversionError(f"{path}: not a PyTorch checkpoint of plain tensors ({_torch_load_reason(e)}; "
+                              "files that need code to unpickle are refused)") from None
     for key in WRAPPER_KEYS:
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]
@@ -33,6 +33,15 @@ def read_pytorch_file(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
     if obj and all(k.startswith("module.") for k in obj):
         obj = {k[len("module."):]: v for k, v in obj.items()}
     return dict(obj)
+
+
+def _torch_load_reason(e: Exception) -> str:
+    """The informative part of torch.load's error (its weights_only advice does not apply: we never unpickle code)."""
+    text = str(e)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Check the documentation")]
+    return lines[0] if lines else type(e).__name__
 
 
 def guess_format(path: Path) -> str:
