@@ -22,16 +22,19 @@ def test_wheel_installs_and_lists_models(tmp_path: Path) -> None:
     wheel = next((tmp_path / "dist").glob("cvzoo-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "zoo/registry.yaml" in names and "zoo/data/imagenet1k.txt" in names
-    assert "zoo_classic/__init__.py" in names
+    assert {"zoo_classic/__init__.py", "zoo_yolo/__init__.py", "zoo_rcnn/__init__.py"} <= set(names)
+    assert {"zoo_yolo/cfg/yolov3.cfg", "zoo_yolo/cfg/yolov3-tiny.cfg", "zoo_yolo/cfg/yolov3-spp.cfg"} <= set(names)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
     code = ("import json, zoo, zoo.plugins as p; from zoo.cli import main\n"
             "print(json.dumps({'file': zoo.__file__, 'registry': str(p.BUNDLED_REGISTRY), "
-            "'n': len(zoo.list_models(family='classic'))}))")
+            "'n': len(zoo.list_models(family='classic')), 'all': len(zoo.list_models()),\n"
+            "'yolo_params': sum(p.numel() for p in zoo.build('yolov3-tiny').parameters())}))")
     env = {**os.environ, "PYTHONPATH": str(target)}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert res.returncode == 0, res.stderr
     info = json.loads(res.stdout)
     assert info["file"].startswith(str(target)) and info["registry"].startswith(str(target))
-    assert info["n"] == 20
+    assert info["n"] == 20 and info["all"] == len(__import__("zoo").list_models())
+    assert info["yolo_params"] == 8852366  # the cfg shipped in the wheel builds the real network
