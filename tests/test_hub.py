@@ -22,10 +22,10 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def put_in_fake_hub(cache: Path, repo_id: str, filename: str, data: bytes, etag: str | None = None,
-                    revision: str = "main") -> None:
+                    revision: str = "main", repo_type: str = "model") -> None:
     """Lay a file out exactly as huggingface_hub's cache does: refs/main -> snapshot -> blob named by etag."""
     commit = revision if len(revision) == 40 else COMMIT
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    repo = cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
     etag = etag or hashlib.sha256(data).hexdigest()
     (repo / "blobs").mkdir(parents=True, exist_ok=True)
     (repo / "blobs" / etag).write_bytes(data)
@@ -166,3 +166,12 @@ def test_modified_cache_file_fails_verify(resnet18_file, zoo_home: Path) -> None
         fh.seek(-1, 2)
         fh.write(b"\x00" if fh.read(1) != b"\x00" else b"\x01")
     assert hub.verify(spec, w).status == "modified"
+
+
+def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> None:
+    data, _ = resnet18_file
+    spec, w = spec_and_weights(hashlib.sha256(data).hexdigest())
+    w = dataclasses.replace(w, repo_id="someone/demo-space", repo_type="space")
+    put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision, repo_type="space")
+    assert hub.download(spec, w).is_file()
+    assert hub.verify(spec, w).pinned_by == "registry"

@@ -25,6 +25,7 @@ def test_valid_row_builds_spec() -> None:
     ({**ROW, "input": {"colour": "RGB"}}, "input.colour"),
     ({**ROW, "weights": [{"tag": "a", "sha256": "abc"}]}, "weights[0].sha256"),
     ({**ROW, "weights": [{"tag": "a", "repo_id": "x/y"}]}, "weights[0].filename"),
+    ({**ROW, "weights": [{"tag": "a", "repo_type": "bucket"}]}, "weights[0].repo_type"),
     ({**ROW, "weights": [{"tag": "a"}, {"tag": "a"}]}, "weights"),
     ({**ROW, "num_params": "many"}, "num_params"),
     ({**ROW, "Name": "x"}, "Name"),

@@ -133,7 +133,8 @@ def _hub_cached(w: WeightsSpec) -> Path | None:
     even with local_files_only=True)."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(w.repo_id, w.filename, cache_dir=hub_cache_dir(), revision=w.revision)
+    found = try_to_load_from_cache(w.repo_id, w.filename, cache_dir=hub_cache_dir(), revision=w.revision,
+                                   repo_type=w.repo_type)
     return Path(found) if isinstance(found, str) and os.path.isfile(found) else None
 
 
@@ -157,9 +158,10 @@ def fetch_original(spec: ModelSpec, w: WeightsSpec) -> tuple[Path, str | None]:
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     try:
-        meta = get_hf_file_metadata(hf_hub_url(w.repo_id, w.filename, revision=w.revision), timeout=10)
-        path = Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, etag_timeout=10,
-                                    cache_dir=hub_cache_dir()))
+        url = hf_hub_url(w.repo_id, w.filename, revision=w.revision, repo_type=w.repo_type)
+        meta = get_hf_file_metadata(url, timeout=10)
+        path = Path(hf_hub_download(w.repo_id, w.filename, revision=w.revision, repo_type=w.repo_type,
+                                    etag_timeout=10, cache_dir=hub_cache_dir()))
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise WeightsNotFoundError(f"{spec.name}.{w.tag}: download of {w.repo_id}/{w.filename}@{w.revision} failed: {first}") from None

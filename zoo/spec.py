@@ -12,6 +12,7 @@ from typing import Any
 from zoo.errors import SpecError
 
 TASKS = ("classification", "detection", "instance-segmentation", "keypoints", "generation")
+REPO_TYPES = ("model", "dataset", "space")
 RESIZE_MODES = ("letterbox", "stretch", "resize-crop", "none")
 WEIGHT_FORMATS_HINT = "safetensors, pytorch, darknet, or a format a plugin registers"
 
@@ -46,6 +47,7 @@ class WeightsSpec:
     repo_id: str | None = None
     filename: str | None = None
     revision: str = "main"
+    repo_type: str = "model"  # model | dataset | space: where on the Hub the repo lives
     sha256: str | None = None  # of the original file; None: the Hub's LFS sha256 is checked and recorded
     size: int | None = None
     format: str = "safetensors"
@@ -193,6 +195,8 @@ def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
         sha = kw.get("sha256")
         if sha is not None and not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
             raise _fail(source, name, f"{where}.sha256", f"expected 64 lowercase hex digits, got {sha!r}")
+        if kw.get("repo_type", "model") not in REPO_TYPES:
+            raise _fail(source, name, f"{where}.repo_type", f"{kw['repo_type']!r} is not one of {', '.join(REPO_TYPES)}")
         if kw.get("repo_id") and not kw.get("filename"):
             raise _fail(source, name, f"{where}.filename", "required when repo_id is given")
         if "metrics" in kw:

@@ -78,7 +78,8 @@ def info_cmd(name: str, as_json: bool) -> None:
     if not spec.weights:
         rows.append(["weights", "no pretrained weights: builds with random init (benchmarks, training)"])
     for w in spec.weights:
-        where = f"{w.repo_id}/{w.filename}@{w.revision}" if w.obtainable else "not on the Hub (zoo import FILE)"
+        kind = "" if w.repo_type == "model" else f"{w.repo_type}s/"
+        where = f"{kind}{w.repo_id}/{w.filename}@{w.revision}" if w.obtainable else "not on the Hub (zoo import FILE)"
         if w.sha256:
             pin = f"sha256 {w.sha256[:16]}…"
         elif w.obtainable:
