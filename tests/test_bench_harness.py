@@ -224,3 +224,14 @@ def test_cpu_peak_rss_sees_transient_allocations() -> None:
     r = rep.row("transient", 1)
     assert r.rss_delta >= 60 << 20, (r.rss_delta, r.memory_method)
     assert r.rss_peak >= r.rss_delta
+
+
+def test_busy_machine_note(monkeypatch) -> None:
+    import os
+
+    from zoo.bench import runner
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    assert "busy machine: load average 64.0" in runner._busy_cpu_note()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert runner._busy_cpu_note() is None

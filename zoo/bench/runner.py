@@ -510,11 +510,31 @@ def _protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
     if cfg.compile:
         notes.append("compile: torch.compile(dynamic=False" + (f", mode={cfg.compile_mode!r}" if cfg.compile_mode
                      else "") + "); compile_s is the first call at each batch size (compilation + one run)")
+    if dev.type == "cpu":
+        busy = _busy_cpu_note()
+        if busy:
+            notes.append(busy)
     if cfg.memory:
         notes.append("memory: CUDA peak allocated / reserved after reset_peak_memory_stats (weights included); "
                      "on CPU the peak RSS of the process during the row minus its RSS before the row (after "
                      "malloc_trim returned earlier rows' freed memory to the OS)")
     return notes
+
+
+def _busy_cpu_note() -> str | None:
+    """A warning when other processes already load the cores: CPU timings then measure them too, and
+    OpenMP threads that spin-wait for busy cores can make multi-thread runs several times slower."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if load < 0.75 * cores:
+        return None
+    return (f"busy machine: load average {load:.1f} on {cores} cores when the run started, so timings include "
+            "other processes' load; prefer --threads 1, or set OMP_WAIT_POLICY=PASSIVE before starting")
 
 
 class _Progress:
