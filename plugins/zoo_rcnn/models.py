@@ -27,13 +27,16 @@ class RCNNFamilyDetector(Detector):
     """Detectors whose net takes a list of CHW [0, 1] images of any size and resizes/normalises itself
     (GeneralizedRCNNTransform), returning torchvision-style dicts with boxes already in image pixels."""
 
+    def read(self, images: Any) -> tuple[list[np.ndarray], list[torch.Tensor], list[ImageMeta]]:
+        """Images -> (RGB arrays, CHW float tensors in [0, 1] on the model's device, metas)."""
+        items = as_image_list(images)
+        arrays = [load_image(item) for item in items]
+        metas = [with_source(ImageMeta(a.shape[:2], a.shape[:2]), item) for a, item in zip(arrays, items)]
+        return arrays, [_to_tensor(a, self.device) for a in arrays], metas
+
     def preprocess(self, images: Any, **_: Any) -> tuple[Any, list[ImageMeta]]:
         """Images -> (list of CHW float tensors in [0, 1], metas); `resize`/`size` do not apply (own transform)."""
-        tensors, metas = [], []
-        for item in as_image_list(images):
-            arr = load_image(item)
-            tensors.append(_to_tensor(arr, self.device))
-            metas.append(with_source(ImageMeta(arr.shape[:2], arr.shape[:2]), item))
+        _, tensors, metas = self.read(images)
         return tensors, metas
 
     def postprocess(self, raw: list[dict[str, torch.Tensor]], metas: list[ImageMeta], conf: float | None = None,
@@ -65,12 +68,8 @@ class ProposalDetector(RCNNFamilyDetector):
         self.proposal_params = proposal_params
 
     def preprocess(self, images: Any, use_cache: bool = True, **opts: Any) -> tuple[Any, list[ImageMeta]]:
-        tensors, metas, props = [], [], []
-        for item in as_image_list(images):
-            arr = load_image(item)
-            tensors.append(_to_tensor(arr, self.device))
-            metas.append(with_source(ImageMeta(arr.shape[:2], arr.shape[:2]), item))
-            props.append(torch.from_numpy(get_proposals(arr, self.proposal_params, use_cache).boxes).to(self.device))
+        arrays, tensors, metas = self.read(images)
+        props = [torch.from_numpy(get_proposals(a, self.proposal_params, use_cache).boxes).to(self.device) for a in arrays]
         return {"images": tensors, "proposals": props}, metas
 
     def example_inputs(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> tuple[Any, ...]:

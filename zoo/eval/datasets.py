@@ -42,6 +42,15 @@ class CocoDataset:
         return any(a.get("num_keypoints", 0) > 0 for a in self.data.get("annotations", []))
 
 
+
+def first_n(items: list[Any], limit: int | None) -> list[Any]:
+    """The first `limit` items (`--limit`), all when None."""
+    if limit is None:
+        return items
+    if limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    return items[:limit]
+
 def find_coco(root: Path, split: str | None = None) -> tuple[Path, Path]:
     """`--coco DIR`: DIR/annotations/instances_<split>.json and the images in DIR/images, DIR/<split>
     or DIR/images/<split>."""
@@ -86,10 +95,7 @@ def load_coco(ann_file: Path, images_dir: Path, limit: int | None = None) -> Coc
     if not cats:
         raise InputError(f"{ann_file}: no 'categories': cannot map model labels to category ids")
     rows = sorted(data["images"], key=lambda r: r["id"])
-    if limit is not None:
-        if limit < 1:
-            raise InputError(f"--limit must be at least 1, got {limit}")
-        rows = rows[:limit]
+    rows = first_n(rows, limit)
     if not rows:
         raise InputError(f"{ann_file}: the dataset lists no images: nothing to evaluate")
     images, missing = [], []
@@ -177,10 +183,7 @@ def load_folder(root: Path, labels: tuple[str, ...], limit: int | None = None) -
         for f, files in zip(folders, per_class):
             if k < len(files):
                 order.append((files[k], classes[f]))
-    if limit is not None:
-        if limit < 1:
-            raise InputError(f"--limit must be at least 1, got {limit}")
-        order = order[:limit]
+    order = first_n(order, limit)
     if not order:
         raise InputError(f"{root}: the class folders hold no images: nothing to evaluate")
     return FolderDataset(root, [EvalImage(p, i, t) for i, (p, t) in enumerate(order)], classes)
