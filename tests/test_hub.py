@@ -14,8 +14,9 @@ import torch
 from safetensors.torch import save_file
 
 import zoo
-from zoo import hub
+from zoo import cache, hub
 from zoo.errors import OfflineError, WeightsMismatchError, WeightsNotFoundError
+from zoo.paths import weights_dir
 from zoo.plugin_manager import default_registry
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -72,8 +73,8 @@ def test_download_verify_load_from_fake_hub(resnet18_file, zoo_home: Path, no_ne
     spec, w = spec_and_weights(hashlib.sha256(data).hexdigest())
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
     path = hub.download(spec, w)
-    assert path == hub.weights_dir("resnet18", w.tag) / "model.safetensors"
-    row = hub.verify(spec, w)
+    assert path == weights_dir("resnet18", w.tag) / "model.safetensors"
+    row = cache.verify(spec, w)
     assert (row.status, row.pinned_by) == ("ok", "registry")
     model = zoo.load("resnet18")
     assert model.weights_source == "resnet18.tv_in1k"
@@ -86,9 +87,9 @@ def test_hub_etag_pins_when_registry_has_no_sha(resnet18_file, zoo_home: Path, n
     spec, w = spec_and_weights(None)
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
     hub.download(spec, w)
-    lock = hub.Lock.read(hub.weights_dir("resnet18", w.tag))
+    lock = cache.Lock.read(weights_dir("resnet18", w.tag))
     assert lock.pinned_by == "hub-etag" and lock.original_sha256 == hashlib.sha256(data).hexdigest()
-    assert hub.verify(spec, w).pinned_by == "hub-etag"
+    assert cache.verify(spec, w).pinned_by == "hub-etag"
 
 
 def test_flipped_byte_is_refused_naming_file_and_both_hashes(resnet18_file, zoo_home: Path) -> None:
@@ -102,7 +103,7 @@ def test_flipped_byte_is_refused_naming_file_and_both_hashes(resnet18_file, zoo_
         hub.download(spec, w)
     msg = str(err.value)
     assert "model.safetensors" in msg and good in msg and hashlib.sha256(bytes(bad)).hexdigest() in msg
-    assert not (hub.weights_dir("resnet18", w.tag)).exists()
+    assert not (weights_dir("resnet18", w.tag)).exists()
 
 
 def test_truncated_download_leaves_nothing_in_cache(resnet18_file, zoo_home: Path) -> None:
@@ -112,7 +113,7 @@ def test_truncated_download_leaves_nothing_in_cache(resnet18_file, zoo_home: Pat
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, truncated, revision=w.revision)  # its own etag: the hash passes
     with pytest.raises(WeightsMismatchError, match="not a readable safetensors file|does not fit"):
         hub.download(spec, w)
-    folder = hub.weights_dir("resnet18", w.tag)
+    folder = weights_dir("resnet18", w.tag)
     assert not folder.exists() or not any(folder.iterdir())
 
 
@@ -129,7 +130,7 @@ def test_killed_write_leaves_no_partial_file(resnet18_file, zoo_home: Path, monk
     monkeypatch.setattr(safetensors.torch, "save_file", dying_save)
     with pytest.raises(KeyboardInterrupt):
         hub.download(spec, w)
-    folder = hub.weights_dir("resnet18", w.tag)
+    folder = weights_dir("resnet18", w.tag)
     assert not any(folder.iterdir())  # neither the temp file nor model.safetensors
 
 
@@ -165,7 +166,7 @@ def test_modified_cache_file_fails_verify(resnet18_file, zoo_home: Path) -> None
     with open(path, "r+b") as fh:
         fh.seek(-1, 2)
         fh.write(b"\x00" if fh.read(1) != b"\x00" else b"\x01")
-    assert hub.verify(spec, w).status == "modified"
+    assert cache.verify(spec, w).status == "modified"
 
 
 def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> None:
@@ -174,4 +175,4 @@ def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> N
     w = dataclasses.replace(w, repo_id="someone/demo-space", repo_type="space")
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision, repo_type="space")
     assert hub.download(spec, w).is_file()
-    assert hub.verify(spec, w).pinned_by == "registry"
+    assert cache.verify(spec, w).pinned_by == "registry"
