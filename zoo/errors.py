@@ -91,10 +91,11 @@ def disk_error(exc: OSError, folder: str | Path, fix: str) -> StorageError | Non
     return StorageError(f"cannot write to {folder}: {os.strerror(exc.errno)}; free some space or {fix}")
 
 
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message, or its type name when it has none: what the zoo
-    shows of errors it did not raise itself (tracebacks stay behind ZOO_DEBUG)."""
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
+def first_line(exc: BaseException, with_type: bool = False) -> str:
+    """The first non-empty line of an exception's message (its type name when it has none): what the zoo
+    shows of errors it did not raise itself (tracebacks stay behind ZOO_DEBUG). `with_type` puts the type
+    name first for errors that are not ZooErrors (whose messages are written for users as they are)."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if with_type and not isinstance(exc, ZooError):
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or type(exc).__name__
