@@ -4,7 +4,9 @@ offline fail-fast without any network attempt."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import os
 import socket
 import time
 from pathlib import Path
@@ -176,3 +178,86 @@ def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> N
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision, repo_type="space")
     assert hub.download(spec, w).is_file()
     assert cache.verify(spec, w).pinned_by == "registry"
+
+
+def _hub_error(status: int, cls_name: str = "HfHubHTTPError") -> Exception:
+    """The error huggingface_hub raises for an HTTP status (built as it builds them)."""
+    import httpx2
+    from huggingface_hub import errors
+
+    request = httpx2.Request("GET", "https://huggingface.co/api/models/x")
+    return getattr(errors, cls_name)(f"{status} Client Error: for url {request.url}\nmore detail",
+                                     response=httpx2.Response(status, request=request))
+
+
+@pytest.fixture
+def online_hub(monkeypatch: pytest.MonkeyPatch):
+    """An online zoo whose Hub calls raise the error a test chooses (no network is touched)."""
+    import huggingface_hub
+
+    monkeypatch.delenv("ZOO_OFFLINE")
+    monkeypatch.setattr(hub, "_reachable", lambda *a, **k: True)
+
+    def failing(error: BaseException) -> None:
+        def raise_it(*args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", raise_it)
+
+    return failing
+
+
+@pytest.mark.parametrize("status,cls_name", [(401, "RepositoryNotFoundError"), (403, "GatedRepoError")])
+def test_hub_refusing_access_names_the_repo_and_hf_token(online_hub, status: int, cls_name: str) -> None:
+    from zoo.errors import WeightsAccessError
+
+    online_hub(_hub_error(status, cls_name))
+    spec, w = spec_and_weights(None)
+    with pytest.raises(WeightsAccessError) as err:
+        hub.download(spec, w)
+    text = str(err.value)
+    assert w.repo_id in text and "HF_TOKEN" in text and f"HTTP {status}" in text and "\n" not in text
+
+
+def test_missing_file_on_the_hub_is_weights_not_found(online_hub) -> None:
+    online_hub(_hub_error(404, "RemoteEntryNotFoundError"))
+    spec, w = spec_and_weights(None)
+    with pytest.raises(WeightsNotFoundError, match="not found on the Hub") as err:
+        hub.download(spec, w)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_full_or_read_only_disk_during_download_is_one_line(online_hub, code: int) -> None:
+    from zoo.errors import StorageError
+
+    online_hub(OSError(code, os.strerror(code)))
+    spec, w = spec_and_weights(None)
+    with pytest.raises(StorageError) as err:
+        hub.download(spec, w)
+    text = str(err.value)
+    assert os.environ["HF_HUB_CACHE"] in text and "ZOO_HOME" in text and os.strerror(code) in text
+
+
+def test_full_disk_while_storing_names_the_cache_folder(monkeypatch: pytest.MonkeyPatch, zoo_home: Path) -> None:
+    import zoo.weights
+    from zoo.errors import StorageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(zoo.weights, "save_safetensors", full)
+    with pytest.raises(StorageError) as err:
+        cache.store("resnet18", "t", {}, origin="import", original="x", original_format="safetensors",
+                    original_sha256="0" * 64, pinned_by="local")
+    assert str(weights_dir("resnet18", "t")) in str(err.value) and "ZOO_HOME" in str(err.value)
+
+
+def test_a_missing_local_file_is_weights_not_found_in_import_and_load(tmp_path: Path) -> None:
+    from zoo.convert import import_file
+
+    spec, w = spec_and_weights(None)
+    with pytest.raises(WeightsNotFoundError):
+        import_file(spec, w, tmp_path / "nope.pth")
+    with pytest.raises(WeightsNotFoundError):
+        zoo.load("resnet18", weights=tmp_path / "nope.pth")
