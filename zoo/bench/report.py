@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import InputError
+from zoo.fsutil import write_text_atomic
 
 SCHEMA = "cvzoo.bench/1"
 FORWARD = "forward"
@@ -161,19 +162,11 @@ class BenchReport:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The report as one JSON document; written to `path` when given."""
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False, default=str) + "\n"
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return _written(json.dumps(self.to_dict(), indent=2, allow_nan=False, default=str) + "\n", path)
 
     @classmethod
     def from_json(cls, path_or_text: str | Path) -> BenchReport:
-        text = str(path_or_text)
-        if not text.lstrip().startswith("{"):
-            try:
-                text = Path(path_or_text).read_text(encoding="utf-8")
-            except OSError as e:
-                raise InputError(f"cannot read benchmark report {path_or_text}: {e.strerror}") from None
+        text = _text_of(path_or_text, str(path_or_text).lstrip().startswith("{"))
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as e:
@@ -190,16 +183,11 @@ class BenchReport:
         env = [_csv_cell(getattr(self.env, f.name)) for f in fields(EnvInfo)]
         for r in self.rows:
             writer.writerow([_csv_cell(getattr(r, c)) for c in row_cols] + env + [self.created, self.schema])
-        text = buf.getvalue()
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return _written(buf.getvalue(), path)
 
     @classmethod
     def from_csv(cls, path_or_text: str | Path) -> BenchReport:
-        text = str(path_or_text)
-        if "\n" not in text:
-            text = Path(path_or_text).read_text(encoding="utf-8")
+        text = _text_of(path_or_text, "\n" in str(path_or_text))
         lines = list(csv.DictReader(io.StringIO(text)))
         rows = [_from_fields(BenchRow, {k: v for k, v in line.items() if not k.startswith("env_")}, from_text=True)
                 for line in lines]
@@ -213,6 +201,23 @@ class BenchReport:
 
 
 # ---------------------------------------------------------------------- (de)serialisation helpers
+
+def _written(text: str, path: str | Path | None) -> str:
+    """`text`, written atomically to `path` first when one is given."""
+    if path is not None:
+        write_text_atomic(path, text)
+    return text
+
+
+def _text_of(path_or_text: str | Path, is_text: bool) -> str:
+    """A report's text: given as is, or read from a file (an unreadable file is one InputError line)."""
+    if is_text:
+        return str(path_or_text)
+    try:
+        return Path(path_or_text).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read benchmark report {path_or_text}: {e.strerror}") from None
+
 
 def _csv_cell(value: Any) -> str:
     if value is None:
