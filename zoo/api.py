@@ -43,6 +43,7 @@ def build(spec: ModelSpec | str, device: Any = "cpu", registry: Registry | None 
 
     if not isinstance(model, ZooModel):
         raise SpecError(f"builder of '{spec.name}' returned {type(model).__name__}, not a ZooModel")
+    model.registry = registry
     return model.eval()
 
 
@@ -67,7 +68,7 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
 
     resolved = (default_registry() if registry is None else registry).resolve(name)
     if weights is None and not pretrained:
-        return build(resolved.spec, device, **options)
+        return build(resolved.spec, device, registry, **options)
     return load_from(resolve_weights(resolved, weights), resolved.spec, device, registry, **options)
 
 
@@ -80,9 +81,9 @@ def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Regis
     from zoo.weights import load_into
 
     state = read_state(source, spec, device, registry)
-    model = build(spec, device="meta", **options)
+    model = build(spec, device="meta", registry=registry, **options)
     if not model.supports_meta_init:
-        model = build(spec, device="cpu", **options)
+        model = build(spec, device="cpu", registry=registry, **options)
     load_into(model.net, state, source.label)
     model = model.to(torch.device(device) if not isinstance(device, torch.device) else device)
     model.weights_source = source.label

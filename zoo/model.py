@@ -32,6 +32,14 @@ class ZooModel(nn.Module):
         self.spec = spec
         self.net = net
         self.weights_source = "random init"  # set by zoo.load: what weights this instance holds
+        self.registry: Any = None  # set by zoo.build: the Registry the spec came from (None: the default one)
+
+    def label_set(self) -> Any:
+        """The spec's label set (names, and keypoint names and skeleton for pose sets), from the registry the
+        model was built from, so plugin label sets resolve in any registry; None when the spec names none."""
+        from zoo.categories import label_set
+
+        return label_set(self.spec.categories, self.registry) if self.spec.categories else None
 
     # ------------------------------------------------------------------ protocol
     def forward(self, batch: Any) -> Any:

@@ -101,7 +101,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
             from zoo.categories import categories
 
             data = datasets.load_folder(Path(imagenet), categories(spec.categories or "imagenet1k", registry), limit)
-        scorer = resolve_ref(task.scorer, "scorer")(spec, data)
+        scorer = resolve_ref(task.scorer, "scorer")(spec, data, registry)
         net = _load_model(model, weights, pretrained, device, options, registry)
         return _run(net, data, scorer, dist, batch_size, conf, progress, results)
     finally:

@@ -1,5 +1,5 @@
 """How `zoo eval` scores each task: a task names its scorer (zoo/tasks/catalog.py), the evaluation loop
-knows none of them. A scorer is made per run from (spec, dataset) and has
+knows none of them. A scorer is made per run from (spec, dataset, registry) and has
 
     dataset                      the dataset kind it reads: "coco" or "imagenet"
     predict_options(model, conf) options for model.predict during the run
@@ -26,7 +26,7 @@ class TopK:
 
     dataset = "imagenet"
 
-    def __init__(self, spec: Any, data: Any):
+    def __init__(self, spec: Any, data: Any, registry: Any = None):
         self.spec = spec
 
     def predict_options(self, model: Any, conf: float) -> dict[str, Any]:
@@ -50,14 +50,14 @@ class CocoBoxes:
     dataset = "coco"
     types: tuple[str, ...] = ("bbox",)
 
-    def __init__(self, spec: Any, data: Any):
+    def __init__(self, spec: Any, data: Any, registry: Any = None):
         from zoo.categories import categories
         from zoo.eval import coco
 
         self.spec = spec
         if not spec.categories:
             raise InputError(f"{spec.name} has no label set: cannot map its classes to category ids")
-        self.cat_of = coco.label_map(categories(spec.categories), data.categories)
+        self.cat_of = coco.label_map(categories(spec.categories, registry), data.categories)
 
     def predict_options(self, model: Any, conf: float) -> dict[str, Any]:
         return _conf_option(model, conf)
@@ -100,12 +100,19 @@ class CocoMasks(CocoBoxes):
 class CocoKeypoints(CocoBoxes):
     """Person keypoints scored with OKS; boxes too when the model gives them (bottom-up models do not)."""
 
-    def __init__(self, spec: Any, data: Any):
+    def __init__(self, spec: Any, data: Any, registry: Any = None):
+        from zoo.categories import label_set
+
         self.spec = spec
-        person = [int(c["id"]) for c in data.categories if c.get("name") == "person"]
+        person = [c for c in data.categories if c.get("name") == "person"]
         if not person:
             raise InputError(f"{data.ann_file}: no 'person' category to score keypoints against")
-        self.cat_of = {0: person[0]}
+        self.cat_of = {0: int(person[0]["id"])}
+        ours = len(label_set(spec.categories, registry).keypoints) if spec.categories else 0
+        theirs = len(person[0].get("keypoints", []))
+        if ours and theirs and ours != theirs:
+            raise InputError(f"{spec.name} predicts {ours} keypoints but {data.ann_file} annotates {theirs}: "
+                             "OKS needs the same keypoints")
 
     def iou_types(self, data: Any, records: list[dict[str, Any]], notes: list[str]) -> list[str]:
         types = ["bbox", "keypoints"] if data.has_keypoints else ["bbox"]

@@ -38,7 +38,7 @@ class TaskOption:
 class Task:
     """A task: its result type, input kind, predict options, and `zoo eval` scorer.
 
-    `scorer` is a "module:callable" taking (spec, dataset) and returning a scorer object with
+    `scorer` is a "module:callable" taking (spec, dataset, registry) and returning a scorer object with
     `record(result, entry)` and `score(records, report)` (see zoo/eval/scorers.py); `dataset` names the
     kind of dataset it reads ("coco" or "imagenet"). A task without a scorer cannot be evaluated.
     """
