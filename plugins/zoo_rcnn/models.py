@@ -107,5 +107,5 @@ def build(spec: ModelSpec, **options: Any) -> RCNNFamilyDetector:
         from zoo_rcnn.region_nets import RCNNNet
 
         return ProposalDetector(spec, RCNNNet(**options), params)
-    raise SpecError(f"zoo_rcnn has no architecture '{spec.arch}' (it builds: {', '.join(TORCHVISION_ARCHS)}, "
+    raise SpecError(f"zoo_rcnn has no architecture '{spec.arch}' (it builds: {', '.join(TV_DETECTORS)}, "
                     "fast-rcnn, rcnn)")
