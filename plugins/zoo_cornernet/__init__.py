@@ -16,4 +16,4 @@ def zoo_register_models(register: Any) -> None:
 
 @hookimpl
 def zoo_register_converters(register: Any) -> None:
-    register("cornernet-pkl", "zoo_cornernet.convert:read_cornernet_pkl")
+    register("pytorch-cornernet", "zoo_cornernet.convert:read_cornernet_pkl")

@@ -108,7 +108,7 @@ def read_pkl(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def read_cornernet_pkl(path: str | Path, spec: Any, target: Mapping[str, Any] | None = None) -> dict[str, torch.Tensor]:
-    """Converter registered as format `cornernet-pkl`. `target` ({key: shape} of the zoo network) is built
+    """Converter registered as format `pytorch-cornernet`. `target` ({key: shape} of the zoo network) is built
     here when the core does not pass it, so a checkpoint of the wrong variant is named as such."""
     from zoo_cornernet.hourglass import arch_from_options
 
