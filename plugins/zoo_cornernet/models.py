@@ -50,10 +50,12 @@ class CornerMeta(ImageMeta):
     out_size: tuple[int, int] = (0, 0)
 
 
-def check_size(size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+def check_size(size: Any) -> tuple[int, int]:
+    """An int (the longer side) or an (h, w) box the image is scaled to fit -> (h, w), both positive ints."""
+    pair = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 for v in pair):
         raise InputError(f"CornerNet size must be a positive int (the longer image side, e.g. 511), got {size!r}")
-    return int(size)
+    return int(pair[0]), int(pair[1])
 
 
 class CornerNetDetector(Detector):
@@ -67,11 +69,11 @@ class CornerNetDetector(Detector):
         self.stride = net.arch.stride
 
     # ------------------------------------------------------------------ pre
-    def preprocess(self, images: Any, size: int | None = None, flip: bool | None = None,
+    def preprocess(self, images: Any, size: int | tuple[int, int] | None = None, flip: bool | None = None,
                    resize: str | None = None) -> tuple[torch.Tensor, list[CornerMeta]]:
         """Images -> (one zero-padded, normalised BGR batch; metas). `size`: scale each image so its longer
-        side is `size` first (default: native size, as the reference's test scale 1). `flip`: also run the
-        mirrored images (flip test; default from the spec)."""
+        side is `size` (or so it fits an (h, w) pair) first; default: native size, as the reference's test
+        scale 1. `flip`: also run the mirrored images (flip test; default from the spec)."""
         if resize not in (None, "none"):
             raise InputError(f"{self.spec.name} pads images to 128k - 1 as the reference does; resize mode "
                              f"'{resize}' is not supported")
@@ -83,7 +85,7 @@ class CornerNetDetector(Detector):
             arr = load_image(item)
             h0, w0 = arr.shape[:2]
             if size is not None:
-                s = size / max(h0, w0)
+                s = min(size[0] / h0, size[1] / w0)
                 t, _ = stretch(arr, (max(1, int(h0 * s)), max(1, int(w0 * s))))
             else:
                 t = to_float(arr)

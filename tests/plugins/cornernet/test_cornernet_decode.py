@@ -192,7 +192,7 @@ def test_postprocess_maps_boxes_back_and_merges_flip_halves(squeeze) -> None:
 
 def test_bad_size_and_unknown_option_are_input_errors(squeeze) -> None:
     img = np.zeros((32, 32, 3), np.uint8)
-    for bad in (0, -5, 2.5, "x"):
+    for bad in (0, -5, 2.5, "x", (0, 10), (1, 2, 3)):
         with pytest.raises(InputError, match="positive int"):
             squeeze.predict(img, size=bad)
     with pytest.raises(InputError, match="unknown option"):
