@@ -94,3 +94,18 @@ def test_heatmap_bias_is_the_focal_prior() -> None:
     net = CornerNet(arch_from_options("squeeze", {"depth": 1, "dims": [256, 256], "modules": [1, 1]}))
     for heads in (net.tl_heatmaps, net.br_heatmaps):
         assert all(torch.all(h.out.bias == -2.19) for h in heads)
+
+
+@pytest.mark.parametrize("name", ["cornernet-hourglass104", "cornernet-squeeze"])
+def test_registry_params_and_gmacs_match_the_built_network(name: str) -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import zoo
+
+    spec = zoo.get_spec(name)
+    model = zoo.build(name, device="meta").eval()
+    assert sum(p.numel() for p in model.net.parameters()) == spec.num_params
+    h, w = spec.input.size
+    with FlopCounterMode(display=False) as fc:
+        model(torch.empty(1, 3, h, w, device="meta"))
+    assert round(fc.get_total_flops() / 2e9, 3) == spec.gmacs
