@@ -10,7 +10,6 @@ before per-class Soft-NMS (gaussian, Nt 0.5) and the 100-per-image cut.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +78,6 @@ class CornerNetDetector(Detector):
                              f"'{resize}' is not supported")
         size = None if size is None else check_size(size)
         flip = self.flip if flip is None else bool(flip)
-        inp = self.spec.input
         tensors, places = [], []
         for item in as_image_list(images):
             arr = load_image(item)
@@ -103,8 +101,7 @@ class CornerNetDetector(Detector):
             meta = CornerMeta((h0, w0), (ch, cw), (h / h0, w / w0), (float(top), float(left)), flip=flip,
                               out_size=out_size)
             metas.append(with_source(meta, item))
-        if inp.channels.upper() == "BGR":
-            batch = batch.flip(1)
+        batch = batch.flip(1)  # RGB -> BGR: the reference reads images with cv2 and trains on BGR
         batch = self.normalize(batch)
         if flip:
             batch = torch.cat([batch, batch.flip(3)])
@@ -113,7 +110,7 @@ class CornerNetDetector(Detector):
     # ------------------------------------------------------------------ post
     def postprocess(self, raw: CornerMaps, metas: list[CornerMeta], conf: float | None = None,
                     top_k: int | None = None, ae_threshold: float = AE_THRESHOLD, nms: str = NMS,
-                    nms_threshold: float = NMS_THRESHOLD, max_det: int = MAX_PER_IMAGE,
+                    iou: float = NMS_THRESHOLD, max_det: int = MAX_PER_IMAGE,
                     num_dets: int | None = None) -> list[DetectionResult]:
         """Decode corners, map boxes to the images, merge flip-test halves, per-class NMS, keep max_det."""
         conf = self.default_conf if conf is None else float(conf)
@@ -137,32 +134,13 @@ class CornerNetDetector(Detector):
             boxes = boxes_to_original(boxes, meta)
             scores, classes = d[:, 4], d[:, 7].long()
             if nms != "none":
-                keep, scores = classwise_soft_nms(boxes, scores, classes, nms, float(nms_threshold))
+                keep, scores = classwise_soft_nms(boxes, scores, classes, nms, float(iou))
                 boxes, classes = boxes[keep], classes[keep]
             top = limit_per_image(scores, int(max_det))
             ok = top & (scores >= conf)
             results.append(make_result(boxes[ok], scores[ok], classes[ok], self.spec.categories, meta.source,
                                        meta.orig_size))
         return results
-
-    # ------------------------------------------------------------------ options (until issue 8's routing lands)
-    def predict(self, images: Any, **opts: Any) -> Any:
-        """Route each option to preprocess or postprocess by their signatures; an option neither takes is an
-        InputError. `topk` (the classifiers' option, which the CLI and `zoo eval` send to every model) and
-        options left at None are dropped."""
-        pre_names = set(inspect.signature(self.preprocess).parameters) - {"images"}
-        post_names = set(inspect.signature(self.postprocess).parameters) - {"raw", "metas"}
-        opts = {k: v for k, v in opts.items() if v is not None and k != "topk"}
-        unknown = sorted(set(opts) - pre_names - post_names)
-        if unknown:
-            raise InputError(f"{self.spec.name}: unknown option(s) {', '.join(unknown)} "
-                             f"(known: {', '.join(sorted(pre_names | post_names))})")
-        single = not isinstance(images, (list, tuple))
-        with torch.inference_mode():
-            batch, metas = self.preprocess(images, **{k: v for k, v in opts.items() if k in pre_names})
-            raw = self(batch)
-            results = self.postprocess(raw, metas, **{k: v for k, v in opts.items() if k in post_names})
-        return results[0] if single else results
 
 
 REJECTED_CUT = -1.0  # test code: `keep_inds = detections[:, 4] > -1`

@@ -118,7 +118,7 @@ def test_hourglass104_predict_bench_eval(hourglass: CornerNetDetector, coco: Pat
         raw = hourglass(batch)
         assert raw.tl_heatmap.shape == (1, 80, 32, 32) and raw.br_offset.shape == (1, 2, 32, 32)
         check_detections(hourglass.postprocess(raw, metas, conf=0.0)[0].to_json(), [60, 70])
-    report = zoo.bench(hourglass, input_size=127, iters=1, warmup=0, device="cpu", flops=False, e2e=False)
+    report = zoo.benchmark(hourglass, input_size=127, iters=1, warmup=0, device="cpu", flops=False, e2e=False)
     assert [r.kind for r in report.rows] == ["forward"] and not any(r.error for r in report.rows)
     ev = zoo.evaluate(hourglass, coco=coco, limit=1, progress=False)
     assert ev.num_images == 1 and ev.model == "cornernet-hourglass104"

@@ -195,5 +195,5 @@ def test_bad_size_and_unknown_option_are_input_errors(squeeze) -> None:
     for bad in (0, -5, 2.5, "x", (0, 10), (1, 2, 3)):
         with pytest.raises(InputError, match="positive int"):
             squeeze.predict(img, size=bad)
-    with pytest.raises(InputError, match="unknown option"):
+    with pytest.raises(InputError, match="does not take option .colour."):
         squeeze.predict(img, colour="red")
