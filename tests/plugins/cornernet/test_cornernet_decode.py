@@ -197,3 +197,17 @@ def test_bad_size_and_unknown_option_are_input_errors(squeeze) -> None:
             squeeze.predict(img, size=bad)
     with pytest.raises(InputError, match="does not take option .colour."):
         squeeze.predict(img, colour="red")
+
+
+def test_heatmap_ops_peaks_and_gather() -> None:
+    from zoo.ops.heatmaps import gather_at, heatmap_nms, topk_peaks
+
+    heat = torch.zeros(1, 2, 4, 5)
+    heat[0, 1, 2, 3] = 0.9
+    heat[0, 1, 2, 4] = 0.5  # beside the 0.9: suppressed by the 3x3 max-pool
+    heat[0, 0, 0, 0] = 0.7
+    peaks = topk_peaks(heatmap_nms(heat, 3), 2)
+    assert peaks.scores[0].tolist() == pytest.approx([0.9, 0.7])
+    assert peaks.classes.tolist() == [[1, 0]] and peaks.ys.tolist() == [[2.0, 0.0]] and peaks.xs.tolist() == [[3.0, 0.0]]
+    feat = torch.arange(2 * 20, dtype=torch.float32).view(1, 2, 4, 5)
+    assert gather_at(feat, peaks.inds).tolist() == [[[13.0, 33.0], [0.0, 20.0]]]
