@@ -16,6 +16,8 @@ share of a full forward pass, on CPU.
    semantics cost when run as loops in PyTorch.
 
 Timings on a shared machine include other processes' load: rounds are interleaved so it hits both alike.
+With more processes than cores, run with OMP_WAIT_POLICY=PASSIVE and --threads 1 (spinning OpenMP workers
+otherwise make 2-thread timings several times slower and far noisier).
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ the gradient of out[i] goes to the position of the running maximum, and on ties 
 the *last* tie, which matters here: the pools' inputs come out of a ReLU, so zeros tie all the time. The
 backward therefore recomputes first-occurrence indices (a running maximum of the positions where a strict
 new maximum starts) and scatter-adds the gradient there. Everything is vectorised: no loop over pixels.
+
+Speed on CPU (benchmarks/cornernet_pools.py, torch 2.14, 1 thread): cummax along W (the contiguous dimension)
+beats the reference-style loop of one `max` per column about 2x, but cummax along H is a strided scalar scan
+and loses to the loop of one `max` per row (whole contiguous rows) by about 20x at 128x128, so the four pools
+together run at about 0.5-0.7x the loop's speed. The pools are about 1% of a CornerNet forward either way.
 """
 
 from __future__ import annotations
