@@ -39,6 +39,7 @@ NMS = "soft-gaussian"  # "nms_algorithm": "exp_soft_nms"
 NMS_THRESHOLD = 0.5  # "nms_threshold": 0.5
 MAX_PER_IMAGE = 100  # "max_per_image": 100
 SHOW_CONF = 0.5  # test/coco.py draws (debug mode) detections scoring above 0.5
+REJECTED_CUT = -1.0  # test code: `keep_inds = detections[:, 4] > -1` drops the decoder's rejected pairs
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,6 @@ class CornerNetDetector(Detector):
             results.append(make_result(boxes[ok], scores[ok], classes[ok], self.spec.categories, meta.source,
                                        meta.orig_size))
         return results
-
-
-REJECTED_CUT = -1.0  # test code: `keep_inds = detections[:, 4] > -1`
 
 
 def build(spec: ModelSpec, arch: str = "hourglass104", top_k: int = 100, num_dets: int = 1000, flip: bool = True,
