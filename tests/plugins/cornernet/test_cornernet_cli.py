@@ -109,7 +109,22 @@ def hourglass() -> CornerNetDetector:
     return zoo.build("cornernet-hourglass104", flip=False).eval()
 
 
-def test_hourglass104_predict_bench_eval(hourglass: CornerNetDetector, coco: Path) -> None:
+@pytest.fixture(scope="module")
+def tiny_coco(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One 60x70 image (a 127x127 canvas, a quarter of the generated set's 127x255) with one box."""
+    root = tmp_path_factory.mktemp("tiny_coco")
+    (root / "images").mkdir()
+    (root / "annotations").mkdir()
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (60, 70, 3), dtype=np.uint8)).save(root / "images" / "1.png")
+    (root / "annotations" / "instances_val2017.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "1.png", "height": 60, "width": 70}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [5.0, 5.0, 30.0, 40.0], "area": 1200.0,
+                         "iscrowd": 0}],
+        "categories": [{"id": 1, "name": "person"}]}))
+    return root
+
+
+def test_hourglass104_predict_bench_eval(hourglass: CornerNetDetector, tiny_coco: Path) -> None:
     assert sum(p.numel() for p in hourglass.net.parameters()) == zoo.get_spec("cornernet-hourglass104").num_params
     img = np.random.default_rng(0).integers(0, 256, (60, 70, 3), dtype=np.uint8)
     with torch.inference_mode():
@@ -120,5 +135,5 @@ def test_hourglass104_predict_bench_eval(hourglass: CornerNetDetector, coco: Pat
         check_detections(hourglass.postprocess(raw, metas, conf=0.0)[0].to_json(), [60, 70])
     report = zoo.benchmark(hourglass, input_size=127, iters=1, warmup=0, device="cpu", flops=False, e2e=False)
     assert [r.kind for r in report.rows] == ["forward"] and not any(r.error for r in report.rows)
-    ev = zoo.evaluate(hourglass, coco=coco, limit=1, progress=False)
+    ev = zoo.evaluate(hourglass, coco=tiny_coco, progress=False)
     assert ev.num_images == 1 and ev.model == "cornernet-hourglass104"
