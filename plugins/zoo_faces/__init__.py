@@ -1,0 +1,18 @@
+"""Built-in family "faces": MTCNN face detection with 5 landmarks and FaceNet embeddings (facenet-pytorch's
+networks and weights layouts). Hooks only: nothing here imports torch (builders and converters load lazily)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.hookspecs import hookimpl
+
+
+@hookimpl
+def zoo_register_models(register: Any) -> None:
+    register.builtin(family="faces", builder="zoo_faces.models:build")
+
+
+@hookimpl
+def zoo_register_converters(register: Any) -> None:
+    register("mtcnn-facenet-pytorch", "zoo_faces.convert:read_mtcnn_folder")
