@@ -11,7 +11,7 @@ from typing import Any
 
 from zoo.errors import SpecError
 
-TASKS = ("classification", "detection", "instance-segmentation", "keypoints", "generation")
+TASKS = ("classification", "detection", "instance-segmentation", "keypoints", "generation", "embedding")
 REPO_TYPES = ("model", "dataset", "space")
 RESIZE_MODES = ("letterbox", "stretch", "resize-crop", "none")
 WEIGHT_FORMATS_HINT = "safetensors, pytorch, darknet, or a format a plugin registers"

@@ -16,3 +16,4 @@ def zoo_register_models(register: Any) -> None:
 @hookimpl
 def zoo_register_converters(register: Any) -> None:
     register("mtcnn-facenet-pytorch", "zoo_faces.convert:read_mtcnn_folder")
+    register("pytorch-facenet-inception-resnet-v1", "zoo_faces.convert:read_facenet_inception")

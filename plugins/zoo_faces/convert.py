@@ -53,3 +53,16 @@ def _check(state: dict[str, torch.Tensor], target: dict[str, torch.Size], where:
         problems.append(f"{k} is {tuple(state[k].shape)}, expected {tuple(target[k])}")
     if problems:
         raise ConversionError(f"{where}: not facenet-pytorch's layout: {'; '.join(problems)}")
+
+
+def read_facenet_inception(path: str | Path, spec: Any = None, target: dict[str, torch.Size] | None = None
+                           ) -> dict[str, torch.Tensor]:
+    """facenet-pytorch's InceptionResnetV1 state dict (20180402-114759-vggface2.pt, 20180408-102900-casia-webface.pt)
+    -> the zoo's layout: the same keys without `logits.*`, the training-time identity classifier."""
+    state = read_pytorch_file(Path(path), spec)
+    if "last_linear.weight" not in state or "conv2d_1a.conv.weight" not in state:
+        raise ConversionError(f"{path}: not a facenet-pytorch InceptionResnetV1 checkpoint (no conv2d_1a / last_linear)")
+    out = {k: v for k, v in state.items() if not k.startswith("logits.")}
+    if target is not None:
+        _check(out, target, str(path))
+    return out

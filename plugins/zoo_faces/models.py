@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from zoo.errors import InputError, SpecError
 from zoo.images import load_image
-from zoo.model import as_image_list, square_size, with_source
+from zoo.model import ZooModel, as_image_list, square_size, with_source
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo_faces import mtcnn
+from zoo_faces.results import EmbeddingResult, FaceComparison, l2_distance
 
 FACE_LABEL = "face"
+FACE_SIZE = 160  # facenet-pytorch MTCNN(image_size=160): the crops InceptionResnetV1 was trained on
+# Same-person rule on the L2 distance of unit embeddings. Neither facenet-pytorch nor davidsandberg/facenet
+# publishes one number (facenet's LFW validation picks the threshold by 10-fold cross-validation); 1.1 is
+# the value used in facenet-pytorch's issue discussions and many tutorials. Pass `threshold=` to change it.
+SAME_PERSON_THRESHOLD = 1.1
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's order (image left/right)
 
 
@@ -77,6 +85,70 @@ class FaceDetector(Detector):
                  for _ in range(batch_size)],)
 
 
+class FaceEmbedder(ZooModel):
+    """InceptionResnetV1: a face crop -> a 512-d unit embedding (distances compare identities).
+
+    `predict` embeds whole images stretched to 160x160 (give it face crops); `compare` finds the face
+    with MTCNN first, as facenet-pytorch's MTCNN(...)(img) -> InceptionResnetV1 pipeline does.
+    """
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.net(batch)
+
+    def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta]) -> list[EmbeddingResult]:
+        return [EmbeddingResult(m.source, tuple(m.orig_size), e.tolist()) for e, m in zip(raw.float().cpu(), metas)]
+
+    def embed_faces(self, faces: list[np.ndarray]) -> torch.Tensor:
+        """Face crops (HxWx3 uint8, already 160x160 as `extract_face` makes them) -> embeddings [N, 512]."""
+        batch = torch.stack([torch.tensor(f).permute(2, 0, 1).float() for f in faces])
+        with torch.inference_mode():
+            return self(self.normalize(batch))
+
+
+def extract_face(image: np.ndarray, box: Sequence[float], size: int = FACE_SIZE, margin: int = 0) -> np.ndarray:
+    """facenet-pytorch's extract_face for a PIL image: the box (plus margin, in output pixels) truncated to
+    ints and clipped, cropped, and resized to size x size with PIL's bilinear filter -> HxWx3 uint8."""
+    from PIL import Image
+
+    mx = margin * (box[2] - box[0]) / (size - margin)
+    my = margin * (box[3] - box[1]) / (size - margin)
+    h, w = image.shape[:2]
+    crop = (int(max(box[0] - mx / 2, 0)), int(max(box[1] - my / 2, 0)),
+            int(min(box[2] + mx / 2, w)), int(min(box[3] + my / 2, h)))
+    return np.asarray(Image.fromarray(image).crop(crop).resize((size, size), Image.BILINEAR))
+
+
+def largest_face(result: DetectionResult) -> Detection | None:
+    """facenet-pytorch's default selection (select_largest=True): the face with the largest box."""
+    if not result.detections:
+        return None
+    return max(result.detections, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+
+
+def compare(a: Any, b: Any, embedder: FaceEmbedder | None = None, detector: FaceDetector | None = None,
+            threshold: float = SAME_PERSON_THRESHOLD) -> FaceComparison:
+    """Are the largest faces in photos `a` and `b` the same person? Detect with mtcnn, align (crop to 160),
+    embed, and compare the L2 distance with `threshold`. A photo without a face raises InputError naming it."""
+    import zoo
+
+    embedder = embedder if embedder is not None else zoo.load("facenet-inception-resnet-v1")
+    detector = detector if detector is not None else zoo.load("mtcnn", device=str(embedder.device))
+    results, crops = [], []
+    for item in (a, b):
+        image = load_image(item)
+        name = str(item) if isinstance(item, (str, Path)) else "image"
+        face = largest_face(detector.predict(image))
+        if face is None:
+            raise InputError(f"{name}: no face found")
+        crops.append(extract_face(image, face.box))
+        results.append(EmbeddingResult(name, tuple(image.shape[:2]), [], face.box))
+    emb = embedder.embed_faces(crops).float().cpu()
+    for r, e in zip(results, emb):
+        r.embedding = e.tolist()
+    distance = l2_distance(results[0].embedding, results[1].embedding)
+    return FaceComparison(results[0], results[1], distance, float(threshold), distance < threshold)
+
+
 def build(spec: ModelSpec, **options: Any) -> torch.nn.Module:
     """Builder for every spec of the family, by `arch`."""
     arch = spec.arch or spec.name
@@ -86,4 +158,10 @@ def build(spec: ModelSpec, **options: Any) -> torch.nn.Module:
         if unknown:
             raise InputError(f"mtcnn: unknown option(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
         return FaceDetector(spec, mtcnn.MTCNNNet(), **options)
-    raise SpecError(f"{spec.name}: unknown faces architecture '{arch}' (known: mtcnn)")
+    if arch == "facenet-inception-resnet-v1":
+        if options:
+            raise InputError(f"{spec.name}: unknown option(s) {', '.join(sorted(options))}")
+        from zoo_faces.inception_resnet_v1 import InceptionResnetV1
+
+        return FaceEmbedder(spec, InceptionResnetV1())
+    raise SpecError(f"{spec.name}: unknown faces architecture '{arch}' (known: mtcnn, facenet-inception-resnet-v1)")
