@@ -1,5 +1,6 @@
 """Built-in family "faces": MTCNN face detection with 5 landmarks and FaceNet embeddings (facenet-pytorch's
-networks and weights layouts). Hooks only: nothing here imports torch (builders and converters load lazily)."""
+networks and weights layouts), plus the `zoo stylize` and `zoo dream` commands on the classic family's
+networks. Hooks only: nothing here imports torch (builders, converters and commands load lazily)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from zoo.hookspecs import hookimpl
 
 
 @hookimpl
+def zoo_register_tasks(register: Any) -> None:
+    from zoo.tasks.catalog import IMAGE_OPTIONS
+
+    register(name="embedding", description="image -> unit-length embedding vector (distances compare identities)",
+             result="zoo_faces.results:EmbeddingResult", options=list(IMAGE_OPTIONS))
+
+
+@hookimpl
 def zoo_register_models(register: Any) -> None:
+    register.labels("face", ["face"])
     register.builtin(family="faces", builder="zoo_faces.models:build")
 
 
