@@ -27,3 +27,11 @@ def zoo_register_models(register: Any) -> None:
 def zoo_register_converters(register: Any) -> None:
     register("mtcnn-facenet-pytorch", "zoo_faces.convert:read_mtcnn_folder")
     register("pytorch-facenet-inception-resnet-v1", "zoo_faces.convert:read_facenet_inception")
+
+
+@hookimpl
+def zoo_register_commands(cli: Any) -> None:
+    from zoo_faces.commands import dream_cmd, stylize_cmd  # click only: torch loads when a command runs
+
+    cli.add_command(stylize_cmd)
+    cli.add_command(dream_cmd)

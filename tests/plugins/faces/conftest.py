@@ -61,3 +61,13 @@ def mtcnn_model(mtcnn_weights_dir: Path) -> object:
 def reference_mtcnn(facenet: object) -> object:
     torch.manual_seed(0)
     return facenet.MTCNN(keep_all=True)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The family's tests use small inputs: one thread is faster, and immune to OpenMP workers spinning on a
+    busy machine (measured here: 20 narrow-VGG steps 0.2 s with 1 thread, 11 s with 2 on a loaded 2-core box)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -13,7 +13,7 @@ ZOO = [sys.executable, "-m", "zoo.cli"]
 
 
 def zoo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
@@ -44,5 +44,13 @@ def test_import_folder_then_predict_landmarks(mtcnn_weights_dir: Path, shared_im
     x1, y1, x2, y2 = det["box"]
     assert x1 < lx < rx < x2 and y1 < ly < y2 and y1 < ry < y2
     assert (tmp_path / "out" / "astronaut.mtcnn.jpg").is_file()
-    assert "does not take option 'size'" in one_line_error(zoo("predict", "mtcnn", str(shared_images / "astronaut.png"),
-                                                               "--size", "320"))
+
+
+def test_predict_refuses_options_mtcnn_lacks(mtcnn_model, shared_images: Path) -> None:
+    import pytest
+
+    from zoo.errors import InputError
+
+    with pytest.raises(InputError, match="does not take option 'size'"):
+        mtcnn_model.predict(str(shared_images / "astronaut.png"), size=320)
+    assert mtcnn_model.predict(str(shared_images / "astronaut.png"), conf=1.1).detections == []
