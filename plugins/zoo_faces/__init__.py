@@ -11,10 +11,13 @@ from zoo.hookspecs import hookimpl
 
 @hookimpl
 def zoo_register_tasks(register: Any) -> None:
-    from zoo.tasks.catalog import IMAGE_OPTIONS
+    from zoo.tasks.catalog import IMAGE_OPTIONS, TaskOption
 
+    compare = TaskOption("compare", "bool", "face models: find each image's largest face (mtcnn), align and embed it, "
+                         "and give its distance to the first image with a same-person verdict")
+    threshold = TaskOption("threshold", "float", "same-person L2 distance for --compare (default: the model's)")
     register(name="embedding", description="image -> unit-length embedding vector (distances compare identities)",
-             result="zoo_faces.results:EmbeddingResult", options=list(IMAGE_OPTIONS))
+             result="zoo_faces.results:EmbeddingResult", options=[*IMAGE_OPTIONS, compare, threshold])
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,18 +86,68 @@ class FaceDetector(Detector):
                  for _ in range(batch_size)],)
 
 
+@dataclass(frozen=True)
+class FaceMeta(ImageMeta):
+    box: list[float] | None = None  # the face that was cropped (compare mode)
+
+
 class FaceEmbedder(ZooModel):
     """InceptionResnetV1: a face crop -> a 512-d unit embedding (distances compare identities).
 
-    `predict` embeds whole images stretched to 160x160 (give it face crops); `compare` finds the face
-    with MTCNN first, as facenet-pytorch's MTCNN(...)(img) -> InceptionResnetV1 pipeline does.
+    `predict` embeds whole images stretched to 160x160 (give it face crops); with `compare=True` it first
+    finds each image's largest face with mtcnn and crops it as facenet-pytorch's MTCNN(...)(img) does, and
+    each result carries its distance to the first image's embedding and the same-person verdict.
     """
+
+    threshold = SAME_PERSON_THRESHOLD
+
+    def __init__(self, spec: ModelSpec, net: torch.nn.Module):
+        super().__init__(spec, net)
+        self._detector: FaceDetector | None = None
+
+    def detector(self) -> FaceDetector:
+        """The mtcnn model that finds faces for compare mode (loaded once, from the zoo's cache)."""
+        if self._detector is None:
+            import zoo
+
+            self._detector = zoo.load("mtcnn", device=str(self.device))
+        return self._detector
+
+    def preprocess(self, images: Any, resize: str | None = None, size: int | tuple[int, int] | None = None,
+                   compare: bool = False) -> tuple[torch.Tensor, list[ImageMeta]]:
+        if not compare:
+            return super().preprocess(images, resize=resize, size=size)
+        if resize is not None or size is not None:
+            raise InputError("compare mode crops faces to 160x160 itself: drop --resize/--size")
+        crops, metas = [], []
+        for item in as_image_list(images):
+            image = load_image(item)
+            name = str(item) if isinstance(item, (str, Path)) else "image"
+            face = largest_face(self.detector().predict(image))
+            if face is None:
+                raise InputError(f"{name}: no face found")
+            crops.append(extract_face(image, face.box))
+            metas.append(with_source(FaceMeta(image.shape[:2], (FACE_SIZE, FACE_SIZE), box=face.box), item))
+        batch = torch.stack([torch.tensor(c).permute(2, 0, 1).float() for c in crops])
+        return self.normalize(batch), metas
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         return self.net(batch)
 
-    def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta]) -> list[EmbeddingResult]:
-        return [EmbeddingResult(m.source, tuple(m.orig_size), e.tolist()) for e, m in zip(raw.float().cpu(), metas)]
+    def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], compare: bool = False,
+                    threshold: float | None = None) -> list[EmbeddingResult]:
+        """Embeddings -> results; in compare mode each also gets its distance to the first one and a verdict."""
+        if threshold is not None and not compare:
+            raise InputError("--threshold applies to --compare")
+        out = [EmbeddingResult(m.source, tuple(m.orig_size), e.tolist(), getattr(m, "box", None))
+               for e, m in zip(raw.float().cpu(), metas)]
+        if compare:
+            limit = float(self.threshold if threshold is None else threshold)
+            for r in out:
+                r.reference, r.threshold = out[0].source, limit
+                r.distance = l2_distance(out[0].embedding, r.embedding)
+                r.same = r.distance < limit
+        return out
 
     def embed_faces(self, faces: list[np.ndarray]) -> torch.Tensor:
         """Face crops (HxWx3 uint8, already 160x160 as `extract_face` makes them) -> embeddings [N, 512]."""
@@ -132,21 +183,10 @@ def compare(a: Any, b: Any, embedder: FaceEmbedder | None = None, detector: Face
     import zoo
 
     embedder = embedder if embedder is not None else zoo.load("facenet-inception-resnet-v1")
-    detector = detector if detector is not None else zoo.load("mtcnn", device=str(embedder.device))
-    results, crops = [], []
-    for item in (a, b):
-        image = load_image(item)
-        name = str(item) if isinstance(item, (str, Path)) else "image"
-        face = largest_face(detector.predict(image))
-        if face is None:
-            raise InputError(f"{name}: no face found")
-        crops.append(extract_face(image, face.box))
-        results.append(EmbeddingResult(name, tuple(image.shape[:2]), [], face.box))
-    emb = embedder.embed_faces(crops).float().cpu()
-    for r, e in zip(results, emb):
-        r.embedding = e.tolist()
-    distance = l2_distance(results[0].embedding, results[1].embedding)
-    return FaceComparison(results[0], results[1], distance, float(threshold), distance < threshold)
+    if detector is not None:
+        embedder._detector = detector
+    first, second = embedder.predict([a, b], compare=True, threshold=threshold)
+    return FaceComparison(first, second, float(second.distance), float(threshold), bool(second.same))
 
 
 def build(spec: ModelSpec, **options: Any) -> torch.nn.Module:

@@ -15,18 +15,30 @@ class EmbeddingResult(Result):
 
     embedding: list[float] = field(default_factory=list)
     box: list[float] | None = None  # the face the embedding describes, in image pixels, when a detector chose it
+    reference: str | None = None  # with --compare: the image this one was compared with (the first of the call)
+    distance: float | None = None  # L2 distance to the reference's embedding
+    same: bool | None = None  # distance < threshold
+    threshold: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "image_size": list(self.image_size),
                                "embedding": [round(float(v), 6) for v in self.embedding]}
         if self.box is not None:
             out["box"] = [round(float(v), 2) for v in self.box]
+        if self.distance is not None:
+            out.update(compared_with=self.reference, distance=round(self.distance, 6), threshold=self.threshold,
+                       same_person=self.same)
         return out
 
     def rows(self) -> tuple[list[str], list[list[Any]]]:
         head = ", ".join(f"{v:+.3f}" for v in self.embedding[:4])
         norm = math.sqrt(sum(v * v for v in self.embedding))
-        return ["dim", "norm", "first values"], [[len(self.embedding), f"{norm:.3f}", head + ", …"]]
+        cols, row = ["dim", "norm", "first values"], [len(self.embedding), f"{norm:.3f}", head + ", …"]
+        if self.distance is not None:
+            cols += ["compared with", "distance", "verdict"]
+            row += [self.reference, f"{self.distance:.4f}",
+                    f"{'same person' if self.same else 'different people'} (threshold {self.threshold})"]
+        return cols, [row]
 
     def draw(self, image: Any = None) -> Any:
         from PIL import ImageDraw

@@ -106,3 +106,38 @@ def test_compare_names_the_photo_without_a_face(embedder, mtcnn_model, shared_im
 def test_largest_face_is_chosen(mtcnn_model, shared_images) -> None:
     result = mtcnn_model.predict(str(shared_images / "astronaut.png"))
     assert largest_face(result) is result.detections[0]
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    from zoo.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_predict_compare_on_the_command_line(checkpoint, mtcnn_weights_dir, reference_net, facenet, shared_images,
+                                             capsys) -> None:
+    import json
+
+    assert run_cli(["import", "mtcnn", str(mtcnn_weights_dir)], capsys)[0] == 0
+    assert run_cli(["import", "facenet-inception-resnet-v1", str(checkpoint)], capsys)[0] == 0
+    a, b, cat = (str(shared_images / n) for n in ("grace_hopper.jpg", "astronaut.png", "chelsea.png"))
+    code, out, err = run_cli(["predict", "facenet-inception-resnet-v1", a, b, "--compare", "--json"], capsys)
+    assert code == 0, err
+    first, second = json.loads(out)["results"]
+    assert first["distance"] == 0 and first["same_person"] and first["compared_with"] == a
+    ref_mtcnn = facenet.MTCNN(image_size=160)
+    with torch.inference_mode():
+        ref = reference_net(torch.stack([ref_mtcnn(Image.open(p).convert("RGB")) for p in (a, b)]))
+    assert abs(second["distance"] - float((ref[0] - ref[1]).norm())) < 1e-4
+    assert second["same_person"] == (second["distance"] < 1.1) and len(second["box"]) == 4
+    code, out, err = run_cli(["predict", "facenet-inception-resnet-v1", a, b, "--compare", "--threshold", "5"], capsys)
+    assert code == 0 and "same person (threshold 5.0)" in out, out + err
+    code, out, err = run_cli(["predict", "facenet-inception-resnet-v1", a, cat, "--compare"], capsys)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and lines == [f"error: {cat}: no face found"]
