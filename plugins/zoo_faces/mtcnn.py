@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import nms
 
@@ -54,23 +54,32 @@ def _pool_out(n: int, k: int, s: int) -> int:
 def max_pool_ceil(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
     """`max_pool2d(x, k, s, ceil_mode=True)` as strided maxima over channels-last memory.
 
-    Equal to ATen's result (a maximum is exact; windows cut by the edge see -inf padding, which ATen's
-    ceil mode also ignores), and several times faster on CPU than ATen's NCHW kernel, which is the
-    reference's bottleneck. Returns a channels-last NCHW tensor.
+    Equal to ATen's result (a maximum is exact; a window cut by the edge takes the maximum of what is
+    there, as ATen's ceil mode does), and several times faster on CPU than ATen's NCHW kernel, which is
+    the reference's bottleneck. Returns a channels-last NCHW tensor.
     """
     h = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # NHWC view
-    _, height, width, _ = h.shape
-    oh, ow = _pool_out(height, k, s), _pool_out(width, k, s)
-    need_h, need_w = (oh - 1) * s + k, (ow - 1) * s + k
-    if need_h > height or need_w > width:
-        h = F.pad(h, (0, 0, 0, need_w - width, 0, need_h - height), value=float("-inf"))
-    rows = h[:, 0:(oh - 1) * s + 1:s]
+    rows = _strided_max(h, 1, k, s)
+    return _strided_max(rows, 2, k, s).permute(0, 3, 1, 2)
+
+
+def _strided_max(t: torch.Tensor, dim: int, k: int, s: int) -> torch.Tensor:
+    """Ceil-mode max over windows of k at stride s along `dim`; the last windows may hold fewer elements."""
+    n = t.shape[dim]
+    out_len = _pool_out(n, k, s)
+    index: list[Any] = [slice(None)] * t.dim()
+
+    def tap(i: int) -> torch.Tensor:  # element i of every window that has one
+        count = min(out_len, (n - 1 - i) // s + 1)
+        index[dim] = slice(i, i + (count - 1) * s + 1, s)
+        return t[tuple(index)]
+
+    out = tap(0).clone()
     for i in range(1, k):
-        rows = torch.maximum(rows, h[:, i:i + (oh - 1) * s + 1:s])
-    out = rows[:, :, 0:(ow - 1) * s + 1:s]
-    for j in range(1, k):
-        out = torch.maximum(out, rows[:, :, j:j + (ow - 1) * s + 1:s])
-    return out.permute(0, 3, 1, 2)
+        part = tap(i)
+        head = out.narrow(dim, 0, part.shape[dim])
+        torch.maximum(head, part, out=head)
+    return out
 
 
 class PNet(nn.Module):
