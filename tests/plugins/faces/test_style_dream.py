@@ -168,3 +168,32 @@ def test_cli_dream_writes_an_image(shared_images: Path, tmp_path: Path, capsys) 
                          "--octaves", "2", "--steps", "2", "--size", "40", "--out", str(out)], capsys)
     assert code == 0 and out.is_file(), err
     assert "random features" in err and "octaves 29x40, 40x40" not in err and "wrote" in err
+
+
+def test_without_cached_vgg19_weights_features_are_random_and_it_says_so(monkeypatch) -> None:
+    import types
+
+    from zoo.errors import WeightsNotFoundError
+
+    def no_weights(name: str, **_: object) -> None:
+        raise WeightsNotFoundError(f"{name}.tv_in1k: weights are not cached")
+
+    built = types.SimpleNamespace(net=types.SimpleNamespace(features=narrow_vgg19()))
+    monkeypatch.setattr(zoo, "load", no_weights)
+    monkeypatch.setattr(zoo, "build", lambda name, **_: built if name == "vgg19" else None)
+    said: list[str] = []
+    features, source = st.vgg19_features("cpu", said.append)
+    assert features is built.net.features and source == "random init"
+    assert len(said) == 1 and "random features" in said[0] and "zoo download vgg19" in said[0]
+
+
+def test_cli_stylize_writes_the_image_and_intermediates(shared_images: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "s.png"
+    code, err = run_cli(["stylize", str(shared_images / "chelsea.png"), str(shared_images / "coffee.png"), "--size",
+                         "24", "--steps", "2", "--optimizer", "adam", "--save-every", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.png", "s.step0001.png", "s.step0002.png"]
+    from PIL import Image
+
+    assert Image.open(out).size == (24, 16)
+    assert "warning: vgg19 ImageNet weights are not available" in err and "2 steps" in err
