@@ -352,10 +352,12 @@ class Pyramid:
     kh: torch.Tensor  # [Hc, Wc, 1] window heights (gaps: 1)
     kw: torch.Tensor  # [Hc, Wc, 1] window widths (gaps: 1)
     outside: torch.Tensor  # flat positions of conv1 outputs outside every level
-    cell_level: torch.Tensor  # [Hc', Wc'] long: level of each P-Net output cell whose window is inside one, else -1
-    cell_y: torch.Tensor  # local cell row / column within the level
+    # per P-Net output cell of the canvas, flattened row-major ([Hc' * Wc']):
+    cell_level: torch.Tensor  # level whose input the cell's window lies in, else -1
+    cell_valid: torch.Tensor  # cell_level >= 0
+    cell_y: torch.Tensor  # cell row / column within its level
     cell_x: torch.Tensor
-    cell_order: torch.Tensor  # [Hc', Wc'] long: rank of the cell in detect_face's order (level, row, col)
+    cell_order: torch.Tensor  # rank of the cell in detect_face's order (level, row, col)
     level_scale: torch.Tensor  # [L] float32
 
     def to(self, device: torch.device) -> Pyramid:
@@ -398,8 +400,9 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
     outside = (~valid).reshape(-1).nonzero()[:, 0]
     if (h + 1) * (w + 1) * 3 < 2**31:
         idx = idx.int()  # index_select takes int32 indices: half the cache
-    return Pyramid(scales, sizes, offsets, (ch, cw), h, w, idx, kh, kw, outside, cell_level, cell_y, cell_x,
-                   cell_order, torch.tensor(scales, dtype=torch.float32))
+    return Pyramid(scales, sizes, offsets, (ch, cw), h, w, idx, kh, kw, outside, cell_level.view(-1),
+                   cell_level.view(-1) >= 0, cell_y.view(-1), cell_x.view(-1), cell_order.view(-1),
+                   torch.tensor(scales, dtype=torch.float32))
 
 
 _DEVICE_PYRAMIDS: dict[tuple[int, int, float, float, str], Pyramid] = {}
@@ -517,13 +520,11 @@ def pnet_stage(net: MTCNNNet, ii: IntegralImage, min_face_size: float, factor: f
     if not pyr.sizes:
         return torch.zeros(0, 9, device=device)
     reg, probs = net.pnet(packed_canvas(ii, pyr), pyr.outside)
-    prob = probs[0, 1]
-    mask = (prob >= threshold) & (pyr.cell_level >= 0)
-    order = pyr.cell_order[mask].argsort()
-    cy, cx = (t[mask][order] for t in (pyr.cell_y, pyr.cell_x))
-    level = pyr.cell_level[mask][order]
-    score = prob[mask][order]
-    regs = reg[0].permute(1, 2, 0)[mask][order]
+    prob = probs[0, 1].reshape(-1)
+    flat = ((prob >= threshold) & pyr.cell_valid).nonzero().squeeze(1)
+    flat = flat[pyr.cell_order[flat].argsort()]  # detect_face's order: by level, then row-major within it
+    cy, cx, level, score = pyr.cell_y[flat], pyr.cell_x[flat], pyr.cell_level[flat], prob[flat]
+    regs = reg[0].reshape(4, -1)[:, flat].t()
     scale = pyr.level_scale[level]
     bb = torch.stack([cx, cy], dim=1).to(reg.dtype)
     q1 = ((PNET_STRIDE * bb + 1) / scale[:, None]).floor()
