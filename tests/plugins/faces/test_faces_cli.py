@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-ZOO = [sys.executable, "-m", "zoo.cli"]
+from clikit import one_line_error
+from clikit import zoo as run_zoo
 
 
 def zoo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-
-
-def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert res.returncode != 0 and "Traceback" not in res.stderr and len(lines) == 1, res.stderr
-    return lines[0]
+    return run_zoo(*args, env={"OMP_NUM_THREADS": "1"})  # small inputs: one thread, no OpenMP spinning
 
 
 def test_import_folder_then_predict_landmarks(mtcnn_weights_dir: Path, shared_images: Path, tmp_path: Path) -> None:
@@ -27,7 +20,8 @@ def test_import_folder_then_predict_landmarks(mtcnn_weights_dir: Path, shared_im
     partial.mkdir()
     for name in ("pnet.pt", "rnet.pt"):
         shutil.copy(mtcnn_weights_dir / name, partial / name)
-    assert "onet.pt is missing" in one_line_error(zoo("import", "mtcnn", str(partial)))
+    res = zoo("import", "mtcnn", str(partial))
+    assert res.returncode != 0 and "onet.pt is missing" in one_line_error(res)
 
     res = zoo("import", "mtcnn", str(mtcnn_weights_dir))
     assert res.returncode == 0 and "matches the registry's sha256" in res.stdout + res.stderr, res.stderr
