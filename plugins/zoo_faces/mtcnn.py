@@ -6,7 +6,8 @@ dicts load under the prefixes `pnet.` / `rnet.` / `onet.`. The cascade follows i
 scores and landmarks agree with it; what differs is how the work is laid out:
 
 - Area resampling (the reference's `interpolate(mode="area")`, i.e. adaptive average pooling) is read off
-  one summed-area table of the image: every pyramid level and every R-Net/O-Net crop is four gathers.
+  one summed-area table of the image: all pyramid levels (or all crops of a stage) are one gather of
+  window corners.
   Window sums of uint8 pixels are exact integers and the mean is formed as `(sum / kh) / kw` in float32,
   which is what ATen's CPU kernel does, so the resampled pixels are bit-identical to the reference's.
 - The whole pyramid goes through P-Net in one call: the levels are packed into one canvas at even offsets
@@ -14,6 +15,8 @@ scores and landmarks agree with it; what differs is how the work is laid out:
   pool. A pooling window that the reference truncates at a level's edge then sees only that level's
   values, and every output cell whose receptive field leaves its level is discarded, so each level's
   P-Net output equals the per-level run up to float rounding.
+- The networks run in channels-last memory, with the ceil-mode max pools as strided maxima
+  (`max_pool_ceil`, equal to ATen's): ATen's NCHW max-pool kernel is the reference's largest CPU cost.
 - Candidates, NMS, box regression, squaring, clipping and crops are tensor operations over all boxes;
   no numpy round trips and no per-box Python loops.
 """
@@ -194,11 +197,11 @@ class MTCNNNet(nn.Module):
 
 def pyramid_scales(h: int, w: int, min_face_size: float = MIN_FACE_SIZE, factor: float = FACTOR) -> list[float]:
     """detect_face's scale list: 12/min_face_size, times `factor` while the shorter side stays >= 12."""
-    m = 12.0 / min_face_size
+    m = PNET_CELL / min_face_size
     minl = min(h, w) * m
     scales = []
     scale = m
-    while minl >= 12:
+    while minl >= PNET_CELL:
         scales.append(scale)
         scale = scale * factor
         minl = minl * factor
