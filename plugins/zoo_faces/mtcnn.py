@@ -307,8 +307,13 @@ class IntegralImage:
 
     def window_means(self, r0: torch.Tensor, r1: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor) -> torch.Tensor:
         """Means over rows [r0, r1) and columns [c0, c1) (broadcast together) -> [..., C] float32."""
-        idx = torch.stack(torch.broadcast_tensors(self.corners(r0, c0), self.corners(r0, c1),
-                                                  self.corners(r1, c0), self.corners(r1, c1)))
+        dtype = torch.int32 if self.table.numel() < 2**31 else torch.int64  # index_select takes both; int32 moves less
+        ch = torch.arange(self.c, device=r0.device, dtype=dtype)
+        rows = [(r * ((self.w + 1) * self.c)).to(dtype).unsqueeze(-1) for r in (r0, r1)]
+        cols = [(c * self.c).to(dtype).unsqueeze(-1) + ch for c in (c0, c1)]
+        idx = torch.empty((4, *torch.broadcast_shapes(rows[0].shape, cols[0].shape)), dtype=dtype, device=r0.device)
+        for k, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):  # corner order of `window_means`
+            torch.add(rows[r], cols[c], out=idx[k])
         kh = (r1 - r0).float().unsqueeze(-1)
         kw = (c1 - c0).float().unsqueeze(-1)
         return window_means(self.table, idx, kh, kw)
@@ -322,11 +327,16 @@ def integral_image(image: torch.Tensor) -> IntegralImage:
         dtype = torch.float64
     else:
         dtype = torch.int32 if h * w * 255 < 2**31 else torch.int64
-    # both cumulative sums run along a dimension of stride C (torch's CPU cumsum over an outer dimension is slow)
-    cols = image.permute(2, 1, 0).to(dtype, memory_format=torch.contiguous_format).cumsum(1)  # [W, H, C] along y
     table = torch.zeros(h + 1, w + 1, c, dtype=dtype, device=image.device)
-    torch.cumsum(cols.transpose(0, 1).contiguous(), 1, out=table[1:, 1:])  # [H, W, C] along x
-    rows = table
+    torch.cumsum(image.permute(1, 2, 0).to(dtype), 1, out=table[1:, 1:])  # along x: stride C, which torch scans fast
+    rows = table.view(h + 1, -1)
+    if rows.device.type == "cpu":  # along y by doubling: torch's CPU cumsum over an outer dimension is slow
+        k = 1
+        while k <= h:
+            rows[k:] += rows[:-k].clone()
+            k *= 2
+    else:
+        rows = rows.cumsum(0)
     return IntegralImage(rows.reshape(-1), h, w, c)
 
 
@@ -337,8 +347,10 @@ def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: t
     and the integer sums are exact, so the means are bit-identical to interpolate(mode="area").
     """
     g = table.index_select(0, idx.reshape(-1)).view(idx.shape)
-    s = (g[3] - g[1]) - (g[2] - g[0])
-    return (s.float() / kh) / kw
+    s = g[3] - g[1]
+    s -= g[2]
+    s += g[0]
+    return s.float().div_(kh).div_(kw)
 
 
 @dataclass
@@ -440,7 +452,8 @@ def packed_canvas(ii: IntegralImage, pyr: Pyramid) -> torch.Tensor:
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
-    return (x - PIXEL_MEAN) * PIXEL_SCALE
+    """detect_face's (x - 127.5) * 0.0078125, in place on a fresh tensor."""
+    return x.sub_(PIXEL_MEAN).mul_(PIXEL_SCALE)
 
 
 # ---------------------------------------------------------------------------------------- box steps
