@@ -22,7 +22,8 @@ def zoo_register_tasks(register: Any) -> None:
 
 @hookimpl
 def zoo_register_models(register: Any) -> None:
-    register.labels("face", ["face"])
+    # MTCNN's 5 landmarks, in its output order (each pair: the one on the image's left first)
+    register.labels("face", ["face"], keypoints=["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"])
     register.builtin(family="faces", builder="zoo_faces.models:build")
 
 

@@ -22,10 +22,9 @@ from zoo_faces.results import EmbeddingResult, FaceComparison, l2_distance
 FACE_LABEL = "face"
 FACE_SIZE = 160  # facenet-pytorch MTCNN(image_size=160): the crops InceptionResnetV1 was trained on
 # Same-person rule on the L2 distance of unit embeddings. Neither facenet-pytorch nor davidsandberg/facenet
-# publishes one number (facenet's LFW validation picks the threshold by 10-fold cross-validation); 1.1 is
-# the value used in facenet-pytorch's issue discussions and many tutorials. Pass `threshold=` to change it.
+# publishes one number (facenet's LFW validation picks the threshold by 10-fold cross-validation), so 1.1 is
+# an unvalidated default, a common choice for unit-norm FaceNet embeddings. Pass `threshold=` to set it.
 SAME_PERSON_THRESHOLD = 1.1
-LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's order (image left/right)
 
 
 class FaceDetector(Detector):
@@ -66,7 +65,8 @@ class FaceDetector(Detector):
 
     def postprocess(self, raw: list[mtcnn.Faces], metas: list[ImageMeta], conf: float | None = None
                     ) -> list[DetectionResult]:
-        """Faces -> detections (label "face", best score first) with 5 landmarks each."""
+        """Faces -> detections (label "face", best score first) with 5 landmarks each, in MTCNN's order: the
+        eyes, the nose, the mouth corners (each pair image-left first; the "face" label set names them)."""
         conf = self.default_conf if conf is None else float(conf)
         results = []
         for faces, meta in zip(raw, metas):

@@ -117,6 +117,7 @@ def test_result_json_and_drawing(mtcnn_model, shared_images: Path) -> None:
     result = mtcnn_model.predict(str(shared_images / "astronaut.png"))
     js = result.to_json()
     assert js["detections"][0]["label"] == "face"
+    assert mtcnn_model.label_set().keypoints == ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
     assert len(js["detections"][0]["landmarks"]) == 5 and all(len(p) == 2 for p in js["detections"][0]["landmarks"])
     drawn = np.asarray(result.draw(str(shared_images / "astronaut.png")))
     x, y = (round(v) for v in result.detections[0].landmarks[2])  # the nose point is painted
