@@ -7,10 +7,12 @@ DATA ?= ../shared/data
 
 .PHONY: demo test lint bench clean install
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	# the example third-party plugin, a separate distribution the tests find through its entry point
+	$(BIN)/python -m pip install -q --no-deps -e examples/zoo-mobilenet
 	# test references that pin an old torch: installed without their dependencies, never in pyproject
 	$(BIN)/python -m pip install -q requests tqdm
 	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
