@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	# the example third-party plugin, a separate distribution the tests find through its entry point
 	$(BIN)/python -m pip install -q --no-deps -e examples/zoo-mobilenet
+	# test references that pin an old torch: installed without their dependencies, never in pyproject
+	$(BIN)/python -m pip install -q requests tqdm
+	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
 install: $(STAMP)
