@@ -1,0 +1,97 @@
+"""Heatmap numerics shared by keypoint models: separable resampling as matrices, Gaussian smoothing, peaks.
+
+Resizing a map with bicubic interpolation and smoothing it with a Gaussian are both linear and separable:
+`out = Ry @ map @ Rx.T` with one matrix per axis. Chains of them (upsample by the network stride, crop the
+padding, resize to the image, smooth) compose into one pair of skinny matrices, so a full-resolution smoothed
+heatmap costs two small matmuls, and a single full-resolution value (e.g. a PAF sample) costs a dot product.
+The matrices reproduce OpenCV's `cv2.resize(..., INTER_CUBIC)` and SciPy's `gaussian_filter` (mode
+"reflect"), which the reference pose code uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+CUBIC_A = -0.75  # OpenCV's bicubic coefficient (INTER_CUBIC); torch's bicubic uses the same
+
+
+def cubic_resize_matrix(src: int, dst: int, inv_scale: float | None = None) -> torch.Tensor:
+    """(dst, src) float64 matrix of `cv2.resize(..., INTER_CUBIC)` along one axis.
+
+    `inv_scale` is source pixels per destination pixel: OpenCV uses 1/fx when a factor fx is given and
+    src/dst when a size is given. Sample positions are pixel-centre aligned and border taps are clamped.
+    """
+    scale = src / dst if inv_scale is None else inv_scale
+    d = np.arange(dst, dtype=np.float64)
+    f = np.float32((d + 0.5) * scale - 0.5).astype(np.float64)  # OpenCV computes the position in float32
+    base = np.floor(f)
+    t = f - base
+    a = CUBIC_A
+    w0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a
+    w1 = ((a + 2) * t - (a + 3)) * t * t + 1
+    w2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1
+    w3 = 1 - w0 - w1 - w2
+    out = np.zeros((dst, src), dtype=np.float64)
+    rows = np.arange(dst)
+    for k, w in enumerate((w0, w1, w2, w3)):
+        idx = np.clip(base.astype(np.int64) - 1 + k, 0, src - 1)
+        np.add.at(out, (rows, idx), w)
+    return torch.from_numpy(out)
+
+
+def crop_matrix(n: int, keep: int) -> torch.Tensor:
+    """(keep, n) matrix taking the first `keep` of `n` samples (padding removed at the end)."""
+    return torch.eye(n, dtype=torch.float64)[:keep]
+
+
+def gaussian_matrix(n: int, sigma: float, truncate: float = 4.0) -> torch.Tensor:
+    """(n, n) float64 matrix of `scipy.ndimage.gaussian_filter1d(x, sigma, mode="reflect", truncate=4.0)`."""
+    radius = int(truncate * float(sigma) + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    w = np.exp(-0.5 / (sigma * sigma) * x * x)
+    w /= w.sum()
+    i = np.arange(n)[:, None] + np.arange(-radius, radius + 1)[None, :]
+    i = np.mod(i, 2 * n)  # "reflect" (half-sample symmetric: d c b a | a b c d) has period 2n
+    i = np.where(i >= n, 2 * n - 1 - i, i)
+    out = np.zeros((n, n), dtype=np.float64)
+    np.add.at(out, (np.repeat(np.arange(n), len(x)), i.reshape(-1)), np.tile(w, n))
+    return torch.from_numpy(out)
+
+
+def separable(maps: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """`rows @ maps @ cols.T` for maps (C, h, w), rows (H, h), cols (W, w) -> (C, H, W)."""
+    rows = rows.to(maps.dtype)
+    cols = cols.to(maps.dtype)
+    return torch.matmul(torch.matmul(rows, maps), cols.T)
+
+
+def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
+    """SciPy-compatible 2-D Gaussian smoothing (mode "reflect", truncate 4) of maps (C, H, W)."""
+    h, w = maps.shape[-2:]
+    return separable(maps, gaussian_matrix(h, sigma), gaussian_matrix(w, sigma))
+
+
+def local_peaks(maps: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pixels at least as high as their four neighbours (zero beyond the border) and above `threshold`.
+
+    maps (C, H, W) -> (channel, y, x) index tensors, row-major (y, then x) within each channel, as
+    `np.nonzero` lists them.
+    """
+    m = maps
+    ok = m > threshold
+    ok &= m >= torch.cat([m.new_zeros(m.shape[0], 1, m.shape[2]), m[:, :-1]], 1)  # the pixel above
+    ok &= m >= torch.cat([m[:, 1:], m.new_zeros(m.shape[0], 1, m.shape[2])], 1)  # below
+    ok &= m >= torch.cat([m.new_zeros(m.shape[0], m.shape[1], 1), m[:, :, :-1]], 2)  # left
+    ok &= m >= torch.cat([m[:, :, 1:], m.new_zeros(m.shape[0], m.shape[1], 1)], 2)  # right
+    c, y, x = ok.nonzero(as_tuple=True)
+    return c, y, x
+
+
+def gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
+    """Half-width of the Gaussian kernel SciPy uses for `sigma`."""
+    return int(truncate * float(sigma) + 0.5)
+
+
+__all__ = ["cubic_resize_matrix", "crop_matrix", "gaussian_matrix", "gaussian_radius", "gaussian_smooth",
+           "local_peaks", "separable"]
