@@ -106,9 +106,14 @@ class OpenPoseModel(KeypointModel):
     joint_threshold = 0.0  # missing joints have score 0; found ones carry their heatmap value
 
     def preprocess(self, images: Any, scales: tuple[float, ...] | list[float] | None = None,
-                   box_size: int = BOX_SIZE, **_: Any) -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
-        """Images -> (one network input per image and scale, metas). `scales`: the scale search."""
-        tensors, metas = prepare_images(images, scales, box_size)
+                   box_size: int | None = None, size: int | None = None,
+                   **_: Any) -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
+        """Images -> (one network input per image and scale, metas). `scales`: the scale search; `box_size`
+        (or `size`, the CLI's --size): the network height at scale 1 (368)."""
+        box = box_size or size or BOX_SIZE
+        if box <= 0:
+            raise InputError(f"box size must be positive, got {box}")
+        tensors, metas = prepare_images(images, scales, int(box))
         return [t.to(self.device) for t in tensors], metas
 
     def forward(self, batch: Any) -> Any:
