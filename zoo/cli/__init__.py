@@ -24,6 +24,7 @@ COMMANDS = {
     "predict": "zoo.cli.predict_cmd:predict_cmd",
     "eval": "zoo.cli.eval_cmd:eval_cmd",
     "bench": "zoo.cli.bench_cmd:bench_cmd",
+    "track": "zoo.cli.track_cmd:track_cmd",
 }
 
 
