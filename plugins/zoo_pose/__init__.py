@@ -11,6 +11,9 @@ from zoo.hookspecs import hookimpl
 
 @hookimpl
 def zoo_register_models(register: Any) -> None:
+    from zoo.tasks.coco_keypoints import COCO_KEYPOINTS, COCO_SKELETON, LABEL_SET
+
+    register.labels(LABEL_SET, ["person"], keypoints=list(COCO_KEYPOINTS), skeleton=[list(e) for e in COCO_SKELETON])
     register.builtin(family="pose", builder="zoo_pose.models:build")
 
 

@@ -48,8 +48,7 @@ class KeypointRCNNModel(KeypointModel, TorchvisionDetector):
     default_conf = 0.5  # display default for person scores; `zoo eval` passes its own (0.001)
     joint_threshold = 0.0  # joint scores are heatmap logits: at or below 0 the joint is drawn as missing
 
-    def postprocess(self, raw: list[dict[str, torch.Tensor]], metas: list[ImageMeta], conf: float | None = None,
-                    **_: Any) -> list[KeypointResult]:
+    def postprocess(self, raw: list[dict[str, torch.Tensor]], metas: list[ImageMeta], conf: float | None = None) -> list[KeypointResult]:
         conf = self.default_conf if conf is None else float(conf)
         results = []
         for out, meta in zip(raw, metas):

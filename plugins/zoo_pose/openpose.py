@@ -106,8 +106,7 @@ class OpenPoseModel(KeypointModel):
     joint_threshold = 0.0  # missing joints have score 0; found ones carry their heatmap value
 
     def preprocess(self, images: Any, scales: tuple[float, ...] | list[float] | None = None,
-                   box_size: int | None = None, size: int | None = None,
-                   **_: Any) -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
+                   box_size: int | None = None, size: int | None = None) -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
         """Images -> (one network input per image and scale, metas). `scales`: the scale search; `box_size`
         (or `size`, the CLI's --size): the network height at scale 1 (368)."""
         box = box_size or size or BOX_SIZE
@@ -133,8 +132,7 @@ class OpenPoseModel(KeypointModel):
 
     def postprocess(self, raw: Any, metas: list[OpenPoseMeta], conf: float | None = None,
                     peak_threshold: float = grouping.PEAK_THRESHOLD, paf_threshold: float = grouping.PAF_THRESHOLD,
-                    min_parts: int = grouping.MIN_PARTS, min_mean_score: float = grouping.MIN_MEAN_SCORE,
-                    **_: Any) -> list[KeypointResult]:
+                    min_parts: int = grouping.MIN_PARTS, min_mean_score: float = grouping.MIN_MEAN_SCORE) -> list[KeypointResult]:
         """Group each image's maps into people; `conf` drops people whose score (total / parts) is lower."""
         if isinstance(raw, tuple):  # forward on one batched tensor (all images one size, one scale)
             raw = [(raw[0][i:i + 1], raw[1][i:i + 1]) for i in range(raw[0].shape[0])]

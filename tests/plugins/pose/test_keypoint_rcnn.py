@@ -20,7 +20,7 @@ from zoo.tasks.keypoints import KeypointResult
 from zoo.weights import save_safetensors
 from zoo_pose.keypoint_rcnn import TORCHVISION_BUILDER
 
-SMALL = {"min_size": 160, "max_size": 224, "box_detections_per_img": 8, "rpn_pre_nms_top_n_test": 200,
+SMALL = {"min_size": 160, "max_size": 224, "box_detections_per_img": 3, "rpn_pre_nms_top_n_test": 200,
          "rpn_post_nms_top_n_test": 100}
 NAMES = {"keypoint-rcnn-r50-fpn": "v1", "keypoint-rcnn-r50-fpn-legacy": "legacy"}
 

@@ -38,20 +38,20 @@ class KeypointOracle(KeypointModel):
     """Answers with the ground-truth people as Person objects, keypoints shifted by `perturb` pixels."""
 
     def __init__(self, ann_file: Path, perturb: float = 0.0, boxes: bool = True):
-        spec = ModelSpec(name="kp-oracle", family="test", task="keypoints", builder="x:y", categories="coco17-keypoints")
+        spec = ModelSpec(name="kp-oracle", family="test", task="keypoints", builder="x:y", categories="coco-person-keypoints")
         super().__init__(spec, torch.nn.Identity())
         self.data, self.by_file = annotations(ann_file)
         self.perturb, self.boxes = perturb, boxes
         self.weights_source = "oracle"
 
-    def preprocess(self, images: Any, **_: Any) -> tuple[list[str], list[ImageMeta]]:
+    def preprocess(self, images: Any) -> tuple[list[str], list[ImageMeta]]:
         items = [str(p) for p in as_image_list(images)]
         return items, [ImageMeta((120, 160), (120, 160), source=p) for p in items]
 
     def forward(self, batch: list[str]) -> list[str]:
         return batch
 
-    def postprocess(self, raw: list[str], metas: list[ImageMeta], **_: Any) -> list[KeypointResult]:
+    def postprocess(self, raw: list[str], metas: list[ImageMeta], conf: float | None = None) -> list[KeypointResult]:
         out = []
         for path, meta in zip(raw, metas):
             people = []
@@ -101,7 +101,7 @@ class MapOracle(OpenPoseModel):
         self.weights_source = "oracle"
         self.pending: list[Any] = []
 
-    def preprocess(self, images: Any, **_: Any) -> tuple[list[torch.Tensor], list[Any]]:
+    def preprocess(self, images: Any) -> tuple[list[torch.Tensor], list[Any]]:
         tensors, metas = prepare_images(images)
         self.pending = metas
         return tensors, metas

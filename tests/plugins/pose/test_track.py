@@ -131,7 +131,7 @@ class BlobDetector(Detector):
     def __init__(self) -> None:
         super().__init__(ModelSpec(name="blobs", family="test", task="detection", builder="x:y"), torch.nn.Identity())
 
-    def preprocess(self, images: Any, **_: Any) -> tuple[list[np.ndarray], list[ImageMeta]]:
+    def preprocess(self, images: Any) -> tuple[list[np.ndarray], list[ImageMeta]]:
         from zoo.images import load_image
 
         arrays = [load_image(i) for i in as_image_list(images)]
@@ -140,7 +140,7 @@ class BlobDetector(Detector):
     def forward(self, batch: Any) -> Any:
         return batch
 
-    def postprocess(self, raw: list[np.ndarray], metas: list[ImageMeta], **_: Any) -> list[DetectionResult]:
+    def postprocess(self, raw: list[np.ndarray], metas: list[ImageMeta]) -> list[DetectionResult]:
         out = []
         for a, meta in zip(raw, metas):
             dets = []
@@ -207,7 +207,7 @@ def test_track_cli_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.Captur
 class BlobPose(BlobDetector):
     """The same blobs as skeletons without boxes (a bottom-up pose model's results)."""
 
-    def postprocess(self, raw: list[np.ndarray], metas: list[ImageMeta], **_: Any) -> list[Any]:
+    def postprocess(self, raw: list[np.ndarray], metas: list[ImageMeta]) -> list[Any]:
         out = []
         for r in super().postprocess(raw, metas):
             people = []
