@@ -23,7 +23,7 @@ import torch
 from zoo.errors import InputError
 from zoo.images import load_image
 from zoo.model import as_image_list, square_size, with_source
-from zoo.ops.heatmaps import crop_matrix, cubic_resize_matrix
+from zoo.ops.heatmaps import area_resize_matrix, crop_matrix, cubic_resize_matrix, lanczos4_resize_matrix
 from zoo.ops.resize import ImageMeta
 from zoo.tasks.keypoints import KeypointModel, KeypointResult, Person
 from zoo_pose import grouping
@@ -32,6 +32,9 @@ BOX_SIZE = 368  # boxsize: the scale-1 image height fed to the network
 STRIDE = 8
 PAD_VALUE = 128
 SCALES = (0.5,)  # the reference's active scale_search (the commented-out CMU one is 0.5, 1.0, 1.5, 2.0)
+# How images and maps are resampled: "cubic" as Hzzone/pytorch-openpose (OpenCV bicubic throughout);
+# "area-lanczos" as controlnet_aux's copy of it (INTER_AREA to shrink, INTER_LANCZOS4 to enlarge).
+RESAMPLE = ("cubic", "area-lanczos")
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,20 @@ class OpenPoseMeta(ImageMeta):
 
     scaled: tuple[tuple[int, int], ...] = ()
     padded: tuple[tuple[int, int], ...] = ()
+    resample: str = "cubic"
 
 
-def prepare(bgr: np.ndarray, scale: float, box_size: int = BOX_SIZE) -> tuple[torch.Tensor, tuple[int, int]]:
+def prepare(bgr: np.ndarray, scale: float, box_size: int = BOX_SIZE,
+            resample: str = "cubic") -> tuple[torch.Tensor, tuple[int, int]]:
     """One BGR uint8 image at one scale -> (1x3xHpxWp network input, (resized h, w)), as the reference does."""
     import cv2
 
     m = scale * box_size / bgr.shape[0]
-    im = cv2.resize(bgr, (0, 0), fx=m, fy=m, interpolation=cv2.INTER_CUBIC)
+    if resample == "cubic":
+        im = cv2.resize(bgr, (0, 0), fx=m, fy=m, interpolation=cv2.INTER_CUBIC)
+    else:  # controlnet_aux's smart_resize_k: truncated size, area when shrinking, Lanczos-4 when enlarging
+        size = (int(bgr.shape[1] * m), int(bgr.shape[0] * m))
+        im = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if m < 1 else cv2.INTER_LANCZOS4)
     h, w = im.shape[:2]
     ph, pw = (-h) % STRIDE, (-w) % STRIDE
     if ph or pw:
@@ -57,15 +66,24 @@ def prepare(bgr: np.ndarray, scale: float, box_size: int = BOX_SIZE) -> tuple[to
 
 
 @functools.lru_cache(maxsize=64)
-def chain_matrix(low: int, padded: int, scaled: int, full: int) -> torch.Tensor:
-    """(full, low): upsample the stride-8 map by 8 (bicubic), drop the padding, resize to the image (bicubic)."""
-    up = cubic_resize_matrix(low, padded, 1.0 / STRIDE)
-    return cubic_resize_matrix(scaled, full) @ crop_matrix(padded, scaled) @ up
+def chain_matrix(low: int, padded: int, scaled: int, full: int, resample: str = "cubic",
+                 shrink: bool = False) -> torch.Tensor:
+    """(full, low): upsample the stride-8 map by 8, drop the padding, resize to the image. `shrink`: the
+    last resize makes the map smaller (controlnet_aux then uses INTER_AREA; it decides on both axes at once)."""
+    if resample == "cubic":
+        up = cubic_resize_matrix(low, padded, 1.0 / STRIDE)
+        last = cubic_resize_matrix(scaled, full)
+    else:
+        up = lanczos4_resize_matrix(low, padded, 1.0 / STRIDE)
+        last = area_resize_matrix(scaled, full) if shrink else lanczos4_resize_matrix(scaled, full)
+    return last @ crop_matrix(padded, scaled) @ up
 
 
 def prepare_images(images: Any, scales: tuple[float, ...] | list[float] | None = None,
-                   box_size: int = BOX_SIZE) -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
+                   box_size: int = BOX_SIZE, resample: str = "cubic") -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
     """Images -> (one CPU network input per image and scale, in that order; metas)."""
+    if resample not in RESAMPLE:
+        raise InputError(f"resample must be one of {', '.join(RESAMPLE)}, got '{resample}'")
     scales = tuple(SCALES if scales is None else scales)
     if not scales or any(s <= 0 for s in scales):
         raise InputError(f"scales must be positive numbers, got {scales}")
@@ -75,11 +93,11 @@ def prepare_images(images: Any, scales: tuple[float, ...] | list[float] | None =
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         scaled, padded = [], []
         for s in scales:
-            t, hw = prepare(bgr, s, box_size)
+            t, hw = prepare(bgr, s, box_size, resample)
             tensors.append(t)
             scaled.append(hw)
             padded.append((int(t.shape[2]), int(t.shape[3])))
-        meta = OpenPoseMeta(rgb.shape[:2], padded[0], scaled=tuple(scaled), padded=tuple(padded))
+        meta = OpenPoseMeta(rgb.shape[:2], padded[0], scaled=tuple(scaled), padded=tuple(padded), resample=resample)
         metas.append(with_source(meta, item))
     return tensors, metas
 
@@ -95,8 +113,9 @@ def image_maps(raw: list[Any], meta: OpenPoseMeta, offset: int = 0) -> grouping.
         heat.append(h[0].detach().float().cpu())
         paf.append(p[0].detach().float().cpu())
         (sh, sw), (ph, pw) = meta.scaled[k], meta.padded[k]
-        rows.append(chain_matrix(int(h.shape[2]), ph, sh, H))
-        cols.append(chain_matrix(int(h.shape[3]), pw, sw, W))
+        shrink = (H + W) < (sh + sw)
+        rows.append(chain_matrix(int(h.shape[2]), ph, sh, H, meta.resample, shrink))
+        cols.append(chain_matrix(int(h.shape[3]), pw, sw, W, meta.resample, shrink))
     return grouping.FactoredMaps(heat, paf, rows, cols, [1.0 / n] * n, H, W)
 
 
@@ -106,13 +125,15 @@ class OpenPoseModel(KeypointModel):
     joint_threshold = 0.0  # missing joints have score 0; found ones carry their heatmap value
 
     def preprocess(self, images: Any, scales: tuple[float, ...] | list[float] | None = None,
-                   box_size: int | None = None, size: int | None = None) -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
+                   box_size: int | None = None, size: int | None = None,
+                   resample: str = "cubic") -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
         """Images -> (one network input per image and scale, metas). `scales`: the scale search; `box_size`
-        (or `size`, the CLI's --size): the network height at scale 1 (368)."""
+        (or `size`, the CLI's --size): the network height at scale 1 (368); `resample`: "cubic" (the PyTorch
+        port) or "area-lanczos" (controlnet_aux's copy of it)."""
         box = box_size or size or BOX_SIZE
         if box <= 0:
             raise InputError(f"box size must be positive, got {box}")
-        tensors, metas = prepare_images(images, scales, int(box))
+        tensors, metas = prepare_images(images, scales, int(box), resample)
         return [t.to(self.device) for t in tensors], metas
 
     def forward(self, batch: Any) -> Any:

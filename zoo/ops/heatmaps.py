@@ -40,6 +40,49 @@ def cubic_resize_matrix(src: int, dst: int, inv_scale: float | None = None) -> t
     return torch.from_numpy(out)
 
 
+def lanczos4_resize_matrix(src: int, dst: int, inv_scale: float | None = None) -> torch.Tensor:
+    """(dst, src) float64 matrix of `cv2.resize(..., INTER_LANCZOS4)` along one axis (8 taps, clamped)."""
+    scale = src / dst if inv_scale is None else inv_scale
+    d = np.arange(dst, dtype=np.float64)
+    f = np.float32((d + 0.5) * scale - 0.5).astype(np.float64)
+    base = np.floor(f)
+    t = np.float32(f - base).astype(np.float64)
+    s45 = 0.70710678118654752440084436210485
+    cs = ((1, 0), (-s45, -s45), (0, 1), (s45, -s45), (-1, 0), (s45, s45), (0, -1), (-s45, s45))
+    y0 = -(t + 3) * np.pi * 0.25
+    s0, c0 = np.sin(y0), np.cos(y0)
+    coeffs = []
+    for i in range(8):
+        y = -(t + 3 - i) * np.pi * 0.25
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coeffs.append(np.float32((cs[i][0] * s0 + cs[i][1] * c0) / (y * y)).astype(np.float64))
+    w = np.stack(coeffs, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows on a sample (0/0) are replaced just below
+        w = w / w.sum(1, keepdims=True)
+    exact = t < np.finfo(np.float32).eps  # OpenCV: on a sample, the sample itself
+    w[exact] = 0.0
+    w[exact, 3] = 1.0
+    out = np.zeros((dst, src), dtype=np.float64)
+    rows = np.arange(dst)
+    for k in range(8):
+        idx = np.clip(base.astype(np.int64) - 3 + k, 0, src - 1)
+        np.add.at(out, (rows, idx), w[:, k])
+    return torch.from_numpy(out)
+
+
+def area_resize_matrix(src: int, dst: int) -> torch.Tensor:
+    """(dst, src) float64 matrix of `cv2.resize(..., INTER_AREA)` when shrinking: each output pixel is the
+    mean of the source pixels its footprint covers, partial pixels weighted by the covered fraction."""
+    if dst > src:
+        raise ValueError("area_resize_matrix only shrinks (OpenCV's INTER_AREA enlarges bilinearly)")
+    scale = src / dst
+    lo = np.arange(dst)[:, None] * scale
+    hi = lo + scale
+    i = np.arange(src)[None, :]
+    overlap = np.clip(np.minimum(hi, i + 1) - np.maximum(lo, i), 0, None)
+    return torch.from_numpy(overlap / scale)
+
+
 def crop_matrix(n: int, keep: int) -> torch.Tensor:
     """(keep, n) matrix taking the first `keep` of `n` samples (padding removed at the end)."""
     return torch.eye(n, dtype=torch.float64)[:keep]
@@ -93,5 +136,5 @@ def gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
     return int(truncate * float(sigma) + 0.5)
 
 
-__all__ = ["cubic_resize_matrix", "crop_matrix", "gaussian_matrix", "gaussian_radius", "gaussian_smooth",
+__all__ = ["area_resize_matrix", "cubic_resize_matrix", "lanczos4_resize_matrix", "crop_matrix", "gaussian_matrix", "gaussian_radius", "gaussian_smooth",
            "local_peaks", "separable"]

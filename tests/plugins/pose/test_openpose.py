@@ -194,17 +194,25 @@ def test_greedy_match_equals_sorted_greedy_with_ties() -> None:
 
 # ------------------------------------------------------------------------------------------------ resize chain
 
-def cv2_chain(low: np.ndarray, padded: tuple[int, int], scaled: tuple[int, int], full: tuple[int, int]) -> np.ndarray:
-    """The reference's map post-processing for one scale (low: (h, w, C) float32)."""
-    m = cv2.resize(low, (0, 0), fx=8, fy=8, interpolation=cv2.INTER_CUBIC)
-    m = m[:scaled[0], :scaled[1], :]
-    return cv2.resize(m, (full[1], full[0]), interpolation=cv2.INTER_CUBIC)
+def cv2_chain(low: np.ndarray, scaled: tuple[int, int], full: tuple[int, int], resample: str) -> np.ndarray:
+    """The reference's map post-processing for one scale (low: (h, w, C) float32): Hzzone's cv2.resize
+    calls, or controlnet_aux's smart_resize_k / smart_resize (area to shrink, Lanczos-4 to enlarge)."""
+    if resample == "cubic":
+        m = cv2.resize(low, (0, 0), fx=8, fy=8, interpolation=cv2.INTER_CUBIC)[:scaled[0], :scaled[1], :]
+        return cv2.resize(m, (full[1], full[0]), interpolation=cv2.INTER_CUBIC)
+    h, w = low.shape[:2]
+    m = np.stack([cv2.resize(low[:, :, c], (w * 8, h * 8), interpolation=cv2.INTER_LANCZOS4)
+                  for c in range(low.shape[2])], 2)[:scaled[0], :scaled[1], :]
+    shrink = (full[0] + full[1]) / (scaled[0] + scaled[1]) < 1
+    return np.stack([cv2.resize(m[:, :, c], (full[1], full[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
+                     for c in range(m.shape[2])], 2)
 
 
-@pytest.mark.parametrize("scales", [(0.5,), (0.5, 1.0)])
-def test_folded_resize_chain_equals_opencv(scales: tuple[float, ...]) -> None:
+@pytest.mark.parametrize("scales,resample", [((0.5,), "cubic"), ((0.5, 1.0), "cubic"), ((0.5,), "area-lanczos"),
+                                             ((1.2,), "area-lanczos")])
+def test_folded_resize_chain_equals_opencv(scales: tuple[float, ...], resample: str) -> None:
     image = np.random.default_rng(0).integers(0, 255, (90, 130, 3), dtype=np.uint8)
-    batch, metas = prepare_images(image, scales=scales, box_size=100)
+    batch, metas = prepare_images(image, scales=scales, box_size=100, resample=resample)
     meta = metas[0]
     g = np.random.default_rng(5)
     raw, heat_avg, paf_avg = [], 0.0, 0.0
@@ -214,8 +222,8 @@ def test_folded_resize_chain_equals_opencv(scales: tuple[float, ...]) -> None:
         heat = gaussian_blur(g.random((hl, wl, 19)).astype(np.float32)) * 1.6 - 0.3
         paf = (g.normal(0.3, 0.6, (hl, wl, 38))).astype(np.float32)
         raw.append((torch.from_numpy(paf).permute(2, 0, 1)[None], torch.from_numpy(heat).permute(2, 0, 1)[None]))
-        heat_avg = heat_avg + cv2_chain(heat, padded, scaled, meta.orig_size).astype(np.float64) / len(scales)
-        paf_avg = paf_avg + cv2_chain(paf, padded, scaled, meta.orig_size).astype(np.float64) / len(scales)
+        heat_avg = heat_avg + cv2_chain(heat, scaled, meta.orig_size, resample).astype(np.float64) / len(scales)
+        paf_avg = paf_avg + cv2_chain(paf, scaled, meta.orig_size, resample).astype(np.float64) / len(scales)
     folded = image_maps(raw, meta)
     full = grouping.FullMaps(torch.from_numpy(heat_avg).permute(2, 0, 1), torch.from_numpy(paf_avg).permute(2, 0, 1))
     smooth_ref = full.smoothed_heat(3.0)
