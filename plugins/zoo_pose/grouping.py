@@ -100,9 +100,12 @@ class FactoredMaps(MapSource):
         return out
 
     def _at(self, maps: list[torch.Tensor], ch: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+        """Values at points: rows[y] @ map[ch] @ cols[x], one matmul per channel present."""
         total = torch.zeros(len(ch), dtype=torch.float64)
-        for m, r, c, w in zip(maps, self.rows, self.cols, self.weights):
-            total += w * torch.einsum("nh,nhw,nw->n", r[y], m[ch].double(), c[x])
+        for k in ch.unique().tolist():
+            sel = (ch == k).nonzero(as_tuple=True)[0]
+            for m, r, c, w in zip(maps, self.rows, self.cols, self.weights):
+                total[sel] += w * ((r[y[sel]] @ m[k].double()) * c[x[sel]]).sum(1)
         return total.numpy()
 
     def heat_at(self, c: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> np.ndarray:

@@ -119,16 +119,17 @@ def local_peaks(maps: torch.Tensor, threshold: float) -> tuple[torch.Tensor, tor
     """Pixels at least as high as their four neighbours (zero beyond the border) and above `threshold`.
 
     maps (C, H, W) -> (channel, y, x) index tensors, row-major (y, then x) within each channel, as
-    `np.nonzero` lists them.
+    `np.nonzero` lists them. Only the pixels above the threshold are compared with their neighbours.
     """
-    m = maps
-    ok = m > threshold
-    ok &= m >= torch.cat([m.new_zeros(m.shape[0], 1, m.shape[2]), m[:, :-1]], 1)  # the pixel above
-    ok &= m >= torch.cat([m[:, 1:], m.new_zeros(m.shape[0], 1, m.shape[2])], 1)  # below
-    ok &= m >= torch.cat([m.new_zeros(m.shape[0], m.shape[1], 1), m[:, :, :-1]], 2)  # left
-    ok &= m >= torch.cat([m[:, :, 1:], m.new_zeros(m.shape[0], m.shape[1], 1)], 2)  # right
-    c, y, x = ok.nonzero(as_tuple=True)
-    return c, y, x
+    _, h, w = maps.shape
+    c, y, x = (maps > threshold).nonzero(as_tuple=True)
+    v = maps[c, y, x]
+    zero = v.new_zeros(())
+    ok = torch.ones_like(v, dtype=torch.bool)
+    for dy, dx, edge in ((-1, 0, y > 0), (1, 0, y < h - 1), (0, -1, x > 0), (0, 1, x < w - 1)):
+        ny, nx = (y + dy).clamp(0, h - 1), (x + dx).clamp(0, w - 1)
+        ok &= v >= torch.where(edge, maps[c, ny, nx], zero)
+    return c[ok], y[ok], x[ok]
 
 
 def gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
