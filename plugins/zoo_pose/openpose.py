@@ -125,11 +125,13 @@ class OpenPoseModel(KeypointModel):
     joint_threshold = 0.0  # missing joints have score 0; found ones carry their heatmap value
 
     def preprocess(self, images: Any, scales: tuple[float, ...] | list[float] | None = None,
-                   box_size: int | None = None, size: int | None = None,
+                   box_size: int | None = None, size: int | tuple[int, int] | None = None,
                    resample: str = "cubic") -> tuple[list[torch.Tensor], list[OpenPoseMeta]]:
         """Images -> (one network input per image and scale, metas). `scales`: the scale search; `box_size`
         (or `size`, the CLI's --size): the network height at scale 1 (368); `resample`: "cubic" (the PyTorch
         port) or "area-lanczos" (controlnet_aux's copy of it)."""
+        if isinstance(size, (tuple, list)):
+            size = size[0]  # (height, width): the box size is a height
         box = box_size or size or BOX_SIZE
         if box <= 0:
             raise InputError(f"box size must be positive, got {box}")
