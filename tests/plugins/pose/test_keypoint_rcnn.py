@@ -71,7 +71,7 @@ def test_zoo_matches_torchvision_called_directly(name: str, weights: dict[str, t
 
 
 def test_variants_differ_only_in_frozen_bn_eps() -> None:
-    v1, legacy = (zoo.build(n, device="cpu", **SMALL).net for n in sorted(NAMES))
+    v1, legacy = (zoo.build(n, device="meta", **SMALL).net for n in sorted(NAMES))  # shapes and attributes only
     assert {m.eps for m in v1.modules() if isinstance(m, FrozenBatchNorm2d)} == {0.0}
     assert {m.eps for m in legacy.modules() if isinstance(m, FrozenBatchNorm2d)} == {1e-5}
     assert {k: v.shape for k, v in v1.state_dict().items()} == {k: v.shape for k, v in legacy.state_dict().items()}
