@@ -260,3 +260,14 @@ def test_predict_end_to_end_and_empty_when_nobody(tmp_path: Path) -> None:
     r = model.predict(str(path), box_size=64)
     assert isinstance(r, KeypointResult) and r.people == [] and r.image_size == (60, 80) and r.source == str(path)
     assert r.to_json()["people"] == []
+
+
+def test_bench_rows_for_openpose() -> None:
+    """The harness's forward and end-to-end rows run for openpose-body (grouping timed as postprocess)."""
+    from zoo.bench.report import END_TO_END, FORWARD
+
+    rep = zoo.benchmark("openpose-body", batch_sizes=[1], input_size=64, iters=1, warmup=0, memory=False,
+                        flops=False)
+    fwd, e2e = rep.row("openpose-body", 1, FORWARD), rep.row("openpose-body", 1, END_TO_END)
+    assert fwd.status == "ok" and e2e.status == "ok", (fwd.error, e2e.error)
+    assert e2e.preprocess_ms > 0 and e2e.forward_ms > 0 and e2e.postprocess_ms > 0
