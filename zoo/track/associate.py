@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 # COCO keypoint sigmas (pycocotools COCOeval.Params.kpt_oks_sigmas), COCO-17 order
 OKS_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]) / 10.0
@@ -41,8 +42,6 @@ def oks_matrix(a: np.ndarray, b: np.ndarray, areas: np.ndarray, visible_a: np.nd
 def assign(similarity: np.ndarray, threshold: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """Maximum-similarity one-to-one assignment (Hungarian); pairs under `threshold` are left unmatched.
     -> (matched (row, col) pairs, unmatched rows, unmatched cols)."""
-    from scipy.optimize import linear_sum_assignment
-
     n, m = similarity.shape
     if n == 0 or m == 0:
         return [], list(range(n)), list(range(m))

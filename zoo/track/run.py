@@ -35,6 +35,8 @@ def objects(result: Any, joint_threshold: float | None = None) -> tuple[list[Any
     """A detection or keypoint result -> (its objects, boxes (N, 4), keypoints (N, 17, 2) | None,
     visible (N, 17) | None). People without a box use the box around their joints; people with no joint
     at all are left untracked."""
+    if not hasattr(result, "detections") and not hasattr(result, "people"):
+        raise InputError(f"{type(result).__name__} has no objects to track (detection and keypoint models only)")
     if hasattr(result, "detections"):
         items = list(result.detections)
         return items, np.array([d.box for d in items], np.float64).reshape(-1, 4), None, None

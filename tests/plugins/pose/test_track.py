@@ -191,6 +191,14 @@ def test_track_runs_over_a_video_and_a_folder(tmp_path: Path) -> None:
     assert run.tracks == 2 and len(list((tmp_path / "out2").glob("*.jpg"))) == 6
 
 
+def test_classification_results_cannot_be_tracked() -> None:
+    from zoo.errors import InputError
+    from zoo.tasks.classification import ClassificationResult
+
+    with pytest.raises(InputError, match="no objects to track"):
+        objects(ClassificationResult(None, (8, 8), []))
+
+
 def test_track_cli_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
