@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from zoo.ops.heatmaps import gaussian_matrix, gaussian_smooth, local_peaks, separable
+from zoo.ops.heatmaps import gaussian_matrix, gaussian_smooth, local_peaks, neighbour_points, separable
 
 NUM_PARTS = 18
 # limbSeq of the reference (1-based there): part pairs, in the order limbs are connected and assembled
@@ -41,13 +41,20 @@ NEW_PERSON_LIMBS = 17  # limbs 17 and 18 (ear-shoulder) never start a person
 OPENPOSE_TO_COCO = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
 
 
+PEAK_TOLERANCE = 1e-4  # float32 smoothed maps: peak decisions this close are taken again in float64
+
+
 class MapSource:
     """Heatmaps and PAFs at image resolution, however they are stored."""
 
     height: int
     width: int
+    exact = True  # smoothed_heat is float64; else smoothed_at gives float64 values at points
 
     def smoothed_heat(self, sigma: float) -> torch.Tensor:  # (18, H, W)
+        raise NotImplementedError
+
+    def smoothed_at(self, c: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> np.ndarray:
         raise NotImplementedError
 
     def heat_at(self, c: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> np.ndarray:
@@ -89,22 +96,30 @@ class FactoredMaps(MapSource):
     weights: list[float]
     height: int
     width: int
+    exact = False  # the full smoothed map is computed in float32 (speed); decisions near ties use smoothed_at
 
     def smoothed_heat(self, sigma: float) -> torch.Tensor:
         gy, gx = gaussian_matrix(self.height, sigma), gaussian_matrix(self.width, sigma)
+        self._smooth = ([gy @ r for r in self.rows], [gx @ c for c in self.cols])
         out = None
-        for m, r, c, w in zip(self.heat_low, self.rows, self.cols, self.weights):
-            term = separable(m[:NUM_PARTS].float(), (gy @ r) * w, gx @ c)
+        for m, r, c, w in zip(self.heat_low, *self._smooth, self.weights):
+            term = separable(m[:NUM_PARTS].float(), r * w, c)
             out = term if out is None else out + term
         assert out is not None
         return out
 
-    def _at(self, maps: list[torch.Tensor], ch: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+    def smoothed_at(self, c: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+        """Float64 smoothed heatmap values at points (after smoothed_heat)."""
+        return self._at(self.heat_low, c, y, x, *self._smooth)
+
+    def _at(self, maps: list[torch.Tensor], ch: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
+            rows: list[torch.Tensor] | None = None, cols: list[torch.Tensor] | None = None) -> np.ndarray:
         """Values at points: rows[y] @ map[ch] @ cols[x], one matmul per channel present."""
+        rows, cols = rows or self.rows, cols or self.cols
         total = torch.zeros(len(ch), dtype=torch.float64)
         for k in ch.unique().tolist():
             sel = (ch == k).nonzero(as_tuple=True)[0]
-            for m, r, c, w in zip(maps, self.rows, self.cols, self.weights):
+            for m, r, c, w in zip(maps, rows, cols, self.weights):
                 total[sel] += w * ((r[y[sel]] @ m[k].double()) * c[x[sel]]).sum(1)
         return total.numpy()
 
@@ -135,7 +150,16 @@ class Peaks:
 
 def find_peaks(maps: MapSource, sigma: float = SIGMA, threshold: float = PEAK_THRESHOLD) -> Peaks:
     smooth = maps.smoothed_heat(sigma)
-    c, y, x = local_peaks(smooth, threshold)
+    if maps.exact:
+        c, y, x = local_peaks(smooth, threshold)
+    else:  # float32 map: a superset of the peaks, then every decision again from float64 values
+        c, y, x = local_peaks(smooth, threshold, PEAK_TOLERANCE)
+        if len(c):
+            v = maps.smoothed_at(c, y, x)
+            nc, ny, nx, inside = neighbour_points(c, y, x, maps.height, maps.width)
+            nb = np.where(inside.numpy(), maps.smoothed_at(nc, ny, nx), 0.0).reshape(4, -1)
+            keep = torch.from_numpy((v > threshold) & (v >= nb).all(0))
+            c, y, x = c[keep], y[keep], x[keep]
     score = maps.heat_at(c, y, x) if len(c) else np.zeros(0)
     return Peaks(x.numpy().astype(np.int64), y.numpy().astype(np.int64), np.asarray(score, np.float64),
                  c.numpy().astype(np.int64))

@@ -115,21 +115,37 @@ def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
     return separable(maps, gaussian_matrix(h, sigma), gaussian_matrix(w, sigma))
 
 
-def local_peaks(maps: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # above, below, left, right
+
+
+def local_peaks(maps: torch.Tensor, threshold: float,
+                tolerance: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pixels at least as high as their four neighbours (zero beyond the border) and above `threshold`.
 
     maps (C, H, W) -> (channel, y, x) index tensors, row-major (y, then x) within each channel, as
     `np.nonzero` lists them. Only the pixels above the threshold are compared with their neighbours.
+    `tolerance` relaxes every comparison by that much: for maps computed in low precision, a superset of
+    the peaks to decide again from exact values (`peaks_at`).
     """
     _, h, w = maps.shape
-    c, y, x = (maps > threshold).nonzero(as_tuple=True)
+    c, y, x = (maps > threshold - tolerance).nonzero(as_tuple=True)
     v = maps[c, y, x]
     zero = v.new_zeros(())
     ok = torch.ones_like(v, dtype=torch.bool)
-    for dy, dx, edge in ((-1, 0, y > 0), (1, 0, y < h - 1), (0, -1, x > 0), (0, 1, x < w - 1)):
+    for dy, dx in NEIGHBOURS:
         ny, nx = (y + dy).clamp(0, h - 1), (x + dx).clamp(0, w - 1)
-        ok &= v >= torch.where(edge, maps[c, ny, nx], zero)
+        edge = (y + dy >= 0) & (y + dy < h) & (x + dx >= 0) & (x + dx < w)
+        ok &= v >= torch.where(edge, maps[c, ny, nx], zero) - tolerance
     return c[ok], y[ok], x[ok]
+
+
+def neighbour_points(c: torch.Tensor, y: torch.Tensor, x: torch.Tensor, h: int,
+                     w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The four neighbours of each point, stacked (4N), clamped into the map, with a mask of those inside."""
+    ys = torch.cat([y + dy for dy, _ in NEIGHBOURS])
+    xs = torch.cat([x + dx for _, dx in NEIGHBOURS])
+    inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    return c.repeat(4), ys.clamp(0, h - 1), xs.clamp(0, w - 1), inside
 
 
 def gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
