@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -q --no-deps controlnet_aux==0.0.10  # benchmarks/openpose_vs_reference.py only (pins its own stack)
 	$(BIN)/python benchmarks/list_cold.py
 	$(BIN)/python benchmarks/load_vs_torchvision.py
 

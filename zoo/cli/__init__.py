@@ -26,6 +26,7 @@ COMMANDS = {
     "bench": "zoo.cli.bench_cmd:bench_cmd",
     "plugin": "zoo.cli.plugin_cmd:plugin_group",
     "publish": "zoo.cli.publish_cmd:publish_cmd",
+    "track": "zoo.cli.track_cmd:track_cmd",
 }
 
 

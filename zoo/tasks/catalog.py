@@ -84,4 +84,7 @@ BUILTIN_TASKS = (
     Task("instance-segmentation", "image -> boxes and masks with labels", "zoo.tasks.detection:DetectionResult",
          options=IMAGE_OPTIONS + (CONF, TaskOption("mask_threshold", "float", "mask probability cut (default 0.5)")),
          scorer="zoo.eval.scorers:CocoMasks", dataset="coco"),
+    Task("keypoints", "image -> people with COCO-17 keypoints (x, y, score), a score and an optional box",
+         "zoo.tasks.keypoints:KeypointResult", options=IMAGE_OPTIONS + (CONF,),
+         scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco"),
 )
