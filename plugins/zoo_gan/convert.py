@@ -131,9 +131,14 @@ def read_biggan(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
 def _check_biggan_config(cfg: dict[str, Any], spec: Any, where: Path) -> None:
     """The file's config must describe the spec's architecture (a 256 checkpoint is not a 128 model)."""
     want = dict(spec.options)
-    for key in ("output_dim", "z_dim", "channel_width", "num_classes"):
+    for key in ("output_dim", "z_dim", "channel_width", "num_classes", "attention_layer_position", "n_stats"):
         if key in want and key in cfg and int(cfg[key]) != int(want[key]):
             raise WeightsMismatchError(f"{where}: {key} is {cfg[key]} but {spec.name} expects {want[key]}")
+    if "layers" in want and "layers" in cfg:
+        ours = [[bool(a), int(b), int(c)] for a, b, c in want["layers"]]
+        theirs = [[bool(a), int(b), int(c)] for a, b, c in cfg["layers"]]
+        if ours != theirs:
+            raise WeightsMismatchError(f"{where}: layers {theirs} differ from {spec.name}'s {ours}")
 
 
 # ------------------------------------------------------------------ CycleGAN ResnetGenerator
