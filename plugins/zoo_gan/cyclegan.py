@@ -85,12 +85,12 @@ class CycleGAN(ZooModel):
 
     def preprocess(self, images: Any, size: int | str | None = None) -> tuple[torch.Tensor | list[torch.Tensor], list[Any]]:
         """Images -> [-1, 1] tensors at `size` x `size` (default 256), or at their own size rounded to a
-        multiple of 4 with size="original" (the reference's `--preprocess none`)."""
+        multiple of 4 with size="original" or 0 (the reference's `--preprocess none`)."""
         tensors, metas = [], []
         for item in as_image_list(images):
             arr = load_image(item)
             h, w = arr.shape[:2]
-            if size == "original":
+            if size in ("original", 0):
                 oh, ow = translated_size(h, w)
             else:
                 side = DEFAULT_SIZE if size is None else _positive_int(size)
@@ -118,6 +118,14 @@ class CycleGAN(ZooModel):
             results.append(GenerationResult(source=meta["source"], image_size=img.shape[:2], model=self.spec.name,
                                             images=[img], sources=[meta["source"]]))
         return results
+
+    def predict(self, images: Any, size: int | str | None = None) -> Any:
+        """One image -> one GenerationResult; a list -> a list (size: as preprocess)."""
+        single = not isinstance(images, (list, tuple))
+        with torch.inference_mode():
+            batch, metas = self.preprocess(images, size=size)
+            results = self.postprocess(self(batch), metas)
+        return results[0] if single else results
 
     def example_inputs(self, batch_size: int = 1, input_size: Any = None) -> tuple[Any, ...]:
         side = DEFAULT_SIZE if input_size is None else (input_size if isinstance(input_size, int) else input_size[0])

@@ -121,8 +121,9 @@ class GenerationResult(Result):
         return Image.fromarray(image_grid(self.images, cols, pad, background))
 
     def draw(self, image: Any = None) -> Any:
-        """The grid (a generated result has no source image to draw on)."""
-        return self.grid()
+        """The image itself when there is one (a translation), else the grid; generated images are drawn as they
+        are, never onto a source."""
+        return self.grid(pad=0) if len(self.images) == 1 else self.grid()
 
     def pil(self) -> list[Any]:
         from PIL import Image
