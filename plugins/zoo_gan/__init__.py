@@ -18,3 +18,10 @@ def zoo_register_converters(register: Any) -> None:
     register("pytorch-dcgan", "zoo_gan.convert:read_dcgan")
     register("pytorch-biggan", "zoo_gan.convert:read_biggan")
     register("pytorch-cyclegan", "zoo_gan.convert:read_cyclegan")
+
+
+@hookimpl
+def zoo_register_commands(cli: Any) -> None:
+    from zoo_gan.cli import train_cmd
+
+    cli.add_command(train_cmd)
