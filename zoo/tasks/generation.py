@@ -9,6 +9,7 @@ and `postprocess` gives one GenerationResult holding the uint8 images *and every
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -407,3 +408,63 @@ class Generator(ZooModel):
         """Until the harness asks generators for `example_request`, its end-to-end row feeds this to preprocess."""
         return self.example_request(batch_size, input_size)
 
+
+
+# ------------------------------------------------------------------ interpolation and files
+
+
+def interpolation_request(model: Generator, steps: int, seed: int = 0, classes: Any = None,
+                          truncation: float | None = None) -> GenerationRequest:
+    """A walk of `steps` frames from the seed's first latent to its second: slerp for the latents, lerp for the
+    class vectors (one class: fixed; two classes: from the first to the second; none, for a conditional
+    model: the seed's two random classes). The request carries explicit latents and class weights, so the
+    result's JSON regenerates every frame."""
+    if int(steps) < 2:
+        raise InputError(f"--interpolate needs at least 2 steps, got {steps}")
+    (z, _, trunc), meta = model.preprocess(GenerationRequest(n=2, seed=seed, classes=_endpoint_classes(classes),
+                                                             truncation=truncation))
+    t = torch.linspace(0, 1, int(steps), dtype=torch.float64)
+    zs = slerp(z[0].cpu(), z[1].cpu(), t)
+    weights = None
+    if meta.class_weights is not None:
+        (a,), (b,) = (list(w) for w in meta.class_weights)
+        weights = []
+        for tv in t.tolist():
+            w = {a: 1.0 - tv, b: tv} if a != b else {a: 1.0}
+            weights.append({k: v for k, v in w.items() if v > 0.0})
+    return GenerationRequest(n=int(steps), seed=seed, latents=zs.numpy().astype(np.float32), class_weights=weights,
+                             truncation=trunc)
+
+
+def _endpoint_classes(classes: Any) -> Any:
+    if classes is None:
+        return None
+    values = list(classes) if isinstance(classes, (list, tuple)) else [classes]
+    if len(values) > 2:
+        raise InputError(f"interpolation takes one class or two (from, to), got {len(values)}")
+    return values
+
+
+def write_generation(result: GenerationResult, out_dir: str | Any, stem: str, interpolation: bool = False) -> list[Any]:
+    """The grid as `<stem>.png` and its inputs as `<stem>.json` (what regenerates it); an interpolation also as
+    a one-row strip `<stem>.strip.png` and an animated `<stem>.gif`. Returns the paths written."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{stem}.png", out / f"{stem}.json"]
+    result.grid().save(paths[0])
+    paths[1].write_text(json.dumps(result.to_json()) + "\n", encoding="utf-8")
+    if interpolation:
+        strip = out / f"{stem}.strip.png"
+        Image.fromarray(image_grid(result.images, cols=len(result.images))).save(strip)
+        gif = out / f"{stem}.gif"
+        frames = result.pil()
+        frames[0].save(gif, save_all=True, append_images=frames[1:] + frames[-2:0:-1], duration=GIF_FRAME_MS, loop=0)
+        paths += [strip, gif]
+    return paths
+
+
+GIF_FRAME_MS = 80  # per frame; the GIF plays the walk forward then back
