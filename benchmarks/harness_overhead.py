@@ -39,7 +39,7 @@ def bare_loop_p50(model: torch.nn.Module, x: torch.Tensor, warmup: int, iters: i
 
 
 def harness_p50(model: torch.nn.Module, warmup: int, iters: int, size: int) -> float:
-    rep = zoo.bench(model, batch_sizes=[1], input_size=size, warmup=warmup, iters=iters, e2e=False, flops=False)
+    rep = zoo.benchmark(model, batch_sizes=[1], input_size=size, warmup=warmup, iters=iters, e2e=False, flops=False)
     return rep.rows[0].p50_ms
 
 

@@ -29,7 +29,7 @@ def main() -> None:
 
     import zoo
     from zoo import hub
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     weights_enum = torchvision.models.get_model_weights(args.model).DEFAULT
     pth = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints" / Path(weights_enum.url).name

@@ -12,9 +12,11 @@ import torch
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from zoo.model import as_image_list
+from zoo.model import ZooModel, as_image_list
 from zoo.ops.resize import ImageMeta
+from zoo.registry import Registry
 from zoo.spec import ModelSpec
+from zoo.tasks.catalog import Task, TaskOption
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 
 # real COCO ids and names; "motorcycle" is "motorbike" in the oracle's COCO-80 (Darknet) label set
@@ -114,14 +116,14 @@ class OracleDetector(Detector):
         self.sizes = {img["file_name"]: (img["height"], img["width"]) for img in data["images"]}
         self.weights_source = "oracle"
 
-    def preprocess(self, images: Any, **_: Any) -> tuple[list[str], list[ImageMeta]]:
+    def preprocess(self, images: Any) -> tuple[list[str], list[ImageMeta]]:
         names = [Path(str(p)).name for p in as_image_list(images)]
         return names, [ImageMeta(self.sizes[n], self.sizes[n], source=str(p)) for n, p in zip(names, as_image_list(images))]
 
     def forward(self, batch: list[str]) -> list[str]:
         return batch
 
-    def postprocess(self, raw: list[str], metas: list[ImageMeta], conf: float = 0.0, **_: Any) -> list[DetectionResult]:
+    def postprocess(self, raw: list[str], metas: list[ImageMeta], conf: float = 0.0) -> list[DetectionResult]:
         out = []
         for name, meta in zip(raw, metas):
             dets = []
@@ -205,14 +207,26 @@ class _PoseResult:
         self.people = people
 
 
-class KeypointOracle(torch.nn.Module):
-    """A keypoint 'model' answering with the ground-truth people (boxes optional)."""
+# A task the core does not have, as a plugin would add it (zoo_register_tasks): scored with OKS on COCO.
+TOY_KEYPOINTS = Task("toy-keypoints", "image -> people's keypoints (test task)", "evalkit:_PoseResult",
+                     options=(TaskOption("min_score", "float", "drop people below this score"),),
+                     scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco")
+
+
+def keypoint_registry() -> Registry:
+    """A fresh registry with the built-in tasks plus TOY_KEYPOINTS."""
+    reg = Registry()
+    reg.add_task(TOY_KEYPOINTS)
+    return reg
+
+
+class KeypointOracle(ZooModel):
+    """A keypoint model answering with the ground-truth people (boxes optional)."""
 
     def __init__(self, ann_file: Path, boxes: bool = True):
-        super().__init__()
+        super().__init__(ModelSpec(name="pose-oracle", family="test", task="toy-keypoints", builder="x:y",
+                                   categories="coco17-keypoints"), torch.nn.Identity())
         data = json.loads(Path(ann_file).read_text())
-        self.spec = ModelSpec(name="pose-oracle", family="test", task="keypoints", builder="x:y",
-                              categories="coco17-keypoints")
         self.weights_source = "oracle"
         names = {img["id"]: img["file_name"] for img in data["images"]}
         self.by_file: dict[str, list[_Person]] = {n: [] for n in names.values()}
@@ -222,5 +236,12 @@ class KeypointOracle(torch.nn.Module):
             x, y, w, h = a["bbox"]
             self.by_file[names[a["image_id"]]].append(_Person(kps.tolist(), 0.9, [x, y, x + w, y + h] if boxes else None))
 
-    def predict(self, images: list[str], **_: Any) -> list[_PoseResult]:
-        return [_PoseResult(self.by_file[Path(p).name]) for p in images]
+    def preprocess(self, images: Any) -> tuple[list[str], list[ImageMeta]]:
+        items = as_image_list(images)
+        return [Path(str(p)).name for p in items], [ImageMeta((H, W), (H, W), source=str(p)) for p in items]
+
+    def forward(self, batch: list[str]) -> list[str]:
+        return batch
+
+    def postprocess(self, raw: list[str], metas: list[ImageMeta], min_score: float = 0.0) -> list[_PoseResult]:
+        return [_PoseResult([p for p in self.by_file[n] if p.score >= min_score]) for n in raw]

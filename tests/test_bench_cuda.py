@@ -40,7 +40,7 @@ def _model(limit: int = 1 << 30) -> Classifier:
 
 
 def test_cuda_rows_have_memory_stats_and_device_info() -> None:
-    rep = zoo.bench("resnet18", batch_sizes=[1, 8], device="cuda", input_size=64, iters=3, warmup=1)
+    rep = zoo.benchmark("resnet18", batch_sizes=[1, 8], device="cuda", input_size=64, iters=3, warmup=1)
     assert rep.ok, [r.error for r in rep.rows]
     weights = sum(p.numel() * p.element_size() for p in zoo.build("resnet18").parameters())
     for r in rep.rows:
@@ -70,10 +70,10 @@ def test_cuda_timing_waits_for_queued_kernels() -> None:
 
 def test_cuda_real_oom_is_recorded_and_memory_is_freed() -> None:
     model = _model(limit=2)
-    zoo.bench(model, batch_sizes=[1], device="cuda", iters=1, warmup=0)  # CUDA/cuBLAS set-up, model on GPU
+    zoo.benchmark(model, batch_sizes=[1], device="cuda", iters=1, warmup=0)  # CUDA/cuBLAS set-up, model on GPU
     torch.cuda.empty_cache()
     before = torch.cuda.memory_allocated()
-    rep = zoo.bench(model, batch_sizes=[1, 4, 2], device="cuda", iters=2, warmup=0)
+    rep = zoo.benchmark(model, batch_sizes=[1, 4, 2], device="cuda", iters=2, warmup=0)
     assert [r.status for r in rep.rows] == ["ok", "ok", "oom", "oom", "ok", "ok"]
     assert "out of memory" in rep.row("hungry", 4).error
     del rep
@@ -86,7 +86,7 @@ def test_cuda_real_oom_is_recorded_and_memory_is_freed() -> None:
 def test_cuda_autocast(precision: str) -> None:
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
-    rep = zoo.bench(_model(), batch_sizes=[2], device="cuda", precision=precision, iters=2, warmup=1,
+    rep = zoo.benchmark(_model(), batch_sizes=[2], device="cuda", precision=precision, iters=2, warmup=1,
                     channels_last=True)
     r = rep.row("hungry", 2)
     assert r.ok and r.precision == precision and r.peak_gflops_per_s > 0

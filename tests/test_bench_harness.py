@@ -49,7 +49,7 @@ def _tiny(oom_above: int | None = None, bad: int | None = None) -> Classifier:
 
 
 def test_rows_for_every_batch_size_with_all_fields() -> None:
-    rep = zoo.bench(_tiny(), batch_sizes=[1, 3], **FAST)
+    rep = zoo.benchmark(_tiny(), batch_sizes=[1, 3], **FAST)
     assert isinstance(rep, BenchReport) and rep.ok
     assert [(r.kind, r.batch_size) for r in rep.rows] == [(FORWARD, 1), (END_TO_END, 1), (FORWARD, 3), (END_TO_END, 3)]
     for r in rep.rows:
@@ -75,7 +75,7 @@ def test_rows_for_every_batch_size_with_all_fields() -> None:
 
 
 def test_oom_is_recorded_and_the_sweep_continues() -> None:
-    rep = zoo.bench(_tiny(oom_above=2), batch_sizes=[1, 4, 2, 8], **FAST)
+    rep = zoo.benchmark(_tiny(oom_above=2), batch_sizes=[1, 4, 2, 8], **FAST)
     status = {(r.batch_size, r.kind): r.status for r in rep.rows}
     assert status == {(1, FORWARD): "ok", (1, END_TO_END): "ok", (4, FORWARD): "oom", (4, END_TO_END): "oom",
                       (2, FORWARD): "ok", (2, END_TO_END): "ok", (8, FORWARD): "oom", (8, END_TO_END): "oom"}
@@ -85,7 +85,7 @@ def test_oom_is_recorded_and_the_sweep_continues() -> None:
 
 
 def test_other_failures_are_recorded_too() -> None:
-    rep = zoo.bench(_tiny(bad=2), batch_sizes=[2, 1], **FAST)
+    rep = zoo.benchmark(_tiny(bad=2), batch_sizes=[2, 1], **FAST)
     bad = rep.row("tiny", 2)
     assert bad.status == "error" and bad.error.startswith("ValueError: broken")
     assert rep.row("tiny", 1).status == "ok"
@@ -93,7 +93,7 @@ def test_other_failures_are_recorded_too() -> None:
 
 def test_model_without_postprocess_has_unsupported_e2e_row() -> None:
     model = ZooModel(_spec("plain"), _TinyNet()).eval()
-    rep = zoo.bench(model, **FAST)
+    rep = zoo.benchmark(model, **FAST)
     assert rep.row("plain", 1).ok
     e2e = rep.row("plain", 1, END_TO_END)
     assert e2e.status == "unsupported" and "postprocess" in e2e.error
@@ -124,12 +124,12 @@ class _Generator(ZooModel):
 
 def test_any_forward_signature_works() -> None:
     det = _ListDetector(_spec("listdet", "detection"), nn.Conv2d(3, 4, 3)).eval()
-    rep = zoo.bench(det, batch_sizes=[2], e2e=False, **FAST)
+    rep = zoo.benchmark(det, batch_sizes=[2], e2e=False, **FAST)
     r = rep.row("listdet", 2)
     assert r.ok and r.task == "detection"
     assert r.macs == pytest.approx(2 * 14 * 14 * 4 * 3 * 9)
     gen = _Generator(_spec("gen", "generation"), nn.Sequential(nn.Linear(16, 3 * 8 * 8), nn.Unflatten(1, (3, 8, 8))))
-    rep = zoo.bench(gen.eval(), batch_sizes=[4], **FAST)
+    rep = zoo.benchmark(gen.eval(), batch_sizes=[4], **FAST)
     assert rep.row("gen", 4).ok and rep.row("gen", 4).macs == pytest.approx(4 * 16 * 192)
     assert rep.row("gen", 4, END_TO_END).status == "unsupported"
 
@@ -138,7 +138,7 @@ def test_flags_channels_last_fuse_bf16_and_time_budget() -> None:
     model = _tiny()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     threads = torch.get_num_threads()
-    rep = zoo.bench(model, batch_sizes=[2], channels_last=True, fuse=True, precision="bf16", threads=1,
+    rep = zoo.benchmark(model, batch_sizes=[2], channels_last=True, fuse=True, precision="bf16", threads=1,
                     time_budget=0.05, iters=None, warmup=1)
     r = rep.row("tiny", 2)
     assert r.ok and r.channels_last and r.fused and r.precision == "bf16" and r.iters >= 2
@@ -151,7 +151,7 @@ def test_flags_channels_last_fuse_bf16_and_time_budget() -> None:
 
 
 def test_registered_model_by_name_with_input_size() -> None:
-    rep = zoo.bench("resnet18", batch_sizes=[1], input_size=32, **FAST)
+    rep = zoo.benchmark("resnet18", batch_sizes=[1], input_size=32, **FAST)
     r = rep.row("resnet18", 1)
     assert r.ok and r.input_size == "32x32" and r.weights == "random init" and r.task == "classification"
     assert rep.row("resnet18", 1, END_TO_END).ok
@@ -159,37 +159,28 @@ def test_registered_model_by_name_with_input_size() -> None:
 
 def test_resnet50_gmacs_match_published() -> None:
     """torchvision/timm publish 4.1 GMACs (4.089) for resnet50 at 224."""
-    rep = zoo.bench("resnet50", batch_sizes=[1], iters=1, warmup=0, e2e=False, memory=False)
+    rep = zoo.benchmark("resnet50", batch_sizes=[1], iters=1, warmup=0, e2e=False, memory=False)
     assert rep.row("resnet50", 1).gmacs_per_image == pytest.approx(4.089, rel=0.02)
 
 
 def test_bad_requests_fail_before_running() -> None:
     with pytest.raises(UnknownModelError, match="did you mean 'resnet18'"):
-        zoo.bench("resnt18")
+        zoo.benchmark("resnt18")
     with pytest.raises(InputError, match="precision"):
-        zoo.bench(_tiny(), precision="fp8")
+        zoo.benchmark(_tiny(), precision="fp8")
     with pytest.raises(InputError, match="batch sizes"):
-        zoo.bench(_tiny(), batch_sizes=[0])
+        zoo.benchmark(_tiny(), batch_sizes=[0])
     with pytest.raises(InputError, match="task"):
-        zoo.bench(task="painting")
+        zoo.benchmark(task="painting")
     with pytest.raises(InputError, match="nothing to benchmark"):
-        zoo.bench([])
+        zoo.benchmark([])
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error shown when no GPU is present")
 def test_cuda_without_gpu_is_one_line_error() -> None:
     with pytest.raises(InputError, match="no CUDA GPU is available") as info:
-        zoo.bench(_tiny(), device="cuda")
+        zoo.benchmark(_tiny(), device="cuda")
     assert "\n" not in str(info.value)
-
-
-def test_package_is_callable_even_after_submodule_import() -> None:
-    import zoo.bench.report  # noqa: F401  (binds the name zoo.bench to the package)
-
-    pkg = sys.modules["zoo.bench"]
-    assert callable(pkg)
-    rep = pkg(_tiny(), e2e=False, flops=False, **FAST)
-    assert rep.row("tiny", 1).ok and rep.row("tiny", 1).macs is None
 
 
 class _Unpreparable(Classifier):
@@ -199,7 +190,7 @@ class _Unpreparable(Classifier):
 
 def test_a_model_that_cannot_be_prepared_does_not_stop_the_others() -> None:
     broken = _Unpreparable(_spec("broken"), _TinyNet()).eval()
-    rep = zoo.bench([broken, _tiny()], batch_sizes=[1, 2], fuse=True, **FAST)
+    rep = zoo.benchmark([broken, _tiny()], batch_sizes=[1, 2], fuse=True, **FAST)
     assert [(r.model, r.status) for r in rep.rows if r.model == "broken"] == [("broken", "error")] * 2
     assert rep.row("broken", 1).error == "build failed: RuntimeError: boom"
     assert all(r.ok for r in rep.rows if r.model == "tiny") and len(rep.rows) == 2 + 4
@@ -220,7 +211,7 @@ class _Transient(nn.Module):
 @pytest.mark.skipif(sys.platform != "linux", reason="CPU peak RSS comes from /proc")
 def test_cpu_peak_rss_sees_transient_allocations() -> None:
     model = Classifier(_spec("transient"), _Transient()).eval()
-    rep = zoo.bench(model, batch_sizes=[1], e2e=False, flops=False, iters=2, warmup=0)
+    rep = zoo.benchmark(model, batch_sizes=[1], e2e=False, flops=False, iters=2, warmup=0)
     r = rep.row("transient", 1)
     assert r.rss_delta >= 60 << 20, (r.rss_delta, r.memory_method)
     assert r.rss_peak >= r.rss_delta
@@ -235,3 +226,11 @@ def test_busy_machine_note(monkeypatch) -> None:
     assert "busy machine: load average 64.0" in runner._busy_cpu_note()
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert runner._busy_cpu_note() is None
+
+
+def test_zoo_bench_still_works_for_one_release_with_a_deprecation_warning() -> None:
+    import zoo.bench.report  # noqa: F401 - importing a submodule makes `zoo.bench` the package
+
+    with pytest.warns(DeprecationWarning, match="zoo.benchmark"):
+        rep = zoo.bench(_tiny(), batch_sizes=[1], **FAST)
+    assert rep.rows and rep.rows[0].status == "ok"

@@ -83,7 +83,7 @@ def test_real_model_through_cli(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from evalkit import oracle_spec
 
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     ann = make_coco(tmp_path / "coco", n=2)
     default_registry().add(oracle_spec(ann, name="oracle-table"))
@@ -97,9 +97,10 @@ def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 @pytest.mark.parametrize("boxes", [True, False])
 def test_keypoint_results_score_oks_ap_one(tmp_path: Path, boxes: bool) -> None:
-    from evalkit import KeypointOracle, make_keypoint_coco
+    from evalkit import KeypointOracle, keypoint_registry, make_keypoint_coco
 
     ann = make_keypoint_coco(tmp_path / "kp")
-    report = zoo.evaluate(KeypointOracle(ann, boxes=boxes), coco=tmp_path / "kp", progress=False)
+    report = zoo.evaluate(KeypointOracle(ann, boxes=boxes), coco=tmp_path / "kp", progress=False,
+                          registry=keypoint_registry())
     assert list(report.metrics) == (["bbox", "keypoints"] if boxes else ["keypoints"])
     assert report.metrics["keypoints"]["AP"] == 1.0 and len(report.metrics["keypoints"]) == 10

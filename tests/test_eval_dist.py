@@ -18,7 +18,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from evalkit import oracle_spec
-from zoo.plugins import default_registry
+from zoo.plugin_manager import default_registry
 default_registry().add(oracle_spec({ann!r}, perturb=0.2, false_positives=1))
 from zoo.cli import main
 main(["eval", "oracle", "--coco", {root!r}, "--json", "--no-progress", "--random-init", "--batch-size", "2",

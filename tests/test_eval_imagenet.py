@@ -24,7 +24,7 @@ from zoo.tasks.classification import Classifier
 class RedOracle(Classifier):
     """Predicts class R // 10 of the image's red level, with class+1 as its second guess."""
 
-    def preprocess(self, images: Any, **_: Any) -> tuple[torch.Tensor, list[ImageMeta]]:
+    def preprocess(self, images: Any) -> tuple[torch.Tensor, list[ImageMeta]]:
         arrs = [load_image(i) for i in as_image_list(images)]
         return torch.tensor([float(a[..., 0].mean()) for a in arrs]), [ImageMeta(a.shape[:2], a.shape[:2]) for a in arrs]
 

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 import zoo
 from zoo import hub
 from zoo.errors import OfflineError, WeightsMismatchError, WeightsNotFoundError
-from zoo.plugins import default_registry
+from zoo.plugin_manager import default_registry
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

@@ -27,7 +27,7 @@ def test_wheel_installs_and_lists_models(tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    code = ("import json, zoo, zoo.plugins as p; from zoo.cli import main\n"
+    code = ("import json, zoo, zoo.plugin_manager as p; from zoo.cli import main\n"
             "print(json.dumps({'file': zoo.__file__, 'registry': str(p.BUNDLED_REGISTRY), "
             "'n': len(zoo.list_models(family='classic')), 'all': len(zoo.list_models()),\n"
             "'yolo_params': sum(p.numel() for p in zoo.build('yolov3-tiny').parameters())}))")

@@ -4,6 +4,8 @@
     zoo.list_models("resnet*")
     model = zoo.load("resnet50")
     model.predict("cat.jpg")
+    zoo.benchmark("resnet50", batch_sizes=[1, 8])
+    zoo.evaluate("yolov3", coco="coco/")
 
 Attributes are imported lazily so that `import zoo` (and `zoo list`) never imports torch.
 """
@@ -14,18 +16,21 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {
-    "list_models": "zoo.api",
-    "get_spec": "zoo.api",
-    "build": "zoo.api",
-    "load": "zoo.api",
-    "bench": "zoo.bench",
-    "evaluate": "zoo.eval",
-    "ModelSpec": "zoo.spec",
-    "WeightsSpec": "zoo.spec",
-    "Registry": "zoo.registry",
-    "ZooModel": "zoo.model",
-    "hookimpl": "zoo.hookspecs",
+_API = {  # public name -> "module:attribute"
+    "list_models": "zoo.api:list_models",
+    "get_spec": "zoo.api:get_spec",
+    "build": "zoo.api:build",
+    "load": "zoo.api:load",
+    "benchmark": "zoo.bench.runner:bench",
+    "bench": "zoo.bench:bench",  # deprecated alias of zoo.benchmark (the name is also the package's)
+    "evaluate": "zoo.eval:evaluate",
+    "ModelSpec": "zoo.spec:ModelSpec",
+    "WeightsSpec": "zoo.spec:WeightsSpec",
+    "Registry": "zoo.registry:Registry",
+    "Task": "zoo.tasks.catalog:Task",
+    "TaskOption": "zoo.tasks.catalog:TaskOption",
+    "ZooModel": "zoo.model:ZooModel",
+    "hookimpl": "zoo.hookspecs:hookimpl",
 }
 
 __all__ = sorted(_API) + ["__version__"]
@@ -35,7 +40,8 @@ def __getattr__(name: str) -> Any:
     if name in _API:
         import importlib
 
-        value = getattr(importlib.import_module(_API[name]), name)
+        module, _, attr = _API[name].partition(":")
+        value = getattr(importlib.import_module(module), attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

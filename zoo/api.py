@@ -5,31 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import SpecError, WeightsNotFoundError
-from zoo.plugins import default_registry
+from zoo.errors import InputError, SpecError
+from zoo.plugin_manager import default_registry
 from zoo.refs import resolve_ref
+from zoo.registry import Registry
 from zoo.spec import ModelSpec
 
 
 def list_models(pattern: str | list[str] | None = None, exclude: str | list[str] | None = None, task: str | None = None,
-                family: str | None = None, license: str | None = None, pretrained: bool = False) -> list[str]:
+                family: str | None = None, license: str | None = None, pretrained: bool = False,
+                registry: Registry | None = None) -> list[str]:
     """Model names matching fnmatch patterns and filters, naturally sorted."""
-    return default_registry().list(pattern, exclude, task, family, license, pretrained)
+    return (default_registry() if registry is None else registry).list(pattern, exclude, task, family, license, pretrained)
 
 
-def get_spec(name: str) -> ModelSpec:
+def get_spec(name: str, registry: Registry | None = None) -> ModelSpec:
     """The spec of `name` (or `name.tag`); unknown names raise UnknownModelError with suggestions."""
-    return default_registry().get(name)
+    return (default_registry() if registry is None else registry).get(name)
 
 
-def build(spec: ModelSpec | str, device: Any = "cpu", **options: Any) -> Any:
+def build(spec: ModelSpec | str, device: Any = "cpu", registry: Registry | None = None, **options: Any) -> Any:
     """Build a ZooModel with random init (device="meta": shapes only, no memory)."""
     import torch
 
     if isinstance(spec, str):
-        spec = get_spec(spec)
+        spec = get_spec(spec, registry)
     builder = resolve_ref(spec.builder)
     kwargs = {**spec.options, **options}
+    _check_builder_options(spec, builder, kwargs)
     if str(device) == "meta":
         with torch.device("meta"):
             model = builder(spec, **kwargs)
@@ -40,50 +43,48 @@ def build(spec: ModelSpec | str, device: Any = "cpu", **options: Any) -> Any:
 
     if not isinstance(model, ZooModel):
         raise SpecError(f"builder of '{spec.name}' returned {type(model).__name__}, not a ZooModel")
+    model.registry = registry
     return model.eval()
 
 
+def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]) -> None:
+    """Unknown builder options raise InputError naming the valid ones (a builder with **kwargs takes any)."""
+    import inspect
+
+    params = list(inspect.signature(builder).parameters.values())[1:]
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    valid = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [k for k in kwargs if k not in valid]
+    if unknown:
+        raise InputError(f"{spec.name} does not take builder option{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(repr(k) for k in unknown)} (it takes: {', '.join(valid) or 'none'})")
+
+
 def load(name: str, pretrained: bool = True, weights: str | Path | None = None, device: Any = "cpu",
-         **options: Any) -> Any:
+         registry: Registry | None = None, **options: Any) -> Any:
     """Build `name` and load its weights: a local file, the cache (downloading if needed), or none."""
+    from zoo.resolve import resolve_weights
+
+    resolved = (default_registry() if registry is None else registry).resolve(name)
+    if weights is None and not pretrained:
+        return build(resolved.spec, device, registry, **options)
+    return load_from(resolve_weights(resolved, weights), resolved.spec, device, registry, **options)
+
+
+def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Registry | None = None,
+              **options: Any) -> Any:
+    """Build `spec` on the meta device and fill it from a resolved WeightsSource (zoo.resolve)."""
     import torch
 
-    from zoo import hub
-    from zoo.weights import load_into, read_safetensors
+    from zoo.resolve import read_state
+    from zoo.weights import load_into
 
-    resolved = default_registry().resolve(name)
-    spec = resolved.spec
-    if weights is None and not pretrained:
-        return build(spec, device, **options)
-    if weights is not None:
-        from zoo.spec import WeightsSpec
-
-        path = Path(weights)
-        if not path.is_file():
-            raise WeightsNotFoundError(f"{path}: no such weights file")
-        if path.suffix == ".safetensors":
-            state = read_safetensors(path, device)
-        else:  # an original checkpoint: converted in memory through the same converters as `zoo import`
-            state, _ = hub.convert_any(spec, resolved.weights or WeightsSpec(tag="local"), path)
-        source = str(path)
-    else:
-        from zoo.spec import WeightsSpec
-
-        w = resolved.weights or WeightsSpec(tag="local")
-        path = hub.cached_weights(spec, w)
-        if path is None and w.obtainable:
-            path = hub.download(spec, w)
-        if path is None:
-            what = (f"{spec.name}.{w.tag}: these weights are not published on the Hub ({w.description})"
-                    if resolved.weights else f"{spec.name}: no pretrained weights are published for it")
-            raise WeightsNotFoundError(f"{what}; bring a checkpoint with 'zoo import {spec.name} FILE', "
-                                       "or use pretrained=False (--random-init) for random weights")
-        state = read_safetensors(path, device)
-        source = f"{spec.name}.{w.tag}"
-    model = build(spec, device="meta", **options)
+    state = read_state(source, spec, device, registry)
+    model = build(spec, device="meta", registry=registry, **options)
     if not model.supports_meta_init:
-        model = build(spec, device="cpu", **options)
-    load_into(model.net, state, source)
+        model = build(spec, device="cpu", registry=registry, **options)
+    load_into(model.net, state, source.label)
     model = model.to(torch.device(device) if not isinstance(device, torch.device) else device)
-    model.weights_source = source
+    model.weights_source = source.label
     return model.eval()

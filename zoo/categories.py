@@ -1,23 +1,76 @@
-"""Category label sets (ImageNet-1k, COCO-80, COCO-91, COCO-17 keypoints), read from zoo/data."""
+"""Label sets: class names in class-id order (ImageNet-1k, COCO-80, COCO-91, COCO-17 keypoints from zoo/data,
+and any set a plugin registers with `register.labels(...)`), plus keypoint names and skeleton edges for pose."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zoo.errors import SpecError
 
 DATA = Path(__file__).with_name("data")
 
 
+@dataclass(frozen=True)
+class LabelSet:
+    """A named label set; pose sets also name their keypoints and the skeleton's edges (index pairs)."""
+
+    name: str
+    labels: tuple[str, ...]
+    keypoints: tuple[str, ...] = ()
+    skeleton: tuple[tuple[int, int], ...] = ()
+    source: str = "zoo"
+
+
+def make_label_set(name: str, labels: Any, keypoints: Any = None, skeleton: Any = None,
+                   source: str = "zoo") -> LabelSet:
+    """Validate a plugin's label set: labels as a list or a text file (one per line)."""
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"{source}: a label set needs a name, got {name!r}")
+    if isinstance(labels, (str, Path)):
+        labels = read_lines(Path(labels))
+    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
+        raise SpecError(f"{source}: label set '{name}': labels must be a list of strings or a text file")
+    kps = tuple(keypoints or ())
+    edges = tuple(tuple(e) for e in (skeleton or ()))
+    n = len(kps) or len(labels)
+    for e in edges:
+        if len(e) != 2 or not all(isinstance(i, int) and 0 <= i < n for i in e):
+            raise SpecError(f"{source}: label set '{name}': skeleton edge {e!r} is not a pair of indices below {n}")
+    return LabelSet(name, tuple(labels), kps, edges, source)  # type: ignore[arg-type]
+
+
+def read_lines(path: Path) -> tuple[str, ...]:
+    try:
+        return tuple(line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines())
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read label file: {e.strerror or e}") from None
+
+
 @functools.cache
-def categories(name: str) -> tuple[str, ...]:
-    """Labels of a category set, in class-id order ("N/A" marks unused ids, as in COCO-91)."""
+def _bundled(name: str) -> LabelSet | None:
     path = DATA / f"{name}.txt"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in DATA.glob("*.txt")))
-        raise SpecError(f"unknown category set '{name}' (known: {known})")
-    return tuple(line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines())
+    return LabelSet(name, read_lines(path)) if path.is_file() else None
+
+
+def label_set(name: str, registry: Any = None) -> LabelSet:
+    """The label set `name`: one a plugin registered, else a bundled zoo/data file."""
+    if registry is None:
+        from zoo.plugin_manager import default_registry
+
+        registry = default_registry()
+    found = registry.label_set(name) or _bundled(name)
+    if found is None:
+        known = sorted({p.stem for p in DATA.glob("*.txt")} | set(registry.label_sets()))
+        raise SpecError(f"unknown category set '{name}' (known: {', '.join(known)})")
+    return found
+
+
+def categories(name: str, registry: Any = None) -> tuple[str, ...]:
+    """Labels of a category set, in class-id order ("N/A" marks unused ids, as in COCO-91)."""
+    return label_set(name, registry).labels
 
 
 # Names that differ between label sets for the same class (Darknet's COCO-80 / PASCAL names vs COCO's).

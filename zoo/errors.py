@@ -29,12 +29,18 @@ class UnknownModelError(ZooError):
         super().__init__(msg)
 
 
+class UnknownTagError(UnknownModelError):
+    """The model exists but has no weights of that tag; names the tags it has."""
+
+    def __init__(self, arch: str, tag: str, tags: list[str]):
+        self.arch, self.tag, self.tags = arch, tag, tags
+        ZooError.__init__(self, f"{arch} has no weights tagged '{tag}' (its tags: {', '.join(tags) or 'none'}); "
+                                f"see 'zoo info {arch}'")
+        self.name, self.suggestions = f"{arch}.{tag}", [f"{arch}.{t}" for t in tags]
+
+
 class DuplicateModelError(ZooError):
     """Two sources claim the same model name."""
-
-
-class PluginLoadError(ZooError):
-    """A plugin failed to import or register."""
 
 
 class WeightsError(ZooError):

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import socket
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from zoo.errors import ConversionError, OfflineError, WeightsMismatchError, WeightsNotFoundError, ZooError
+from zoo.fsutil import write_text_atomic
 from zoo.spec import ModelSpec, WeightsSpec
 
 TRUTHY = {"1", "true", "yes", "on"}
@@ -72,7 +72,7 @@ class Lock:
     created: str
 
     def write(self, folder: Path) -> None:
-        _atomic_write_text(folder / LOCK_FILE, json.dumps(asdict(self), indent=2) + "\n")
+        write_text_atomic(folder / LOCK_FILE, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def read(cls, folder: Path) -> Lock | None:
@@ -81,18 +81,6 @@ class Lock:
             return cls(**data)
         except (OSError, ValueError, TypeError):
             return None
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cached_weights(spec: ModelSpec, w: WeightsSpec) -> Path | None:
@@ -174,7 +162,7 @@ def fetch_original(spec: ModelSpec, w: WeightsSpec) -> tuple[Path, str | None]:
 def convert_to_cache(spec: ModelSpec, w: WeightsSpec, original: Path, fmt: str, origin: str, origin_text: str,
                      expected_sha256: str | None, pinned_by: str) -> Path:
     """Check the original's hash, convert it, check it fits the model, and store safetensors + lock."""
-    actual = sha256_file(original)
+    actual = original_sha256(w, original)
     if expected_sha256 and actual != expected_sha256:
         raise WeightsMismatchError(f"{original.name}: sha256 mismatch for {spec.name}.{w.tag}: "
                                    f"expected {expected_sha256}, got {actual} ({pinned_by})")
@@ -197,22 +185,70 @@ def store(spec: ModelSpec, w: WeightsSpec, state: dict[str, Any], lock: Lock) ->
     return out
 
 
-def convert_file(spec: ModelSpec, path: Path, fmt: str) -> dict[str, Any]:
-    """Run the converter registered for `fmt` and check the result against the model's keys and shapes."""
+def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None) -> dict[str, Any]:
+    """Run the converter registered for `fmt` and check the result against the model's keys and shapes.
+
+    The model is built once, on the meta device; converters that take a third argument get its
+    {key: shape} so they need not build it again."""
+    import inspect
+
     from zoo.api import build
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
     from zoo.refs import resolve_ref
     from zoo.weights import check_state_dict
 
-    conv = default_registry().converter(fmt)
+    registry = default_registry() if registry is None else registry
+    conv = registry.converter(fmt)
     if conv is None:
-        known = ", ".join(c.format for c in default_registry().converters())
+        known = ", ".join(c.format for c in registry.converters())
         raise ConversionError(f"no converter for format '{fmt}' (known: {known})")
     fn = resolve_ref(conv.fn, "converter")
-    state = fn(path, spec)
-    model = build(spec, device="meta")
-    check_state_dict(model.net.state_dict(), state, f"{path.name} (format {fmt})")
+    expected = build(spec, device="meta").net.state_dict()
+    target = {k: v.shape for k, v in expected.items()}
+    takes_target = len(inspect.signature(fn).parameters) >= 3
+    state = fn(path, spec, target) if takes_target else fn(path, spec)
+    check_state_dict(expected, state, f"{path.name} (format {fmt})")
     return state
+
+
+def original_sha256(w: WeightsSpec, path: Path) -> str:
+    """sha256 of an original file; for a multi-file entry, of its manifest ("<sha256>  <name>" lines in the
+    registry's order) after each file is checked against its own registry sha256."""
+    if not w.multi_file:
+        return sha256_file(path)
+    if not path.is_dir():
+        raise WeightsNotFoundError(f"{path}: {w.tag} weights are {len(w.files)} files "
+                                   f"({', '.join(f.filename for f in w.files)}): give the folder holding them")
+    lines = []
+    for f in w.files:
+        one = path / Path(f.filename).name
+        if not one.is_file():
+            raise WeightsNotFoundError(f"{path}: {Path(f.filename).name} is missing (the weights are "
+                                       f"{', '.join(Path(x.filename).name for x in w.files)})")
+        digest = sha256_file(one)
+        if f.sha256 and digest != f.sha256:
+            raise WeightsMismatchError(f"{one}: sha256 mismatch: expected {f.sha256}, got {digest}")
+        lines.append(f"{digest}  {Path(f.filename).name}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def registry_pins_all(w: WeightsSpec) -> bool:
+    """Whether the registry pins every file of the entry by sha256."""
+    return all(f.sha256 for f in w.files) if w.multi_file else bool(w.sha256)
+
+
+def _fetch_files(spec: ModelSpec, w: WeightsSpec) -> Path:
+    """Every file of a multi-file entry (each checked against its sha256); the folder holding them."""
+    import dataclasses
+
+    folder: Path | None = None
+    for f in w.files:
+        one = dataclasses.replace(w, filename=f"{w.filename}/{f.filename}" if w.filename else f.filename,
+                                  sha256=f.sha256, files=())
+        path, _ = fetch_original(spec, one)
+        folder = path.parent
+    assert folder is not None
+    return folder
 
 
 def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
@@ -220,6 +256,11 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
     cached = cached_weights(spec, w)
     if cached is not None and not force:
         return cached
+    if w.multi_file:
+        folder = _fetch_files(spec, w)
+        pinned = "registry" if registry_pins_all(w) else "local"
+        return convert_to_cache(spec, w, folder, w.format, "hub", f"{w.repo_id}/{w.filename or ''}@{w.revision}",
+                                original_sha256(w, folder), pinned)
     original, hub_sha = fetch_original(spec, w)
     expected = w.sha256 or hub_sha
     pinned_by = "registry" if w.sha256 else "hub-etag"
@@ -232,17 +273,22 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
                             expected, pinned_by)
 
 
-def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[dict[str, Any], str]:
+def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
+                registry: Any = None) -> tuple[dict[str, Any], str]:
     """Convert a local checkpoint, trying the formats that can read it; errors list every attempt."""
     from zoo.convert.formats import guess_format
 
-    if not path.is_file():
-        raise ZooError(f"{path}: no such file")
-    candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path))
+    if w.multi_file:
+        original_sha256(w, path)  # every file present, and each matching its registry sha256
+        candidates = [fmt or w.format]
+    elif not path.is_file():
+        raise ZooError(f"{path}: no such file" if not path.is_dir() else f"{path}: a folder, not a weights file")
+    else:
+        candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path))
     errors = []
     for f in candidates:
         try:
-            return convert_file(spec, path, f), f
+            return convert_file(spec, path, f, registry), f
         except (ConversionError, WeightsMismatchError) as e:
             errors.append(f"as {f}: {e}")
     reasons = [e.split(": ", 1)[1] for e in errors]
@@ -254,8 +300,8 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
 def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
     """`zoo import`: a local original checkpoint through the same converters and checks as a download."""
     state, used = convert_any(spec, w, path, fmt)
-    actual = sha256_file(path)
-    pinned = "registry" if (w.sha256 and actual == w.sha256) else "local"
+    actual = original_sha256(w, path)
+    pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
     out = store(spec, w, state, Lock(spec.name, w.tag, "import", str(path.resolve()), used, actual, pinned, "", 0, ""))
     lock = Lock.read(out.parent)
     assert lock is not None
@@ -272,7 +318,7 @@ def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str) -> list[str]:
             out.append(entry.format)
     if guessed not in out:
         out.append(guessed)
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     reg = default_registry()
     for c in reg.converters():  # family layouts of the same file kind, e.g. "pytorch-torchvision"

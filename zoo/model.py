@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import difflib
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,12 +25,21 @@ class ZooModel(nn.Module):
     """
 
     supports_meta_init = True  # False when building on the meta device would lose constants
+    inputs: ClassVar[str] = "images"  # what preprocess takes: "images", or "latents" (a generator's request)
 
     def __init__(self, spec: ModelSpec, net: nn.Module):
         super().__init__()
         self.spec = spec
         self.net = net
         self.weights_source = "random init"  # set by zoo.load: what weights this instance holds
+        self.registry: Any = None  # set by zoo.build: the Registry the spec came from (None: the default one)
+
+    def label_set(self) -> Any:
+        """The spec's label set (names, and keypoint names and skeleton for pose sets), from the registry the
+        model was built from, so plugin label sets resolve in any registry; None when the spec names none."""
+        from zoo.categories import label_set
+
+        return label_set(self.spec.categories, self.registry) if self.spec.categories else None
 
     # ------------------------------------------------------------------ protocol
     def forward(self, batch: Any) -> Any:
@@ -46,8 +57,8 @@ class ZooModel(nn.Module):
     def input_size(self) -> tuple[int, int]:
         return tuple(self.spec.input.size)  # type: ignore[return-value]
 
-    def preprocess(self, images: Any, resize: str | None = None, size: int | tuple[int, int] | None = None,
-                   **_: Any) -> tuple[torch.Tensor, list[ImageMeta]]:
+    def preprocess(self, images: Any, resize: str | None = None,
+                   size: int | tuple[int, int] | None = None) -> tuple[torch.Tensor, list[ImageMeta]]:
         """Images -> (NCHW float batch on the model's device, per-image metas)."""
         inp = self.spec.input
         mode = resize or inp.resize
@@ -85,17 +96,49 @@ class ZooModel(nn.Module):
             batch = (batch - mean) / std
         return batch.to(self.device)
 
-    def postprocess(self, raw: Any, metas: list[ImageMeta], **opts: Any) -> list[Any]:
+    def postprocess(self, raw: Any, metas: list[ImageMeta]) -> list[Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement postprocess")
 
     def predict(self, images: Any, **opts: Any) -> Any:
-        """One image -> one result; a list -> a list of results."""
+        """One image -> one result; a list -> a list of results.
+
+        Each option goes to the stage whose signature names it (preprocess or postprocess); an option neither
+        takes raises InputError naming the valid ones, so a typo never runs silently at the default.
+        """
+        pre, post = self.split_options(opts)
         single = not isinstance(images, (list, tuple))
         with torch.inference_mode():
-            batch, metas = self.preprocess(images, **opts)
+            batch, metas = self.preprocess(images, **pre)
             raw = self(batch)
-            results = self.postprocess(raw, metas, **opts)
+            results = self.postprocess(raw, metas, **post)
         return results[0] if single else results
+
+    def options(self) -> list[str]:
+        """The predict options this model takes (keyword parameters of preprocess and postprocess)."""
+        return sorted(set(_keywords(self.preprocess, 1)) | set(_keywords(self.postprocess, 2)))
+
+    def split_options(self, opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Options -> (preprocess kwargs, postprocess kwargs); unknown ones raise InputError."""
+        pre_names, post_names = _keywords(self.preprocess, 1), _keywords(self.postprocess, 2)
+        unknown = [k for k in opts if k not in pre_names and k not in post_names]
+        if unknown:
+            valid = self.options()
+            hints = [m for k in unknown for m in difflib.get_close_matches(k, valid, n=1)]
+            raise InputError(f"{self.spec.name} does not take option{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(repr(k) for k in unknown)} (it takes: {', '.join(valid) or 'none'})"
+                             + (f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""))
+        return ({k: v for k, v in opts.items() if k in pre_names},
+                {k: v for k, v in opts.items() if k in post_names})
+
+    def example_request(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> Any:
+        """What `preprocess` takes, with random content: the end-to-end benchmark row times
+        preprocess(example_request) -> forward -> postprocess. Images here; generators return a request."""
+        return self.example_images(batch_size, input_size)
+
+    def input_label(self, input_size: int | tuple[int, int] | None = None) -> str:
+        """How benchmark rows name this model's input (e.g. "416x416"; generators say what they sample)."""
+        h, w = square_size(input_size) if input_size is not None else self.input_size
+        return f"{h}x{w}"
 
     def example_inputs(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> tuple[Any, ...]:
         """Arguments for `forward` with random data (what the benchmark harness feeds)."""
@@ -136,3 +179,13 @@ def with_source(meta: ImageMeta, item: Any) -> ImageMeta:
     if isinstance(item, (str, os.PathLike)):
         return dataclasses.replace(meta, source=str(item))
     return meta
+
+
+def _keywords(method: Callable[..., Any], positional: int) -> list[str]:
+    """Names of the keyword options a stage takes (past its `positional` data arguments).
+
+    A stage with **kwargs is a family bug here: it would swallow typos; it is reported as such."""
+    params = list(inspect.signature(method).parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        raise TypeError(f"{method.__qualname__} takes **kwargs: name its options so unknown ones can be refused")
+    return [p.name for p in params[positional:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]

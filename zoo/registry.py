@@ -7,9 +7,14 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from zoo.errors import DuplicateModelError, UnknownModelError
+from zoo.errors import DuplicateModelError, SpecError, UnknownModelError, UnknownTagError
 from zoo.spec import ModelSpec, WeightsSpec
+
+if TYPE_CHECKING:
+    from zoo.categories import LabelSet
+    from zoo.tasks.catalog import Task
 
 
 def natural_key(name: str) -> list[object]:
@@ -36,12 +41,53 @@ class Converter:
 class Registry:
     """Holds specs and converters; an instance, so tests can make fresh ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, tasks: Iterable[Task] | None = None) -> None:
+        """A fresh registry knows the built-in tasks (pass `tasks=()` for none)."""
         self._specs: dict[str, ModelSpec] = {}
         self._converters: dict[str, Converter] = {}
+        self._tasks: dict[str, Task] = {}
+        self._labels: dict[str, LabelSet] = {}
+        if tasks is None:
+            from zoo.tasks.catalog import BUILTIN_TASKS
+
+            tasks = BUILTIN_TASKS
+        for t in tasks:
+            self.add_task(t)
+
+    # -------------------------------------------------------------- tasks and label sets
+    def add_task(self, task: Task) -> None:
+        old = self._tasks.get(task.name)
+        if old is not None:
+            raise DuplicateModelError(f"task '{task.name}' is claimed twice: by {old.source} and by {task.source}")
+        self._tasks[task.name] = task
+
+    def task(self, name: str) -> Task:
+        """The task `name`; unknown tasks raise SpecError listing the known ones."""
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise SpecError(f"unknown task '{name}' (known: {', '.join(sorted(self._tasks))})") from None
+
+    def tasks(self) -> list[Task]:
+        return [self._tasks[k] for k in sorted(self._tasks)]
+
+    def add_label_set(self, labels: LabelSet) -> None:
+        old = self._labels.get(labels.name)
+        if old is not None:
+            raise DuplicateModelError(f"label set '{labels.name}' is claimed twice: by {old.source} and by {labels.source}")
+        self._labels[labels.name] = labels
+
+    def label_set(self, name: str) -> LabelSet | None:
+        return self._labels.get(name)
+
+    def label_sets(self) -> list[str]:
+        return sorted(self._labels)
 
     # -------------------------------------------------------------- models
     def add(self, spec: ModelSpec) -> None:
+        if spec.task not in self._tasks:
+            raise SpecError(f"{spec.source or spec.family}: model '{spec.name}': field 'task': {spec.task!r} is not "
+                            f"a known task ({', '.join(sorted(self._tasks))})")
         old = self._specs.get(spec.name)
         if old is not None:
             raise DuplicateModelError(
@@ -77,8 +123,7 @@ class Registry:
         if tag:
             weights = spec.weights_for(tag)
             if weights is None:
-                tags = ", ".join(w.tag for w in spec.weights) or "none"
-                raise UnknownModelError(f"{name}' (weight tags of {arch}: {tags})", [])
+                raise UnknownTagError(arch, tag, [w.tag for w in spec.weights])
             return Resolved(spec, weights, True)
         return Resolved(spec, spec.default_weights(), False)
 

@@ -11,10 +11,8 @@ from typing import Any
 
 from zoo.errors import SpecError
 
-TASKS = ("classification", "detection", "instance-segmentation", "keypoints", "generation")
 REPO_TYPES = ("model", "dataset", "space")
 RESIZE_MODES = ("letterbox", "stretch", "resize-crop", "none")
-WEIGHT_FORMATS_HINT = "safetensors, pytorch, darknet, or a format a plugin registers"
 
 
 @dataclass(frozen=True)
@@ -28,15 +26,22 @@ class Paper:
 class InputSpec:
     """How an image becomes the network's input tensor."""
 
-    size: tuple[int, int] = (224, 224)  # (height, width) the network sees
-    channels: str = "RGB"
+    size: tuple[int, int] = (224, 224)  # (height, width) the network sees; images arrive as RGB
     scale: float = 1 / 255.0  # pixel values are multiplied by this first
     mean: tuple[float, ...] | None = None  # then normalised with mean/std when given
     std: tuple[float, ...] | None = None
     resize: str = "stretch"  # letterbox | stretch | resize-crop | none
-    resize_size: int | None = None  # resize-crop: shorter side before the centre crop
-    interpolation: str = "bilinear"
+    resize_size: int | None = None  # resize-crop: shorter side before the centre crop (bilinear)
     sizes: tuple[int, ...] = ()  # other square sizes the model supports (e.g. YOLO 320/608)
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One file of a weights entry made of several (e.g. MTCNN's pnet.pt, rnet.pt, onet.pt)."""
+
+    filename: str
+    sha256: str | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,17 @@ class WeightsSpec:
     description: str = ""
     license: str | None = None
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # several files: `filename` is then the folder inside the repo ("" for its root) and the converter gets a
+    # local folder holding every file; each file's sha256 is checked
+    files: tuple[WeightsFile, ...] = ()
 
     @property
     def obtainable(self) -> bool:
-        return bool(self.repo_id and self.filename)
+        return bool(self.repo_id and (self.filename is not None or self.files))
+
+    @property
+    def multi_file(self) -> bool:
+        return bool(self.files)
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,10 @@ class ModelSpec:
     options: Mapping[str, Any] = field(default_factory=dict)  # builder keyword arguments
     notes: str = ""
     source: str = ""  # where the spec came from (file or plugin), for error messages
+
+    def __post_init__(self) -> None:
+        if not self.arch:  # specs made in code, not only YAML rows, dispatch on their name by default
+            object.__setattr__(self, "arch", self.name)
 
     @property
     def pretrained(self) -> bool:
@@ -179,6 +195,29 @@ def _input(source: str, name: str, value: Any) -> InputSpec:
     return InputSpec(**kw)
 
 
+def _sha(source: str, name: str, where: str, sha: Any) -> None:
+    if sha is not None and not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        raise _fail(source, name, where, f"expected 64 lowercase hex digits, got {sha!r}")
+
+
+def _files(source: str, name: str, where: str, value: Any) -> tuple[WeightsFile, ...]:
+    _typed(source, name, where, value, list)
+    known = {f.name for f in fields(WeightsFile)}
+    out = []
+    for i, row in enumerate(value):
+        _typed(source, name, f"{where}[{i}]", row, dict)
+        for k in row:
+            if k not in known:
+                raise _fail(source, name, f"{where}[{i}].{k}", f"unknown key (known: {', '.join(sorted(known))})")
+        if not row.get("filename"):
+            raise _fail(source, name, f"{where}[{i}].filename", "required")
+        _sha(source, name, f"{where}[{i}].sha256", row.get("sha256"))
+        out.append(WeightsFile(**row))
+    if not out:
+        raise _fail(source, name, where, "an empty list (leave 'files' out for a single file)")
+    return tuple(out)
+
+
 def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
     _typed(source, name, "weights", value, list)
     known = {f.name for f in fields(WeightsSpec)}
@@ -192,13 +231,13 @@ def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
         if "tag" not in row:
             raise _fail(source, name, f"{where}.tag", "required")
         kw = dict(row)
-        sha = kw.get("sha256")
-        if sha is not None and not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
-            raise _fail(source, name, f"{where}.sha256", f"expected 64 lowercase hex digits, got {sha!r}")
+        _sha(source, name, f"{where}.sha256", kw.get("sha256"))
         if kw.get("repo_type", "model") not in REPO_TYPES:
             raise _fail(source, name, f"{where}.repo_type", f"{kw['repo_type']!r} is not one of {', '.join(REPO_TYPES)}")
-        if kw.get("repo_id") and not kw.get("filename"):
-            raise _fail(source, name, f"{where}.filename", "required when repo_id is given")
+        if "files" in kw:
+            kw["files"] = _files(source, name, f"{where}.files", kw["files"])
+        if kw.get("repo_id") and not kw.get("filename") and not kw.get("files"):
+            raise _fail(source, name, f"{where}.filename", "required when repo_id is given (or a files list)")
         if "metrics" in kw:
             kw["metrics"] = _metrics(source, name, f"{where}.metrics", kw["metrics"])
         if "revision" in kw:
@@ -226,8 +265,7 @@ def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | No
     _typed(source, name, "name", row["name"], str)
     if name != name.lower() or not name or any(c.isspace() for c in name) or "." in name:
         raise _fail(source, name, "name", "must be lowercase with no spaces or dots ('.' separates weight tags)")
-    if row["task"] not in TASKS:
-        raise _fail(source, name, "task", f"{row['task']!r} is not one of {', '.join(TASKS)}")
+    _typed(source, name, "task", row["task"], str)  # that the task exists is checked on registration
     kw: dict[str, Any] = dict(row)
     kw["builder"] = row.get("builder", builder)
     if not kw["builder"]:

@@ -3,8 +3,6 @@ is torchvision's state_dict layout."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import torchvision.models as tvm
 from torch import nn
 
@@ -31,5 +29,5 @@ def make_net(arch: str, num_classes: int = 1000) -> nn.Module:
     raise ValueError(f"zoo_classic has no architecture '{arch}'")
 
 
-def build(spec: ModelSpec, num_classes: int = 1000, **_: Any) -> Classifier:
+def build(spec: ModelSpec, num_classes: int = 1000) -> Classifier:
     return Classifier(spec, make_net(spec.arch, num_classes))

@@ -34,13 +34,13 @@ class RCNNFamilyDetector(Detector):
         metas = [with_source(ImageMeta(a.shape[:2], a.shape[:2]), item) for a, item in zip(arrays, items)]
         return arrays, [_to_tensor(a, self.device) for a in arrays], metas
 
-    def preprocess(self, images: Any, **_: Any) -> tuple[Any, list[ImageMeta]]:
+    def preprocess(self, images: Any) -> tuple[Any, list[ImageMeta]]:
         """Images -> (list of CHW float tensors in [0, 1], metas); `resize`/`size` do not apply (own transform)."""
         _, tensors, metas = self.read(images)
         return tensors, metas
 
     def postprocess(self, raw: list[dict[str, torch.Tensor]], metas: list[ImageMeta], conf: float | None = None,
-                    mask_threshold: float = 0.5, **_: Any) -> list[DetectionResult]:
+                    mask_threshold: float = 0.5) -> list[DetectionResult]:
         """Keep detections scoring >= conf; Mask R-CNN's soft masks become bool HxW masks (> mask_threshold)."""
         return results_from_outputs(raw, metas, self.spec.categories, self.default_conf if conf is None else conf,
                                     mask_threshold)
@@ -67,7 +67,7 @@ class ProposalDetector(RCNNFamilyDetector):
         super().__init__(spec, net)
         self.proposal_params = proposal_params
 
-    def preprocess(self, images: Any, use_cache: bool = True, **opts: Any) -> tuple[Any, list[ImageMeta]]:
+    def preprocess(self, images: Any, use_cache: bool = True) -> tuple[Any, list[ImageMeta]]:
         arrays, tensors, metas = self.read(images)
         props = [torch.from_numpy(get_proposals(a, self.proposal_params, use_cache).boxes).to(self.device) for a in arrays]
         return {"images": tensors, "proposals": props}, metas

@@ -73,18 +73,34 @@ def layout(net: Darknet) -> list[tuple[int, str, tuple[int, ...]]]:
     return [(i, k, s) for i, block in net.conv_layers() for k, s in _layer_tensors(i, block)]
 
 
-def read_weights(path: str | Path, net: Darknet) -> tuple[dict[str, torch.Tensor], Header]:
-    """Read a .weights file against `net`'s cfg -> (state dict in the zoo layout, header)."""
+def layout_from_target(target: dict[str, Any]) -> list[tuple[int, str, tuple[int, ...]]]:
+    """The same plan read off the zoo network's {key: shape} (what the core hands converters), so the
+    converter needs no second build: every `layers.<i>.conv.weight` is one [convolutional], with BN tensors
+    when `layers.<i>.bn.weight` exists, else a conv bias."""
+    plan = []
+    convs = sorted({int(k.split(".")[1]) for k in target if k.endswith(".conv.weight")})
+    for i in convs:
+        p = f"layers.{i}."
+        if p + "bn.weight" in target:
+            keys = [p + "bn.bias", p + "bn.weight", p + "bn.running_mean", p + "bn.running_var"]
+        else:
+            keys = [p + "conv.bias"]
+        plan += [(i, k, tuple(target[k])) for k in keys + [p + "conv.weight"]]
+    return plan
+
+
+def read_weights(path: str | Path, net: Darknet | dict[str, Any]) -> tuple[dict[str, torch.Tensor], Header]:
+    """Read a .weights file against `net`'s cfg (or its {key: shape}) -> (state dict in the zoo layout, header)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ConversionError(f"{path}: cannot read ({e.strerror})") from None
     header = read_header(data, path.name)
-    plan = layout(net)
+    plan = layout(net) if isinstance(net, Darknet) else layout_from_target(net)
     counts = [int(np.prod(shape)) for _, _, shape in plan]
     expected = header.size + 4 * sum(counts)
-    convs = len(net.conv_layers())
+    convs = len({i for i, _, _ in plan})
     if len(data) != expected:
         what = f"{convs} convolutional layers of the cfg need {expected} bytes ({header.size}-byte header + {sum(counts)} float32)"
         if len(data) < expected:
@@ -104,9 +120,9 @@ def read_weights(path: str | Path, net: Darknet) -> tuple[dict[str, torch.Tensor
     for (_, key, shape), c in zip(plan, counts):
         state[key] = torch.from_numpy(body[offset:offset + c].astype(np.float32).reshape(shape))
         offset += c
-    for i, block in net.conv_layers():
-        if block.batch_normalize:
-            state[f"layers.{i}.bn.num_batches_tracked"] = torch.tensor(0, dtype=torch.long)
+    for _, key, _ in plan:
+        if key.endswith(".bn.running_var"):
+            state[key.replace("running_var", "num_batches_tracked")] = torch.tensor(0, dtype=torch.long)
     bad = [k for k, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     if bad:
         raise ConversionError(f"{path.name}: non-finite values (NaN/inf) in {', '.join(bad[:3])}")
@@ -134,11 +150,7 @@ def write_weights(path: str | Path, net: Darknet | dict[str, torch.Tensor], temp
     return len(blob)
 
 
-def read_darknet_weights(path: Path, spec: Any) -> dict[str, torch.Tensor]:
-    """The converter registered for format "darknet": fn(path, spec) -> state dict in the zoo layout."""
-    from zoo_yolo.models import sections_for
-
-    with torch.device("meta"):
-        net = Darknet(sections_for(spec))
-    state, _ = read_weights(path, net)
+def read_darknet_weights(path: Path, spec: Any, target: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The converter registered for format "darknet": the file read against the model's {key: shape}."""
+    state, _ = read_weights(path, target)
     return state

@@ -59,15 +59,14 @@ class YoloDetector(Detector):
     default_conf = 0.25
     default_iou = NMS_IOU
 
-    def preprocess(self, images: Any, resize: str | None = None, size: int | tuple[int, int] | None = None,
-                   **kw: Any) -> tuple[torch.Tensor, list[ImageMeta]]:
+    def preprocess(self, images: Any, resize: str | None = None,
+                   size: int | tuple[int, int] | None = None) -> tuple[torch.Tensor, list[ImageMeta]]:
         if size is not None:
             size = check_size(size)
-        return super().preprocess(images, resize=resize, size=size, **kw)
+        return super().preprocess(images, resize=resize, size=size)
 
     def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], conf: float | None = None,
-                    iou: float | None = None, max_det: int = 300, pre_nms_topk: int | None = PRE_NMS_TOPK,
-                    **_: Any) -> list[DetectionResult]:
+                    iou: float | None = None, max_det: int = 300, pre_nms_topk: int | None = PRE_NMS_TOPK) -> list[DetectionResult]:
         """Rows [cx, cy, w, h, obj, obj*p(class)...] -> detections per image.
 
         Like Darknet, every class whose score obj * p(class) exceeds `conf` gives a detection (one box can
@@ -89,8 +88,8 @@ class YoloDetector(Detector):
         return results
 
 
-def build(spec: ModelSpec, size: int | tuple[int, int] | list[int] | None = None, cfg: str | Path | None = None,
-          **_: Any) -> YoloDetector:
+def build(spec: ModelSpec, size: int | tuple[int, int] | list[int] | None = None,
+          cfg: str | Path | None = None) -> YoloDetector:
     """Builder for every Darknet YOLO spec; `size` (320, 416, 608, ...) sets the default input size."""
     sections = sections_for(spec, cfg)
     net = Darknet(sections)

@@ -1,7 +1,7 @@
-"""The benchmark harness: `zoo.bench(...)` / `zoo bench ...` (one protocol for every model).
+"""The benchmark harness: `zoo.benchmark(...)` / `zoo bench ...` (one protocol for every model).
 
     import zoo
-    report = zoo.bench("resnet50", batch_sizes=[1, 8], device="cpu")
+    report = zoo.benchmark("resnet50", batch_sizes=[1, 8], device="cpu")
     report.row("resnet50", 8).p50_ms
     report.to_json("bench.json")
 
@@ -21,17 +21,19 @@ __all__ = ["BenchReport", "BenchRow", "Comparison", "EnvInfo", "bench", "compare
 
 
 def bench(*args: Any, **kwargs: Any) -> BenchReport:
-    """Benchmark models by name, pattern, ZooModel object or task; see zoo.bench.runner.bench."""
+    """Deprecated: use `zoo.benchmark(...)` (same arguments; see zoo.bench.runner.bench)."""
+    import warnings
+
     from zoo.bench.runner import bench as _bench
 
+    warnings.warn("zoo.bench(...) is deprecated and goes in the next release: use zoo.benchmark(...)",
+                  DeprecationWarning, stacklevel=2)
     return _bench(*args, **kwargs)
 
 
-
-
 class _CallableModule(types.ModuleType):
-    """`zoo.bench` is both this package and the API function: importing a submodule such as
-    zoo.bench.report makes `zoo.bench` name the package, so the package itself must be callable."""
+    """Kept for one release so old `zoo.bench(...)` calls still work (with a DeprecationWarning): importing
+    a submodule makes `zoo.bench` name this package, so the package forwards calls to `bench`."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> BenchReport:
         return bench(*args, **kwargs)

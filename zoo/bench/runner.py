@@ -5,7 +5,7 @@ and the row says which), move it to the device, optionally fold conv-BN, convert
 and torch.compile it, count its FLOPs once, and then for each batch size measure
   - a `forward` row: `model(*model.example_inputs(bs, size))` (tensors for classifiers and detectors,
     image lists for torchvision detectors, latents for generators: whatever the family's forward takes)
-  - an `end-to-end` row: `postprocess(forward(preprocess(model.example_images(bs, size))))`, with
+  - an `end-to-end` row: `postprocess(forward(preprocess(model.example_request(bs, size))))`, with
     each stage timed on its own.
 A failing row (out of memory, an unsupported precision, a broken model) is recorded with its status
 and the sweep goes on.
@@ -112,8 +112,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 def expand_models(models: Any, task: str | None = None) -> list[Any]:
     """Names, fnmatch patterns, ZooModel objects and a task -> the list to benchmark (names checked now)."""
-    from zoo.plugins import default_registry
-    from zoo.spec import TASKS
+    from zoo.plugin_manager import default_registry
 
     reg = default_registry()
     items: list[Any] = []
@@ -133,8 +132,8 @@ def expand_models(models: Any, task: str | None = None) -> list[Any]:
             reg.resolve(str(m))  # UnknownModelError with did-you-mean, before anything runs
             items.append(str(m))
     if task is not None:
-        if task not in TASKS:
-            raise InputError(f"unknown task '{task}' ({', '.join(TASKS)})")
+        if task not in {t.name for t in reg.tasks()}:
+            raise InputError(f"unknown task '{task}' ({', '.join(t.name for t in reg.tasks())})")
         found = reg.list(task=task)
         if not found:
             raise InputError(f"no registered model has task '{task}'")
@@ -275,7 +274,7 @@ def _load(name: str, weights: str, dev: torch.device) -> Any:
     """Cached weights when present (never downloads), else random init."""
     from zoo import api
     from zoo.hub import cached_weights
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     resolved = default_registry().resolve(name)
     w = resolved.weights
@@ -304,10 +303,8 @@ def to_channels_last(args: Any, on: bool) -> Any:
 
 def _base_row(prep: Prepared, bs: int, kind: str, cfg: BenchConfig, dev: torch.device,
               size: tuple[int, int] | None) -> BenchRow:
-    spec = prep.model.spec
-    hw = size or tuple(spec.input.size)
     return BenchRow(model=prep.name, kind=kind, batch_size=bs, task=prep.task,
-                    weights=prep.weights, input_size=f"{hw[0]}x{hw[1]}", device=str(dev),
+                    weights=prep.weights, input_size=prep.model.input_label(size), device=str(dev),
                     precision=cfg.precision, channels_last=cfg.channels_last, compiled=cfg.compile,
                     fused=cfg.fuse, warmup=cfg.warmup, params=prep.params,
                     macs=None if prep.macs_per_image is None else prep.macs_per_image * bs,
@@ -373,13 +370,15 @@ def _time_e2e(row: BenchRow, prep: Prepared, bs: int, cfg: BenchConfig, dev: tor
               amp_dtype: torch.dtype | None) -> None:
     model = prep.model
     stages: list[tuple[float, float, float]] = []
-    pre_kw = {"size": cfg.input_size} if cfg.input_size is not None else {}
+    # a model whose preprocess takes no `size` (its own transform, or a generator) gets the size in its request only
+    pre_kw, _ = model.split_options({"size": cfg.input_size}) if cfg.input_size is not None and "size" in \
+        model.options() else ({}, {})
     clock = time.perf_counter
-    images = model.example_images(bs, cfg.input_size)
+    request = model.example_request(bs, cfg.input_size)
 
     def step() -> None:
         t0 = clock()
-        batch, metas = model.preprocess(images, **pre_kw)
+        batch, metas = model.preprocess(request, **pre_kw)
         batch = to_channels_last(batch, cfg.channels_last)
         synchronize(dev)
         t1 = clock()
@@ -493,7 +492,7 @@ def _protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
         notes.append("MACs: torch.utils.flop_counter on one forward at batch 1, scaled by the batch size; "
                      "FLOPs = 2 x MACs; achieved = FLOPs / mean latency")
     if cfg.e2e:
-        notes.append("e2e rows: preprocess(example images) + forward + postprocess, each stage synchronised "
+        notes.append("e2e rows: preprocess(example request: images, or latents for generators) + forward + postprocess, each stage synchronised "
                      "and timed (stage columns are medians)")
     if cfg.precision != "fp32":
         notes.append(f"precision {cfg.precision}: torch.autocast({dev.type!r}, {DTYPES[cfg.precision]}) around "

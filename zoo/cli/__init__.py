@@ -21,7 +21,7 @@ COMMANDS = {
     "verify": "zoo.cli.weights_cmd:verify_cmd",
     "cache": "zoo.cli.weights_cmd:cache_cmd",
     "convert": "zoo.cli.weights_cmd:convert_cmd",
-    "predict": "zoo.cli.predict_cmd:predict_cmd",
+    "predict": "zoo.cli.predict_cmd:make_predict_cmd",
     "eval": "zoo.cli.eval_cmd:eval_cmd",
     "bench": "zoo.cli.bench_cmd:bench_cmd",
 }
@@ -37,25 +37,17 @@ class LazyGroup(click.Group):
         if name in COMMANDS:
             from zoo.refs import resolve_ref
 
-            return resolve_ref(COMMANDS[name], "command")  # type: ignore[return-value]
+            found = resolve_ref(COMMANDS[name], "command")
+            # a factory builds commands whose options come from the registry (predict: the tasks' options)
+            return found if isinstance(found, click.Command) else found()  # type: ignore[return-value]
         return super().get_command(ctx, name) or _plugin_commands().get(name)
 
 
 def _plugin_commands() -> dict[str, click.Command]:
-    """Commands that plugins add; a failing hook is reported by `zoo plugins`, not raised here."""
-    from zoo.plugins import plugin_manager
+    """Commands that plugins add, collected once; failures show in `zoo plugins`, never here."""
+    from zoo.plugin_manager import plugin_commands
 
-    group = click.Group()
-    pm = plugin_manager()
-    for plugin in pm.get_plugins():
-        if not hasattr(plugin, "zoo_register_commands"):
-            continue
-        try:
-            others = [p for p in pm.get_plugins() if p is not plugin]
-            pm.subset_hook_caller("zoo_register_commands", remove_plugins=others)(cli=group)
-        except Exception:  # noqa: S112 - isolation: one plugin's commands must not break the CLI
-            continue
-    return {n: c for n, c in group.commands.items() if n not in COMMANDS}
+    return plugin_commands(COMMANDS)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,7 +19,7 @@ def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | No
              license_: str | None, pretrained: bool, as_json: bool) -> None:
     """List models, optionally filtered by fnmatch PATTERNS (e.g. 'resnet*')."""
     from zoo.hub import cached_weights
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     reg = default_registry()
     names = reg.list(list(patterns) or None, list(exclude) or None, task, family, license_, pretrained)
@@ -51,7 +51,7 @@ def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | No
 def info_cmd(name: str, as_json: bool) -> None:
     """Everything the zoo knows about NAME (or NAME.TAG)."""
     from zoo.hub import cached_weights
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     resolved = default_registry().resolve(name)
     spec = resolved.spec
@@ -64,7 +64,7 @@ def info_cmd(name: str, as_json: bool) -> None:
     rows = [
         ["name", spec.name], ["family", spec.family], ["task", spec.task], ["description", spec.description],
         ["paper", f"{spec.paper.title} ({spec.paper.year}) {spec.paper.url}" if spec.paper else ""],
-        ["input", f"{inp.size[0]}x{inp.size[1]} {inp.channels}, resize {inp.resize}"
+        ["input", f"{inp.size[0]}x{inp.size[1]}, resize {inp.resize}"
                   + (f" (shorter side {inp.resize_size})" if inp.resize_size else "")
                   + (f", mean {inp.mean} std {inp.std}" if inp.mean else f", scale {inp.scale:.6g}")],
         ["categories", spec.categories or ""], ["params", human_count(spec.num_params)],

@@ -14,9 +14,11 @@ from zoo.cli.output import emit_json, table
 @click.option("--requirements", is_flag=True, help="print name==version lines of plugin distributions")
 def plugins_cmd(as_json: bool, requirements: bool) -> None:
     """Show installed plugins; exits 1 when any failed to load or register."""
-    from zoo.plugins import plugin_report
+    from zoo.cli import COMMANDS
+    from zoo.plugin_manager import plugin_commands, plugin_report
 
     infos = plugin_report()
+    plugin_commands(COMMANDS)  # so a failing commands hook shows here
     if requirements:
         for dist in sorted({(i.distribution, i.version) for i in infos if i.distribution}):
             click.echo(f"{dist[0]}=={dist[1]}")

@@ -12,34 +12,69 @@ from zoo.cli.output import console, emit_json, table
 from zoo.errors import InputError
 
 
-@click.command("predict")
-@click.argument("name")
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="write drawn results here")
-@click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
-@click.option("--conf", type=float, default=None, help="score threshold for detections (default: the model's)")
-@click.option("--resize", type=click.Choice(["letterbox", "stretch", "resize-crop", "none"]), default=None,
-              help="how images become the network input (default: the model's)")
-@click.option("--size", type=int, default=None, help="square network input size, e.g. 320/416/608 for YOLO")
-@click.option("--topk", type=int, default=5, show_default=True, help="classes per image for classifiers")
-@click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
-@click.option("--random-init", is_flag=True, help="run with random weights (smoke tests only: predictions are noise)")
-@click.option("--batch-size", type=int, default=8, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--every", type=int, default=1, show_default=True, help="videos: run on every N-th frame")
-def predict_cmd(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, conf: float | None,
-                resize: str | None, size: int | None, topk: int, weights: Path | None, random_init: bool,
-                batch_size: int, device: str, every: int) -> None:
+def task_options(tasks: list[Any]) -> list[click.Option]:
+    """One click option per predict option of the registered tasks (each listed once, default: unset)."""
+    from zoo.tasks.catalog import OPTION_TYPES
+
+    seen: dict[str, list[str]] = {}
+    first: dict[str, Any] = {}
+    for t in tasks:
+        for o in t.options:
+            seen.setdefault(o.name, []).append(t.name)
+            first.setdefault(o.name, o)
+    out = []
+    for name, o in first.items():
+        kind: Any = click.Choice(list(o.choices)) if o.choices else OPTION_TYPES[o.type]
+        out.append(click.Option([o.flag, name], type=kind, default=None,
+                                help=f"{o.help} ({', '.join(seen[name])})"))
+    return out
+
+
+def make_predict_cmd() -> click.Command:
+    """`zoo predict`, with the predict options of every registered task (built-in and plugin tasks)."""
+    from zoo.plugin_manager import default_registry
+
+    cmd = click.Command("predict", callback=predict, help=predict.__doc__, params=[
+        click.Argument(["name"]), click.Argument(["inputs"], nargs=-1, required=True),
+        click.Option(["--out", "out_dir"], type=click.Path(file_okay=False, path_type=Path),
+                     help="write drawn results here"),
+        click.Option(["--json", "as_json"], is_flag=True, help="one JSON document on stdout"),
+        click.Option(["--weights"], type=click.Path(path_type=Path), help="a local weights file instead of the cache"),
+        click.Option(["--random-init"], is_flag=True, help="run with random weights (smoke tests only: noise)"),
+        click.Option(["--batch-size"], type=int, default=8, show_default=True),
+        click.Option(["--device"], default="cpu", show_default=True),
+        click.Option(["--every"], type=int, default=1, show_default=True, help="videos: run on every N-th frame"),
+        *task_options(default_registry().tasks())])
+    return cmd
+
+
+def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The task options the user gave; one the model's task does not have is refused in one line."""
+    opts = {k: v for k, v in given.items() if v is not None}
+    foreign = [k for k in opts if task.option(k) is None]
+    if foreign:
+        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        own = ", ".join(o.flag for o in task.options) or "none"
+        raise InputError(f"{flags}: not an option of {task.name} models ({name} takes: {own})")
+    return opts
+
+
+def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
+            random_init: bool, batch_size: int, device: str, every: int, **given: Any) -> None:
     """Predict on image files, folders of images, or video files (one result per frame)."""
     import zoo
     from zoo.images import expand_inputs, is_video, load_image
+    from zoo.plugin_manager import default_registry
 
+    task = default_registry().task(zoo.get_spec(name).task)
+    if task.inputs != "images":
+        raise InputError(f"{name} is a {task.name} model: it takes {task.inputs}, not images "
+                         "(see 'zoo --help' for its family's command)")
     videos = [Path(i) for i in inputs if is_video(i) and Path(i).is_file()]
     paths = expand_inputs([i for i in inputs if Path(i) not in videos])
+    opts = checked_options(name, task, given)
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
-    opts = {"topk": topk, "resize": resize, "size": size}
-    if conf is not None:
-        opts["conf"] = conf
+    model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
     results, errors = [], []
     good: list[Path] = []
     for p in paths:  # read every image first: a corrupt one is reported in one line and skipped

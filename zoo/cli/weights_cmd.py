@@ -12,7 +12,7 @@ from zoo.errors import ZooError
 
 
 def _target(name: str):  # -> (spec, weights spec)
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
     from zoo.spec import WeightsSpec
 
     resolved = default_registry().resolve(name)
@@ -76,7 +76,7 @@ def import_cmd(name: str, file: Path, fmt: str | None, as_json: bool) -> None:
 def verify_cmd(names: tuple[str, ...], as_json: bool) -> None:
     """Re-hash cached weights against their lock files and the registry; exit 1 on any mismatch."""
     from zoo import hub
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
     from zoo.spec import WeightsSpec
 
     reg = default_registry()
@@ -152,7 +152,7 @@ def cache_rm(names: tuple[str, ...]) -> None:
 def convert_cmd(fmt: str, src: Path, dst: Path, name: str) -> None:
     """Convert an original checkpoint to a safetensors file in the zoo's layout for --model."""
     from zoo.hub import convert_file, sha256_file
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
     from zoo.weights import save_safetensors
 
     spec = default_registry().get(name)

@@ -43,17 +43,6 @@ def label_map(labels: tuple[str, ...], categories: list[dict[str, Any]]) -> dict
     return out
 
 
-def iou_types(task: str, has_segmentation: bool, has_keypoints: bool) -> list[str]:
-    """Which COCOeval types a model of `task` is scored with (those the dataset can score)."""
-    if task == "detection":
-        return ["bbox"]
-    if task == "instance-segmentation":
-        return ["bbox", "segm"] if has_segmentation else ["bbox"]
-    if task == "keypoints":
-        return ["bbox", "keypoints"] if has_keypoints else ["bbox"]
-    raise InputError(f"a {task} model cannot be scored on a COCO detection dataset")
-
-
 def to_coco(result: Any, image_id: int, cat_of: dict[int, int], dropped: Counter[str]) -> list[dict[str, Any]]:
     """One image's DetectionResult (or keypoint result) -> COCO result records."""
     out: list[dict[str, Any]] = []

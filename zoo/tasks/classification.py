@@ -45,7 +45,7 @@ class ClassificationResult(Result):
 class Classifier(ZooModel):
     """A ZooModel whose net maps NCHW images to class logits."""
 
-    def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], topk: int = 5, **_: Any) -> list[ClassificationResult]:
+    def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], topk: int = 5) -> list[ClassificationResult]:
         labels = categories(self.spec.categories) if self.spec.categories else None
         probs = raw.float().softmax(-1)
         k = min(topk, probs.shape[-1])

@@ -65,7 +65,7 @@ def test_torchvision_legacy_densenet_file_imports(tmp_path: Path, images) -> Non
     pth = tmp_path / "densenet121-a639ec97.pth"
     torch.save(legacy, pth)
     from zoo import hub
-    from zoo.plugins import default_registry
+    from zoo.plugin_manager import default_registry
 
     spec = default_registry().get("densenet121")
     out, lock = hub.import_file(spec, spec.default_weights(), pth)

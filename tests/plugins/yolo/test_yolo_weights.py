@@ -13,7 +13,14 @@ import zoo
 from zoo import hub
 from zoo.errors import ConversionError, WeightsMismatchError
 from zoo_yolo.cfg import parse_cfg, read_cfg
-from zoo_yolo.convert import layout, read_darknet_weights, read_header, read_weights, write_weights
+from zoo_yolo.convert import (
+    layout,
+    layout_from_target,
+    read_darknet_weights,
+    read_header,
+    read_weights,
+    write_weights,
+)
 from zoo_yolo.darknet import Darknet
 from zoo_yolo.models import CFG_DIR
 
@@ -120,7 +127,9 @@ def test_round_trip_is_exact(tmp_path: Path, small: Darknet, major: int, minor: 
 def test_round_trip_of_yolov3_tiny_loads_into_the_model(tmp_path: Path, tiny: Darknet) -> None:
     path = tmp_path / "tiny.weights"
     write_weights(path, tiny, seen=2**40)  # a 64-bit `seen`
-    state = read_darknet_weights(path, zoo.get_spec("yolov3-tiny"))
+    spec = zoo.get_spec("yolov3-tiny")
+    state = read_darknet_weights(path, spec, {k: v.shape for k, v in tiny.state_dict().items()})
+    assert layout_from_target({k: v.shape for k, v in tiny.state_dict().items()}) == layout(tiny)
     fresh = Darknet(read_cfg(CFG_DIR / "yolov3-tiny.cfg")).eval()
     fresh.load_state_dict(state, strict=True)
     x = torch.rand(1, 3, 64, 64)
@@ -210,7 +219,8 @@ def test_real_tiny_weights_import_is_pinned_by_the_registry(shared_data: Path) -
     spec = zoo.get_spec("yolov3-tiny")
     out, lock = hub.import_file(spec, spec.default_weights(), shared_data / "yolov3-tiny.weights")
     assert lock.pinned_by == "registry" and lock.original_sha256 == spec.default_weights().sha256
-    state = read_darknet_weights(shared_data / "yolov3-tiny.weights", spec)
+    target = {k: v.shape for k, v in zoo.build(spec, device="meta").net.state_dict().items()}
+    state = read_darknet_weights(shared_data / "yolov3-tiny.weights", spec, target)
     assert len(state) == 11 * 6 + 2 * 2  # 11 convs with batch norm (conv + 5 BN tensors), 2 with a bias
     # read in the right order, every rolling variance is positive and every mean is not
     variances = [t for k, t in state.items() if k.endswith("running_var")]

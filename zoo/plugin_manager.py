@@ -73,6 +73,7 @@ class ModelRegistrar:
     def __init__(self, plugin: str):
         self.plugin = plugin
         self.staged: list[ModelSpec] = []
+        self.staged_labels: list[Any] = []
 
     def __call__(self, spec: ModelSpec | dict[str, Any], builder: str | Callable[..., Any] | None = None) -> None:
         if isinstance(spec, dict):
@@ -93,6 +94,33 @@ class ModelRegistrar:
     def builtin(self, family: str, builder: str | Callable[..., Any]) -> None:
         """Add the bundled registry.yaml rows of `family` (how the built-in families register)."""
         self.yaml(BUNDLED_REGISTRY, builder, family)
+
+    def labels(self, name: str, labels: Any, keypoints: Any = None, skeleton: Any = None) -> None:
+        """Add a label set: class names (a list, or a text file with one per line), and for pose sets the
+        keypoint names and skeleton edges (pairs of keypoint indices)."""
+        from zoo.categories import make_label_set
+
+        self.staged_labels.append(make_label_set(name, labels, keypoints, skeleton, f"plugin {self.plugin}"))
+
+
+class TaskRegistrar:
+    """The `register` callback handed to `zoo_register_tasks`: `register(Task(...))` or keyword fields."""
+
+    def __init__(self, plugin: str):
+        self.plugin = plugin
+        self.staged: list[Any] = []
+
+    def __call__(self, task: Any = None, **fields: Any) -> None:
+        import dataclasses
+
+        from zoo.tasks.catalog import Task, TaskOption
+
+        if task is None:
+            opts = tuple(o if isinstance(o, TaskOption) else TaskOption(**o) for o in fields.pop("options", ()))
+            task = Task(options=opts, **fields)
+        if not isinstance(task, Task):
+            raise SpecError(f"plugin {self.plugin}: register() takes a Task, got {type(task).__name__}")
+        self.staged.append(dataclasses.replace(task, source=f"plugin {self.plugin}"))
 
 
 class ConverterRegistrar:
@@ -152,11 +180,15 @@ def _call_isolated(pm: pluggy.PluginManager, hook: str, plugin: object, **kwargs
 
 
 def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple[Registry, list[PluginInfo], pluggy.PluginManager]:
-    """Discover plugins, register their models and converters, and report each one."""
+    """Discover plugins, register their tasks, then their models, label sets and converters; report each one.
+
+    Tasks go first, for every plugin, so one plugin's models may use a task another plugin adds.
+    """
     registry = Registry()
     _register_core_converters(registry)
     pm = make_manager()
     infos: list[PluginInfo] = []
+    loaded: list[tuple[PluginInfo, object]] = []
     for ep in _entry_points(entry_points):
         dist = getattr(ep, "dist", None)
         info = PluginInfo(ep.name, ep.value, getattr(dist, "name", "") or "", getattr(dist, "version", "") or "")
@@ -170,28 +202,45 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple
                 traceback.print_exc()
             continue
         info.hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
-        models = ModelRegistrar(ep.name)
-        converters = ConverterRegistrar(ep.name)
-        for hook, registrar in (("zoo_register_models", models), ("zoo_register_converters", converters)):
-            if hook not in info.hooks:
-                continue
-            try:
-                _call_isolated(pm, hook, module, register=registrar)
-            except Exception as exc:
-                info.errors.append(f"{hook} failed: {_short(exc)}")
-                registrar.staged.clear()
-        for spec in models.staged:
-            try:
-                registry.add(spec)
-                info.models.append(spec.name)
-            except ZooError as exc:
-                info.errors.append(str(exc))
-        for fmt, fn in converters.staged:
-            try:
-                registry.add_converter(fmt, fn, ep.name)
-            except ZooError as exc:
-                info.errors.append(str(exc))
+        loaded.append((info, module))
+    for info, module in loaded:
+        tasks = TaskRegistrar(info.name)
+        if _call_hook(pm, "zoo_register_tasks", module, info, tasks):
+            for task in tasks.staged:
+                _add(info, registry.add_task, task)
+    for info, module in loaded:
+        models, converters = ModelRegistrar(info.name), ConverterRegistrar(info.name)
+        if _call_hook(pm, "zoo_register_models", module, info, models):
+            for labels in models.staged_labels:
+                _add(info, registry.add_label_set, labels)
+            for spec in models.staged:
+                if _add(info, registry.add, spec):
+                    info.models.append(spec.name)
+        if _call_hook(pm, "zoo_register_converters", module, info, converters):
+            for fmt, fn in converters.staged:
+                _add(info, registry.add_converter, fmt, fn, info.name)
     return registry, infos, pm
+
+
+def _call_hook(pm: pluggy.PluginManager, hook: str, module: object, info: PluginInfo, registrar: Any) -> bool:
+    """Call one plugin's hook in isolation; a failure is recorded and nothing it staged is kept."""
+    if hook not in info.hooks:
+        return False
+    try:
+        _call_isolated(pm, hook, module, register=registrar)
+    except Exception as exc:
+        info.errors.append(f"{hook} failed: {_short(exc)}")
+        return False
+    return True
+
+
+def _add(info: PluginInfo, add: Callable[..., None], *args: Any) -> bool:
+    try:
+        add(*args)
+        return True
+    except ZooError as exc:
+        info.errors.append(str(exc))
+        return False
 
 
 def _register_core_converters(registry: Registry) -> None:
@@ -203,6 +252,7 @@ class _State:
     registry: Registry | None = None
     infos: list[PluginInfo] = []
     pm: pluggy.PluginManager | None = None
+    commands: dict[str, Any] | None = None
 
 
 def default_registry() -> Registry:
@@ -223,7 +273,39 @@ def plugin_manager() -> pluggy.PluginManager:
     return _State.pm
 
 
+def plugin_commands(reserved: Iterable[str] = ()) -> dict[str, Any]:
+    """Click commands the plugins add through `zoo_register_commands`, collected once per process.
+
+    Each plugin's hook runs in isolation; a failure (or a name clash with `reserved` built-in commands or another
+    plugin's command) is recorded in that plugin's report, so `zoo plugins` shows it.
+    """
+    if _State.commands is not None:
+        return _State.commands
+    import click
+
+    pm = plugin_manager()
+    found: dict[str, Any] = {}
+    taken = set(reserved)
+    for info in _State.infos:
+        module = pm.get_plugin(info.name)
+        if module is None or "zoo_register_commands" not in info.hooks:
+            continue
+        group = click.Group()
+        try:
+            _call_isolated(pm, "zoo_register_commands", module, cli=group)
+        except Exception as exc:
+            info.errors.append(f"zoo_register_commands failed: {_short(exc)}")
+            continue
+        for name, cmd in group.commands.items():
+            if name in taken or name in found:
+                info.errors.append(f"command '{name}' is already taken; not added")
+                continue
+            found[name] = cmd
+    _State.commands = found
+    return found
+
+
 def reset() -> None:
     """Forget the default registry (tests, or after installing a plugin in-process)."""
-    _State.registry, _State.infos, _State.pm = None, [], None
+    _State.registry, _State.infos, _State.pm, _State.commands = None, [], None, None
     read_yaml.cache_clear()

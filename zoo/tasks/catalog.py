@@ -1,0 +1,87 @@
+"""Tasks as objects: what a task's models take and return, the predict options they accept, and how
+`zoo eval` scores them. `predict`, `eval`, `bench` and the CLI look a task up here instead of branching on
+its name, so a new task (built-in or from a plugin's `zoo_register_tasks`) is one more `Task`.
+
+Torch-free: `zoo list` validates specs' tasks against this catalogue without importing torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.errors import SpecError
+
+INPUT_KINDS = ("images", "latents")  # what `preprocess` takes: images, or a request for latents (generators)
+OPTION_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    """One predict option of a task's models; the CLI turns it into `--name` (underscores as dashes)."""
+
+    name: str
+    type: str = "float"  # int | float | str | bool
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def __post_init__(self) -> None:
+        if self.type not in OPTION_TYPES:
+            raise SpecError(f"task option '{self.name}': type {self.type!r} is not one of {', '.join(OPTION_TYPES)}")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: its result type, input kind, predict options, and `zoo eval` scorer.
+
+    `scorer` is a "module:callable" taking (spec, dataset, registry) and returning a scorer object with
+    `record(result, entry)` and `score(records, report)` (see zoo/eval/scorers.py); `dataset` names the
+    kind of dataset it reads ("coco" or "imagenet"). A task without a scorer cannot be evaluated.
+    """
+
+    name: str
+    description: str
+    result: str  # "module:Class" of the per-input result type
+    inputs: str = "images"
+    options: tuple[TaskOption, ...] = ()
+    scorer: str | None = None
+    dataset: str | None = None
+    source: str = "zoo"
+
+    def __post_init__(self) -> None:
+        if self.inputs not in INPUT_KINDS:
+            raise SpecError(f"task '{self.name}': inputs {self.inputs!r} is not one of {', '.join(INPUT_KINDS)}")
+        if (self.scorer is None) != (self.dataset is None):
+            raise SpecError(f"task '{self.name}': scorer and dataset go together")
+
+    def option(self, name: str) -> TaskOption | None:
+        return next((o for o in self.options if o.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "inputs": self.inputs,
+                "options": [o.name for o in self.options], "scored_on": self.dataset, "source": self.source}
+
+
+# Options every image-input task shares (ZooModel.preprocess takes them).
+IMAGE_OPTIONS = (
+    TaskOption("resize", "str", "how images become the network input (default: the model's)",
+               ("letterbox", "stretch", "resize-crop", "none")),
+    TaskOption("size", "int", "square network input size, e.g. 320/416/608 for YOLO"),
+)
+CONF = TaskOption("conf", "float", "score threshold (default: the model's)")
+
+BUILTIN_TASKS = (
+    Task("classification", "image -> top-k labels", "zoo.tasks.classification:ClassificationResult",
+         options=IMAGE_OPTIONS + (TaskOption("topk", "int", "classes per image (default 5)"),),
+         scorer="zoo.eval.scorers:TopK", dataset="imagenet"),
+    Task("detection", "image -> boxes with labels", "zoo.tasks.detection:DetectionResult",
+         options=IMAGE_OPTIONS + (CONF, TaskOption("iou", "float", "NMS IoU threshold (default: the model's)")),
+         scorer="zoo.eval.scorers:CocoBoxes", dataset="coco"),
+    Task("instance-segmentation", "image -> boxes and masks with labels", "zoo.tasks.detection:DetectionResult",
+         options=IMAGE_OPTIONS + (CONF, TaskOption("mask_threshold", "float", "mask probability cut (default 0.5)")),
+         scorer="zoo.eval.scorers:CocoMasks", dataset="coco"),
+)
