@@ -214,7 +214,7 @@ class BigGAN(Generator):
 def build_biggan(spec: ModelSpec, z_dim: int = Z_DIM, channel_width: int = CHANNEL_WIDTH,
                  num_classes: int = NUM_CLASSES, layers: Sequence[Sequence[Any]] | None = None,
                  attention_layer_position: int = ATTENTION_POSITION, n_stats: int = N_STATS, eps: float = EPS,
-                 output_dim: int | None = None, **_: Any) -> BigGAN:
+                 output_dim: int | None = None) -> BigGAN:
     """Options are config.json's fields (output_dim, z_dim, channel_width, num_classes, layers, ...)."""
     layers = [tuple(x) for x in (layers or LAYERS_128)]
     ups = sum(bool(u) for u, _, _ in layers)

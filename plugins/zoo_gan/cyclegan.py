@@ -119,14 +119,6 @@ class CycleGAN(ZooModel):
                                             images=[img], sources=[meta["source"]]))
         return results
 
-    def predict(self, images: Any, size: int | str | None = None) -> Any:
-        """One image -> one GenerationResult; a list -> a list (size: as preprocess)."""
-        single = not isinstance(images, (list, tuple))
-        with torch.inference_mode():
-            batch, metas = self.preprocess(images, size=size)
-            results = self.postprocess(self(batch), metas)
-        return results[0] if single else results
-
     def example_inputs(self, batch_size: int = 1, input_size: Any = None) -> tuple[Any, ...]:
         side = DEFAULT_SIZE if input_size is None else (input_size if isinstance(input_size, int) else input_size[0])
         return (torch.rand(batch_size, 3, side, side, device=self.device) * 2 - 1,)
@@ -142,7 +134,7 @@ def _positive_int(value: Any) -> int:
     return v
 
 
-def build_cyclegan(spec: ModelSpec, ngf: int = NGF, n_blocks: int = 9, **_: Any) -> CycleGAN:
+def build_cyclegan(spec: ModelSpec, ngf: int = NGF, n_blocks: int = 9) -> CycleGAN:
     net = ResnetGenerator(3, 3, ngf, n_blocks)
     for m in net.modules():  # the reference's init_weights('normal', 0.02)
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -7,8 +7,6 @@ Discriminator: 64x64 RGB -> conv + LeakyReLU(0.2) -> 3 x (conv, BatchNorm, Leaky
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -112,7 +110,7 @@ class DCGAN(Generator):
         return d.to(self.device)
 
 
-def build_dcgan(spec: ModelSpec, nz: int = NZ, ngf: int = NGF, ndf: int = NDF, **_: Any) -> DCGAN:
+def build_dcgan(spec: ModelSpec, nz: int = NZ, ngf: int = NGF, ndf: int = NDF) -> DCGAN:
     net = DCGANGenerator(nz, ngf)
     net.apply(weights_init)
     return DCGAN(spec, net, ndf)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,13 +35,21 @@ def generate_cmd(name: str, n: int, seed: int, classes: tuple[str, ...], truncat
 
     import zoo
     from zoo.cli.output import emit_json
-    from zoo.tasks.generation import GenerationRequest, check_truncation, interpolation_request, write_generation
+    from zoo.tasks.generation import (
+        GenerationRequest,
+        check_truncation,
+        interpolation_request,
+        write_generation,
+    )
 
     if n < 1:
         raise InputError(f"--n must be at least 1, got {n}")
     check_truncation(truncation)
     if steps is not None and steps < 2:
         raise InputError(f"--interpolate needs at least 2 steps, got {steps}")
+    spec = zoo.get_spec(name)
+    if classes:  # names checked before the model loads: a typo costs nothing and writes nothing
+        _check_classes(spec, classes)
     saved = None
     if inputs_file is not None:
         try:
@@ -70,3 +79,14 @@ def generate_cmd(name: str, n: int, seed: int, classes: tuple[str, ...], truncat
         click.echo(f"wrote {p}", err=True)
     if random_init or model.weights_source == "random init":
         click.echo("random weights: these images are noise", err=True)
+
+
+def _check_classes(spec: Any, classes: tuple[str, ...]) -> None:
+    from zoo.categories import categories
+    from zoo.tasks.generation import resolve_class
+
+    if not spec.categories:
+        raise InputError(f"{spec.name} is unconditional: it takes no --class")
+    labels = categories(spec.categories)
+    for c in classes:
+        resolve_class(c, labels, len(labels))

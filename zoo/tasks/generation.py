@@ -107,6 +107,9 @@ class GenerationResult(Result):
         return GenerationRequest.from_json(self.to_json())
 
     def rows(self) -> tuple[list[str], list[list[Any]]]:
+        if self.sources is not None:  # a translation: what came from where
+            return ["#", "size", "source"], [[i, f"{img.shape[1]}x{img.shape[0]}", src or ""]
+                                             for i, (img, src) in enumerate(zip(self.images, self.sources))]
         cols = ["#", "size", "class", "seed", "truncation"]
         out = []
         for i, img in enumerate(self.images):
@@ -268,9 +271,7 @@ class Generator(ZooModel):
     def labels(self) -> tuple[str, ...] | None:
         if not self.spec.categories:
             return None
-        from zoo.categories import categories
-
-        return categories(self.spec.categories)
+        return tuple(self.label_set().labels)
 
     # ---------------------------------------------------------------- request -> batch
     def preprocess(self, request: Any = None, n: int | None = None, seed: int | None = None, classes: Any = None,
@@ -386,11 +387,12 @@ class Generator(ZooModel):
                                  class_weights=metas.class_weights if mixed else None)]
 
     def predict(self, request: Any = None, **opts: Any) -> GenerationResult:
-        """One request -> one GenerationResult holding all its images."""
+        """One request -> one GenerationResult holding all its images (options checked as ZooModel.predict does)."""
+        pre, post = self.split_options(opts)
         with torch.inference_mode():
-            batch, meta = self.preprocess(request, **opts)
+            batch, meta = self.preprocess(request, **pre)
             raw = self(*batch)
-            return self.postprocess(raw, meta)[0]
+            return self.postprocess(raw, meta, **post)[0]
 
     # ---------------------------------------------------------------- harness
     def example_inputs(self, batch_size: int = 1, input_size: Any = None) -> tuple[Any, ...]:
@@ -404,9 +406,9 @@ class Generator(ZooModel):
         """What `preprocess` takes, for the end-to-end row."""
         return GenerationRequest(n=batch_size, seed=0)
 
-    def example_images(self, batch_size: int = 1, input_size: Any = None) -> Any:
-        """Until the harness asks generators for `example_request`, its end-to-end row feeds this to preprocess."""
-        return self.example_request(batch_size, input_size)
+    def input_label(self, input_size: Any = None) -> str:
+        """Bench rows name what the generator samples: latent size (and classes)."""
+        return f"z={self.latent_dim}" + (f",c={self.num_classes}" if self.num_classes else "")
 
 
 

@@ -161,7 +161,7 @@ def test_truncation_and_bad_requests() -> None:
 
 
 def test_bench_times_the_generator() -> None:
-    report = zoo.bench("dcgan-64", batch_sizes=[2], device="cpu", warmup=1, iters=2)
+    report = zoo.benchmark("dcgan-64", batch_sizes=[2], device="cpu", warmup=1, iters=2)
     rows = {r.kind: r for r in report.rows}
     assert rows["forward"].ok and rows["forward"].throughput > 0
     assert rows["end-to-end"].ok, rows["end-to-end"].error
