@@ -112,3 +112,18 @@ def test_converter_checks_config_and_layout(pair, tmp_path: Path) -> None:
     torch.save({"foo.weight": torch.zeros(2)}, bogus)
     with pytest.raises(ConversionError):
         read_biggan(bogus, spec)
+
+
+def test_zoo_import_takes_the_folder_and_checks_it(pair, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from zoo.cli import main as zoo_main
+
+    _, _, folder, _ = pair
+    only_bin = tmp_path / "only-bin"
+    only_bin.mkdir()
+    (only_bin / "pytorch_model.bin").write_bytes((folder / "pytorch_model.bin").read_bytes())
+    for target, needle in ((only_bin, "config.json is missing"), (folder, "channel_width is 16")):
+        with pytest.raises(SystemExit) as e:
+            zoo_main(["import", "biggan-deep-128", str(target)])
+        assert e.value.code != 0
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and needle in err, err
