@@ -233,6 +233,13 @@ def resolve_class(value: Any, labels: Sequence[str] | None, num_classes: int) ->
     raise InputError(f"unknown class '{value}'{hint}")
 
 
+def _as_int(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be an integer, got {value!r}") from None
+
+
 def _norm(s: str) -> str:
     return " ".join(s.lower().replace("_", " ").split())
 
@@ -296,13 +303,15 @@ class Generator(ZooModel):
                 raise InputError(f"{self.spec.name}: latents must have {self.latent_dim} values per image, got {z.shape[1]}")
             count = z.shape[0]
         else:
-            count = int(req.n)
+            count = _as_int(req.n, "n")
             if count < 1:
                 raise InputError(f"n must be at least 1, got {req.n}")
             if self.latent_kind == "truncated" or (req.truncation is not None and trunc is not None):
                 z = truncated_latents(count, self.latent_dim, int(req.seed or 0), trunc if trunc is not None else 1.0)
             else:
                 z = gaussian_latents(count, self.latent_dim, int(req.seed or 0))
+        if req.seed is not None:
+            req.seed = _as_int(req.seed, "seed")
         weights = self._class_weights(req, count)
         seed_used = req.seed if req.latents is not None else int(req.seed or 0)
         meta = GenerationMeta(seed_used, trunc, z.numpy().astype(np.float32), weights)
