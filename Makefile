@@ -7,7 +7,7 @@ DATA ?= ../shared/data
 
 .PHONY: demo test lint bench clean install
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	# in with --no-deps (never in pyproject)
 	$(BIN)/python -m pip install -q --no-deps pytorch-pretrained-biggan==0.1.1 boto3==1.44.8 botocore==1.44.8 \
 	  s3transfer==0.19.3 jmespath==1.1.0 requests==2.34.2 urllib3==2.8.0 certifi==2026.10.19.post1 charset-normalizer==3.5.3 scipy==1.17.1
+	# the example third-party plugin, a separate distribution the tests find through its entry point
+	$(BIN)/python -m pip install -q --no-deps -e examples/zoo-mobilenet
 	touch $(STAMP)
 
 install: $(STAMP)

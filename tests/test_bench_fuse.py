@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 import torchvision
+from clikit import trained_like_bn
 from torch import nn
 
 from zoo.ops.fuse import fuse_conv_bn
@@ -14,13 +15,7 @@ from zoo.ops.fuse import fuse_conv_bn
 
 def _randomize_bn(model: nn.Module) -> None:
     """Non-trivial running statistics, so a wrong fold shows up in the outputs."""
-    gen = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=gen) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.rand(m.num_features, generator=gen) - 0.5)
+    trained_like_bn(model)
 
 
 @pytest.mark.parametrize("arch", ["resnet18", "densenet121"])

@@ -9,7 +9,7 @@ from torch import nn
 from zoo.spec import ModelSpec
 from zoo.tasks.classification import Classifier
 
-TORCHVISION_ARCHS = {
+TV_CLASSIFIERS = {
     "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
     "densenet121", "densenet161", "densenet169", "densenet201",
@@ -18,7 +18,7 @@ TORCHVISION_ARCHS = {
 
 def make_net(arch: str, num_classes: int = 1000) -> nn.Module:
     """The bare torchvision-layout network for `arch` (random init)."""
-    if arch in TORCHVISION_ARCHS:
+    if arch in TV_CLASSIFIERS:
         return getattr(tvm, arch)(weights=None, num_classes=num_classes)
     if arch == "googlenet":
         # the published ImageNet weights expect transform_input=True and no auxiliary heads at inference

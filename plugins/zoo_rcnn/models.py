@@ -87,13 +87,13 @@ class ProposalDetector(RCNNFamilyDetector):
         return ({"images": images, "proposals": props},)
 
 
-TORCHVISION_ARCHS = ("faster-rcnn-r50-fpn", "faster-rcnn-r50-fpn-v2", "faster-rcnn-mobilenet-v3-fpn",
+TV_DETECTORS = ("faster-rcnn-r50-fpn", "faster-rcnn-r50-fpn-v2", "faster-rcnn-mobilenet-v3-fpn",
                      "mask-rcnn-r50-fpn", "mask-rcnn-r50-fpn-v2")
 
 
 def build(spec: ModelSpec, **options: Any) -> RCNNFamilyDetector:
     """Builder for every row of family "rcnn" (dispatches on spec.arch); options go to the network."""
-    if spec.arch in TORCHVISION_ARCHS:
+    if spec.arch in TV_DETECTORS:
         from zoo_rcnn.tv import make_net
 
         return TorchvisionDetector(spec, make_net(spec.arch, **options))

@@ -7,7 +7,7 @@ crashes or silently ignores), anything malformed here is a SpecError naming the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,3 @@ def format_cfg(sections: list[Section]) -> str:
         out.append("")
     return "\n".join(out)
 
-
-def layers_of(sections: list[Section]) -> Iterator[tuple[int, Section]]:
-    """(Darknet layer index, section) for every section after [net]."""
-    return enumerate(sections[1:])

@@ -42,7 +42,7 @@ def activation(name: str) -> nn.Module:
 class ConvBlock(nn.Sequential):
     """[convolutional]: conv (bias only without batch norm), optional BatchNorm2d, activation.
 
-    A named nn.Sequential so that zoo.ops.fuse.fold_batchnorm can fold the BN into the conv.
+    A named nn.Sequential so that zoo.ops.fuse.fuse_conv_bn can fold the BN into the conv.
     """
 
     def __init__(self, c_in: int, filters: int, size: int, stride: int, padding: int, groups: int,
@@ -326,9 +326,6 @@ class Darknet(nn.Module):
                 x = layer(x)
             outputs.append(x if keep else None)
         return detections
-
-    def yolo_layers(self) -> list[YoloLayer]:
-        return [m for m in self.layers if isinstance(m, YoloLayer)]
 
     def conv_layers(self) -> list[tuple[int, ConvBlock]]:
         """(layer index, block) for every [convolutional], in file order (the .weights order)."""

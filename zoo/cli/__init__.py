@@ -25,6 +25,8 @@ COMMANDS = {
     "eval": "zoo.cli.eval_cmd:eval_cmd",
     "bench": "zoo.cli.bench_cmd:bench_cmd",
     "generate": "zoo.cli.generate_cmd:generate_cmd",
+    "plugin": "zoo.cli.plugin_cmd:plugin_group",
+    "publish": "zoo.cli.publish_cmd:publish_cmd",
 }
 
 

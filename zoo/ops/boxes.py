@@ -11,12 +11,6 @@ def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
 
 
-def xyxy_to_xywh(boxes: torch.Tensor) -> torch.Tensor:
-    """xyxy -> COCO's [x, y, width, height]."""
-    x1, y1, x2, y2 = boxes.unbind(-1)
-    return torch.stack([x1, y1, x2 - x1, y2 - y1], dim=-1)
-
-
 def classwise_nms(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, iou: float,
                   max_det: int = 300, pre_nms_topk: int | None = None) -> torch.Tensor:
     """Indices kept by NMS run separately per class, best first, at most `max_det`.

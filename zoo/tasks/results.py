@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (170, 110, 40)]
 
@@ -57,6 +55,3 @@ def label_box(draw: Any, xy: tuple[float, float], text: str, rgb: tuple[int, int
     draw.rectangle([x, y, x + (r - left) + 4, y + (b - t) + 4], fill=rgb)
     draw.text((x + 2, y + 1), text, fill=(0, 0, 0) if sum(rgb) > 382 else (255, 255, 255), font=f)
 
-
-def as_uint8(image: Any) -> np.ndarray:
-    return np.asarray(image)

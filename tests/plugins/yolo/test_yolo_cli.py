@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ZOO = [sys.executable, "-m", "zoo.cli"]
-
-
-def zoo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=300, env=dict(os.environ))
-
-
-def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert "Traceback" not in res.stderr and len(lines) == 1, res.stderr
-    return lines[0]
+from clikit import one_line_error, zoo
 
 
 def test_import_then_predict_json(shared_data: Path, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from clikit import trained_like_bn
 
 import zoo
 
@@ -205,12 +206,7 @@ def test_full_size_networks_match_opencv_with_random_weights(name: str, tmp_path
 
     torch.manual_seed(0)
     model = zoo.build(name)
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():  # batch-norm statistics that are not the identity
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+    trained_like_bn(model, seed=1)  # batch-norm statistics that are not the identity
     weights = tmp_path / f"{name}.weights"
     write_weights(weights, model.net)
     cfg = tmp_path / f"{name}.cfg"
