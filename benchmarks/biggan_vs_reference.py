@@ -36,8 +36,9 @@ import pytorch_pretrained_biggan as ref_pkg
 import torch
 
 import zoo
+from zoo.bench.config import BenchConfig
+from zoo.bench.prepare import prepare, to_channels_last
 from zoo.bench.protocol import time_calls, time_first_call, warm_up
-from zoo.bench.runner import BenchConfig, prepare, to_channels_last
 from zoo_gan.convert import read_biggan
 
 CPU = torch.device("cpu")

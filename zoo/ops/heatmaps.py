@@ -20,8 +20,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-
 CUBIC_A = -0.75  # OpenCV's bicubic coefficient (INTER_CUBIC); torch's bicubic uses the same
 
 

@@ -15,8 +15,8 @@ import torch
 from conftest import prefixed, randomize
 
 import zoo
+from zoo.convert import convert_file
 from zoo.errors import ConversionError, WeightsMismatchError
-from zoo.hub import convert_file
 from zoo.spec import ModelSpec
 from zoo_cornernet.convert import read_cornernet_pkl, zoo_key
 

@@ -78,7 +78,7 @@ def test_variants_differ_only_in_frozen_bn_eps() -> None:
 
 
 def test_torchvision_pth_imports_and_bad_key_is_named(weights: dict[str, torch.Tensor], tmp_path: Path) -> None:
-    from zoo.hub import convert_any
+    from zoo.convert import convert_any
 
     spec = zoo.get_spec("keypoint-rcnn-r50-fpn")
     pth = tmp_path / "keypointrcnn_resnet50_fpn_coco-00000000.pth"

@@ -68,7 +68,7 @@ def test_converter_names_a_wrong_key_and_a_wrong_shape() -> None:
 
 
 def test_zoo_import_path_reads_the_pth(tmp_path: Path) -> None:
-    from zoo.hub import convert_any
+    from zoo.convert import convert_any
 
     path = tmp_path / "body_pose_model.pth"
     torch.save(reference_state(), path)
