@@ -98,8 +98,10 @@ def read_pkl(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a pickle that is not a plain state dict, or not a torch file at all
+        from zoo.convert.formats import torch_load_reason
+
         raise ConversionError(f"{path.name}: not a CornerNet checkpoint readable with weights_only=True "
-                              f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+                              f"({torch_load_reason(e)})") from None
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
