@@ -127,8 +127,21 @@ class ZooModel(nn.Module):
             raise InputError(f"{self.spec.name} does not take option{'s' if len(unknown) > 1 else ''} "
                              f"{', '.join(repr(k) for k in unknown)} (it takes: {', '.join(valid) or 'none'})"
                              + (f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""))
+        task = self._task()
+        if task is not None:
+            task.check_options(opts)  # conf 1.5, topk -1, size 0: one line, not a raw torch error
         return ({k: v for k, v in opts.items() if k in pre_names},
                 {k: v for k, v in opts.items() if k in post_names})
+
+    def _task(self) -> Any:
+        """This model's Task from the registry it was built from (None when that registry lacks it)."""
+        from zoo.errors import SpecError
+        from zoo.plugin_manager import default_registry
+
+        try:
+            return (self.registry or default_registry()).task(self.spec.task)
+        except SpecError:
+            return None
 
     def example_request(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> Any:
         """What `preprocess` takes, with random content: the end-to-end benchmark row times

@@ -19,6 +19,8 @@ def _ints(text: str) -> tuple[int, ...]:
         raise InputError(f"--batch-size wants comma-separated integers like 1,8,32, not '{text}'") from None
     if not out:
         raise InputError("--batch-size is empty")
+    if min(out) < 1:
+        raise InputError(f"--batch-size must be at least 1, got {min(out)}")
     return out
 
 
@@ -29,12 +31,14 @@ def _size(text: str | None) -> tuple[int, int] | None:
     try:
         nums = [int(p) for p in parts if p]
     except ValueError:
-        raise InputError(f"--input-size wants N or HxW (e.g. 224 or 384x640), not '{text}'") from None
+        raise InputError(f"--size wants N or HxW (e.g. 224 or 384x640), not '{text}'") from None
+    if any(n < 1 for n in nums):
+        raise InputError(f"--size must be at least 1, got '{text}'")
     if len(nums) == 1:
         return (nums[0], nums[0])
     if len(nums) == 2:
         return (nums[0], nums[1])
-    raise InputError(f"--input-size wants N or HxW (e.g. 224 or 384x640), not '{text}'")
+    raise InputError(f"--size wants N or HxW (e.g. 224 or 384x640), not '{text}'")
 
 
 @click.command("bench")
@@ -52,9 +56,11 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--iters", type=int, default=None, help="timed calls per row [default: 20, or unlimited with --time-budget]")
 @click.option("--time-budget", type=float, default=None, help="seconds of timed calls per row")
 @click.option("--threads", type=int, default=None, help="torch.set_num_threads for the run")
-@click.option("--input-size", default=None, help="N or HxW [default: the model's own input size]")
-@click.option("--weights", type=click.Choice(["auto", "random"]), default="auto", show_default=True,
-              help="auto: cached weights when present, else random init (never downloads)")
+@click.option("--size", "input_size", default=None, help="network input, N or HxW [default: the model's own size]")
+@click.option("--input-size", "input_size_alias", default=None, hidden=True)  # old spelling of --size
+@click.option("--random-init", is_flag=True,
+              help="always random init [default: cached weights when present, else random init; never downloads]")
+@click.option("--weights", "weights_mode", type=click.Choice(["auto", "random"]), default=None, hidden=True)  # old: --random-init
 @click.option("--no-e2e", is_flag=True, help="skip the end-to-end (preprocess + forward + postprocess) rows")
 @click.option("--no-flops", is_flag=True, help="skip FLOP counting and the matmul peak")
 @click.option("--json", "json_path", default=None, help="write the report as JSON to FILE ('-' for stdout)")
@@ -68,7 +74,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
 def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
               channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
-              weights: str, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
+              input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
               baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
               quiet: bool) -> None:
     """Benchmark NAMEs (or fnmatch patterns like 'resnet*', or --task T): forward latency p50/p90/p99,
@@ -79,6 +85,14 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
 
     if not names and not task:
         raise click.UsageError("give model NAMEs or --task (e.g. 'zoo bench resnet50' or 'zoo bench --task detection')")
+    if compile_mode is not None and not compile_:
+        raise InputError("--compile-mode needs --compile (it picks how torch.compile runs)")
+    if input_size is not None and input_size_alias is not None and input_size != input_size_alias:
+        raise InputError("--size and --input-size (its old spelling) disagree: give one")
+    input_size = input_size or input_size_alias
+    if random_init and weights_mode == "auto":
+        raise InputError("--random-init and --weights auto contradict each other: give one")
+    weights = "random" if random_init or weights_mode == "random" else "auto"
     if "-" in (json_path, csv_path) and json_path == csv_path:
         raise InputError("--json - and --csv - cannot both write to stdout")
     base = BenchReport.from_json(baseline) if baseline else None  # a bad baseline fails before any timing
