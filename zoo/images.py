@@ -213,15 +213,17 @@ def _relative(path: Path, base: Path | None) -> Path:
 
 
 def _dedupe(files: list[InputFile]) -> None:
-    """Give repeated output names a -2, -3, ... suffix (the same file given twice, a URL and a file of one name)."""
-    seen: set[str] = set()
+    """Give colliding output names of different inputs a -2, -3, ... suffix (a URL and a file of one name); the
+    same file given twice keeps one name."""
+    taken: dict[str, str] = {}  # output name -> the input file holding it
     for f in files:
+        me = os.path.abspath(f.path)
         rel, n = f.rel, 1
-        while str(rel).lower() in seen:
+        while taken.get(str(rel).lower(), me) != me:
             n += 1
             rel = f.rel.with_name(f"{f.rel.stem}-{n}{f.rel.suffix}")
         f.rel = rel
-        seen.add(str(rel).lower())
+        taken[str(rel).lower()] = me
 
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}

@@ -108,6 +108,10 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
     if conf is not None and task.option("conf") is None:
         raise InputError(f"--conf: not an option of {task.name} models ({spec.name} keeps every prediction it ranks)")
     conf = EVAL_CONF if conf is None else conf
+    if isinstance(model, str):  # an unknown --set KEY fails before the dataset is read
+        from zoo.api import _check_builder_options
+
+        _check_builder_options(spec, resolve_ref(spec.builder), {**spec.options, **options})
     if task.dataset != kind:
         how = {"coco": "--coco DIR (or --ann FILE --images DIR)", "imagenet": "--imagenet DIR"}.get(task.dataset, "")
         raise InputError(f"{spec.name} is a {task.name} model: score it with {how or task.dataset + ' data'}")
