@@ -344,3 +344,9 @@ def test_predict_recursive_folders_and_globs(tmp_path: Path, capsys: pytest.Capt
 def test_mistyped_subcommand_gets_did_you_mean(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "lst")
     assert code == 2 and "no such command 'lst'; did you mean 'list'?" in err
+
+
+def test_sizes_a_network_cannot_take_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = image(tmp_path / "a.png")
+    code, _, err = run(capsys, "predict", "alexnet", str(img), "--random-init", "--size", "32")
+    assert code == 2 and "alexnet cannot take a 32x32 input (torch: " in one_line(err) and "Output size" in err

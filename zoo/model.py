@@ -109,7 +109,13 @@ class ZooModel(nn.Module):
         single = not isinstance(images, (list, tuple))
         with torch.inference_mode():
             batch, metas = self.preprocess(images, **pre)
-            raw = self(batch)
+            try:
+                raw = self(batch)
+            except RuntimeError as e:
+                err = size_error(self.spec.name, batch, e)
+                if err is None:
+                    raise
+                raise err from None
             results = self.postprocess(raw, metas, **post)
         return results[0] if single else results
 
@@ -166,6 +172,26 @@ class ZooModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.spec.name}, weights={self.weights_source}"
+
+
+# What torch says when a network is fed a size its layers cannot take (pooling to nothing, skip connections
+# of unequal sizes, kernels larger than the feature map).
+SIZE_ERRORS = ("Output size is too small", "Sizes of tensors must match", "Kernel size can't be greater",
+               "Calculated padded input size", "smaller than kernel", "must match the size of tensor")
+
+
+def size_error(name: str, batch: Any, exc: BaseException, hw: tuple[int, int] | None = None) -> InputError | None:
+    """An InputError naming the input size when `exc` is torch refusing that size; None for other errors."""
+    text = str(exc)
+    if not any(p in text for p in SIZE_ERRORS):
+        return None
+    if hw is None:
+        first = batch[0] if isinstance(batch, (list, tuple)) and batch else batch
+        shape = getattr(first, "shape", None)
+        hw = (int(shape[-2]), int(shape[-1])) if shape is not None and len(shape) >= 2 else None
+    size = f"a {hw[0]}x{hw[1]} input" if hw else "this input size"
+    why = text.strip().splitlines()[0]
+    return InputError(f"{name} cannot take {size} (torch: {why}); use a larger --size, or the model's own")
 
 
 def square_size(size: int | Sequence[int]) -> tuple[int, int]:
