@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, first_line
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
@@ -75,7 +75,7 @@ def _read_file(path: Path) -> np.ndarray:
             im.load()
             return np.array(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise InputError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
 def _decode(data: bytes, name: str) -> np.ndarray:
