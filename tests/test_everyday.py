@@ -350,3 +350,159 @@ def test_sizes_a_network_cannot_take_are_one_line(tmp_path: Path, capsys: pytest
     img = image(tmp_path / "a.png")
     code, _, err = run(capsys, "predict", "alexnet", str(img), "--random-init", "--size", "32")
     assert code == 2 and "alexnet cannot take a 32x32 input (torch: " in one_line(err) and "Output size" in err
+
+
+# ---------------------------------------------------------------- 3. bench: failed rows, -q, labels
+
+BENCH_FAST = ("--iters", "1", "--warmup", "0", "--no-flops", "--no-e2e")
+
+
+def test_bench_failed_rows_exit_1_and_say_which(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "bench", "yolov3-tiny", "--size", "100", *BENCH_FAST, "-q")
+    assert code == 1 and out == ""
+    assert "YOLO input size must be a positive multiple of 32, got 100x100" in err
+    assert err.strip().splitlines()[-1] == "error: 1 of 1 benchmark rows failed"
+    code, _, err = run(capsys, "bench", "resnet18", "--compile", "--compile-mode", "bogus", *BENCH_FAST)
+    assert code == 2 and "unknown --compile-mode 'bogus'" in one_line(err)
+
+
+def test_bench_row_of_unloadable_weights_is_not_random_init(zoo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = zoo_home / "weights" / "resnet18" / "tv_in1k"
+    entry.mkdir(parents=True)
+    (entry / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{corrupt")
+    code, out, err = run(capsys, "bench", "resnet18", "--size", "32", *BENCH_FAST, "--json", "-")
+    assert code == 1 and "build failed" in err
+    row = json.loads(out)["rows"][0]
+    assert row["status"] == "error" and row["weights"] == "not loaded"
+
+
+# ---------------------------------------------------------------- 6. --device bogus: one message everywhere
+
+def test_bogus_device_is_one_message_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = image(tmp_path / "a.png")
+    message = "unknown device 'bogus' (auto, cpu, cuda, cuda:N)"
+    for args in (["predict", "resnet18", str(img), "--random-init", "--device", "bogus"],
+                 ["eval", "resnet18", "--imagenet", str(tmp_path), "--random-init", "--device", "bogus"],
+                 ["bench", "resnet18", "--device", "bogus", *BENCH_FAST]):
+        code, _, err = run(capsys, *args)
+        assert code == 2 and message in one_line(err), args
+    with pytest.raises(InputError, match=r"unknown device 'bogus' \(auto"):
+        zoo.load("resnet18", device="bogus")  # not "model.safetensors: not a readable safetensors file"
+
+
+# ---------------------------------------------------------------- 7. bench errors that crashed or came late
+
+def test_bench_bad_baseline_outputs_and_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    code, _, err = run(capsys, "bench", "resnet18", "--compare", str(empty), *BENCH_FAST)
+    assert code == 2 and "not a cvzoo benchmark report (a JSON list" in one_line(err)
+    (tmp_path / "taken").mkdir()
+    code, _, err = run(capsys, "bench", "resnet18", "--json", str(tmp_path / "taken"), *BENCH_FAST)
+    assert code == 2 and "--json" in err and "is a folder" in one_line(err)
+    report = tmp_path / "new" / "dir" / "r.json"
+    code, _, err = run(capsys, "bench", "resnet18", "--size", "32", "--json", str(report), *BENCH_FAST, "-q")
+    assert code == 0 and json.loads(report.read_text())["rows"][0]["status"] == "ok", err
+    code, _, err = run(capsys, "bench", "alexnet", "--size", "32", *BENCH_FAST, "-q")
+    assert code == 1 and "alexnet cannot take a 32x32 input (torch: " in err
+
+
+# ---------------------------------------------------------------- 9. download --force, import over verified weights
+
+def _cache_entry(zoo_home: Path, pinned_by: str, seed: int = 0) -> dict:
+    import torch
+
+    from zoo.cache import store
+
+    torch.manual_seed(seed)
+    state = zoo.build("resnet18").net.state_dict()
+    store("resnet18", "tv_in1k", state, origin="hub", original="timm/resnet18.tv_in1k/model.safetensors@x",
+          original_format="safetensors", original_sha256="ab" * 32, pinned_by=pinned_by)
+    return state
+
+
+def test_download_force_offline_says_the_weights_are_cached(zoo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _cache_entry(zoo_home, "registry")
+    code, _, err = run(capsys, "download", "resnet18", "--force")
+    line = one_line(err)
+    assert code == 1 and "--force fetches the original again, but the zoo is offline" in line
+    assert "the cached weights (" in line and "are kept" in line and "not cached" not in line
+
+
+def test_import_over_verified_weights_needs_force(zoo_home: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from zoo.cache import Lock
+    from zoo.weights import save_safetensors
+
+    state = _cache_entry(zoo_home, "registry")
+    entry = zoo_home / "weights" / "resnet18" / "tv_in1k"
+    same = tmp_path / "same.safetensors"  # the zoo's own converted weights, brought back
+    save_safetensors(state, same)
+    code, out, err = run(capsys, "import", "resnet18", str(same))
+    assert code == 0 and "kept as is" in out and Lock.read(entry).pinned_by == "registry", err
+    torch.manual_seed(1)
+    other = tmp_path / "other.safetensors"
+    save_safetensors(zoo.build("resnet18").net.state_dict(), other)
+    code, _, err = run(capsys, "import", "resnet18", str(other))
+    assert code == 2 and "pass --force to replace the verified entry" in one_line(err)
+    assert Lock.read(entry).pinned_by == "registry"
+    code, out, err = run(capsys, "import", "resnet18", str(other), "--force")
+    assert code == 0 and Lock.read(entry).pinned_by == "local", err
+
+
+def test_import_zoo_files_and_a_zoomodels_own_state_dict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from zoo.weights import save_safetensors
+
+    model = zoo.build("resnet18")
+    own = tmp_path / "model.pth"
+    torch.save(model.state_dict(), own)  # keys 'net.conv1.weight', ...
+    code, out, err = run(capsys, "import", "resnet18", str(own))
+    assert code == 0 and "imported" in out, err
+    loaded = zoo.load("resnet18")
+    assert torch.equal(loaded.net.conv1.weight, model.net.conv1.weight)
+    registry_sha = zoo.get_spec("resnet18").default_weights().sha256
+    converted = tmp_path / "resnet18.safetensors"
+    save_safetensors(model.net.state_dict(), converted, metadata={"model": "resnet18", "original_sha256": registry_sha})
+    run(capsys, "cache", "rm", "resnet18")
+    code, out, err = run(capsys, "import", "resnet18", str(converted))
+    assert code == 0 and "the file says the zoo converted it from the registry's original" in out, err
+
+
+# ---------------------------------------------------------------- 10. a read-only or broken ZOO_HOME
+
+def test_unwritable_zoo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resnet18_state: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    from zoo.ops import proposals
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ZOO_HOME", str(blocker / "home"))  # nothing can be created below a file
+    arr = np.random.default_rng(0).integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    monkeypatch.setattr(proposals, "_WARNED", set())
+    first = proposals.get_proposals(arr)
+    again = proposals.get_proposals(arr)
+    assert not first.cached and np.array_equal(first.boxes, again.boxes)
+    err = capsys.readouterr().err
+    assert err.count("note: proposal cache not written") == 1 and "ZOO_HOME" in err
+    code, _, err = run(capsys, "import", "resnet18", str(resnet18_state))
+    line = one_line(err)
+    assert code == 1 and "cannot write to" in line and f"ZOO_HOME (now {blocker / 'home'})" in line
+
+
+def test_cache_rm_that_cannot_remove_names_zoo_home(zoo_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    _cache_entry(zoo_home, "local")
+
+    def refuse(path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    code, _, err = run(capsys, "cache", "rm", "resnet18")
+    line = one_line(err)
+    assert code == 1 and "cannot remove" in line and f"(the cache is ZOO_HOME={zoo_home})" in line

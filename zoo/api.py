@@ -49,12 +49,13 @@ def build(spec: ModelSpec | str, device: Any = "cpu", registry: Registry | None 
 
 
 def auto_device(device: Any) -> Any:
-    """"auto" -> cuda when available, else cpu (every command's --device default)."""
-    if isinstance(device, str) and device.strip().lower() in ("", "auto"):
-        import torch
+    """The device to build on: "meta" as is, anything else through zoo.devices.resolve_device ("auto" ->
+    cuda when available; "bogus" -> the one InputError every command shows, before any weights are read)."""
+    if str(device) == "meta":
+        return device
+    from zoo.devices import resolve_device
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return resolve_device(device)
 
 
 def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]) -> None:
@@ -80,7 +81,7 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     if weights is not None and not pretrained:
         raise InputError("a weights file and random init (--weights FILE with --random-init, or pretrained=False) "
                          "contradict each other: give one")
-    device = auto_device(device)
+    device = auto_device(device)  # a bad --device is named as such, not blamed on the cache file
     if weights is None and not pretrained:
         return build(resolved.spec, device, registry, **options)
     return load_from(resolve_weights(resolved, weights), resolved.spec, device, registry, **options)

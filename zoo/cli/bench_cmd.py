@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 from zoo.errors import InputError
 
 REGRESSION_EXIT = 3  # --compare found a regression (errors exit 1 or 2, like every zoo command)
+FAILED_EXIT = 1  # some rows failed (build, size, out of memory): the run is not a success
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -96,6 +98,8 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
     weights = "random" if random_init or weights_mode == "random" else "auto"
     if "-" in (json_path, csv_path) and json_path == csv_path:
         raise InputError("--json - and --csv - cannot both write to stdout")
+    for flag, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
+        _writable(flag, path)  # a typo'd folder fails now, not after the whole run
     base = BenchReport.from_json(baseline) if baseline else None  # a bad baseline fails before any timing
     report = bench(list(names), batch_sizes=_ints(batch_size), device=device, precision=precision,
                    channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
@@ -119,8 +123,30 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
         plot_report(report, plot_path)
         if not quiet:
             out.print(f"[dim]wrote {plot_path}[/dim]")
+    comp = None
     if base is not None:
         comp = compare(report, base, max_regression, compare_stat)
         render_comparison(comp, console(stderr=True) if stdout_taken or quiet else out)
-        if not comp.passed:
-            sys.exit(REGRESSION_EXIT)
+    failed = [r for r in report.rows if not r.ok]
+    if failed:  # said even with -q: a run with failed rows is not a success
+        for r in failed:
+            click.echo(f"error: {r.label()}: {r.error or r.status}", err=True)
+        click.echo(f"error: {len(failed)} of {len(report.rows)} benchmark rows failed", err=True)
+        sys.exit(FAILED_EXIT)
+    if comp is not None and not comp.passed:
+        sys.exit(REGRESSION_EXIT)
+
+
+def _writable(flag: str, path: str | None) -> None:
+    """An output file's folder exists (created here, as `zoo convert` does) and the path is not a folder."""
+    if path is None or path == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag} {path}: is a folder; give a file name")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot create its folder ({e.strerror or e})") from None
+    if not os.access(p.parent, os.W_OK):
+        raise InputError(f"{flag} {path}: its folder {p.parent} is not writable")

@@ -57,24 +57,27 @@ def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", help="original format (default: guessed from the file and the model's weights entry)")
+@click.option("--force", is_flag=True, help="replace cached weights verified against the registry with this file")
 @click.option("--json", "as_json", is_flag=True)
-def import_cmd(name: str, file: Path, fmt: str | None, as_json: bool) -> None:
+def import_cmd(name: str, file: Path, fmt: str | None, force: bool, as_json: bool) -> None:
     """Bring a local original checkpoint (Darknet .weights, torchvision .pth, safetensors) into the cache."""
-    from zoo.convert import import_file
-    from zoo.convert.formats import check_importable, check_kind
+    from zoo.convert import converted_from, import_file
 
     spec, w = _target(name)
-    if not w.multi_file and file.exists():
-        if fmt:
-            check_kind(file, fmt)
-        else:
-            check_importable(file, [w.format, *(x.format for x in spec.weights), "pytorch", "safetensors"])
-    path, lock = import_file(spec, w, file, fmt)
+    path, lock = import_file(spec, w, file, fmt, force=force)
     if as_json:
         emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
                    "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by})
         return
-    how = "matches the registry's sha256" if lock.pinned_by == "registry" else "hash recorded locally (not the registry's file)"
+    if lock.pinned_by in ("registry", "hub-etag") and lock.original != str(file.resolve()):
+        how = f"the same tensors as the cached entry, verified ({lock.pinned_by}) from {lock.original}: kept as is"
+    elif lock.pinned_by == "registry":
+        how = "matches the registry's sha256"
+    elif w.sha256 and converted_from(file) == w.sha256:  # the zoo's own converted file, brought back
+        how = ("hash recorded locally; the file says the zoo converted it from the registry's original "
+               f"(sha256 {w.sha256[:12]}…), which a converted file cannot prove")
+    else:
+        how = "hash recorded locally (not the registry's file)"
     click.echo(f"imported {file} as {spec.name}.{w.tag} ({lock.original_format}; {how})\n  -> {path}")
 
 
