@@ -76,12 +76,17 @@ class DetectionResult(Result):
         return canvas
 
 
-def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, label_set: str | None,
+def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, label_set: Any,
                 source: str | None, image_size: tuple[int, int], masks: torch.Tensor | None = None) -> DetectionResult:
     """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first. Classes of
     COCO label sets get the canonical COCO name and category id (label, class_id); the model's own index is
-    kept as model_class_id."""
-    labels = categories(label_set) if label_set else None
+    kept as model_class_id.
+
+    `label_set`: a label set name, a LabelSet (`model.label_set()`: resolves in the model's own registry) or None."""
+    if isinstance(label_set, str):
+        labels: Any = categories(label_set)
+    else:
+        labels = label_set.labels if label_set is not None else None
     order = scores.argsort(descending=True, stable=True).tolist()  # stable: ties keep the model's order
     dets = []
     for i in order:
