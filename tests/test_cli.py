@@ -96,7 +96,7 @@ def test_corrupt_weights_files_are_one_line_errors(tmp_path: Path) -> None:
     bad_st = tmp_path / "bad.safetensors"
     bad_st.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     bad_pth = tmp_path / "bad.pth"
-    bad_pth.write_bytes(b"garbage, not a pickle")
+    bad_pth.write_bytes(b"\x80\x02garbage, not a pickle")  # a pickle's first bytes, then nonsense
     res = zoo("import", "resnet18", str(bad_st))
     assert res.returncode == 1 and "not a readable safetensors file" in one_line_error(res)
     res = zoo("import", "resnet18", str(bad_pth))

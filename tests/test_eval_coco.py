@@ -1,4 +1,4 @@
-"""`zoo eval` on a COCO-format dataset generated here: exact ground truth scores AP 1.0, perturbed
+"""`zoo eval` on a COCO-format dataset generated here: exact ground truth scores AP 100 (percent), perturbed
 predictions score what pycocotools called directly scores, label spaces are mapped by name, and a real
 model runs through the whole pipeline."""
 
@@ -22,7 +22,7 @@ def test_ground_truth_scores_ap_one(tmp_path: Path) -> None:
     assert set(report.metrics) == {"bbox", "segm"}
     for kind in ("bbox", "segm"):
         m = report.metrics[kind]
-        assert m["AP"] == 1.0 and m["AP50"] == 1.0 and m["AP75"] == 1.0 and m["AR100"] == 1.0
+        assert m["AP"] == 100.0 and m["AP50"] == 100.0 and m["AP75"] == 100.0 and m["AR100"] == 100.0
     data = json.loads(ann.read_text())
     assert report.num_predictions == len(data["annotations"]) and report.dropped == {}
 
@@ -37,8 +37,8 @@ def test_perturbed_predictions_score_like_pycocotools(tmp_path: Path, perturb: f
     for kind in ("bbox", "segm"):
         direct = pycocotools_direct(ann, expected, kind, tmp_path)
         got = [report.metrics[kind][name] for name in STATS[kind]]
-        assert got == pytest.approx(direct, abs=1e-12)
-    assert 0.05 < report.metrics["bbox"]["AP"] < 0.999  # a non-trivial score, not a 0/1 corner
+        assert got == pytest.approx([100 * v if v >= 0 else v for v in direct], abs=1e-10)  # percent
+    assert 5 < report.metrics["bbox"]["AP"] < 99.9  # a non-trivial score, not a 0/1 corner
     written = json.loads(results_file.read_text())
     assert len(written) == len(expected) == report.num_predictions
     assert {r["category_id"] for r in written} <= {1, 3, 4, 13, 18}  # COCO-80 ids mapped back to COCO ids
@@ -48,7 +48,7 @@ def test_limit_and_explicit_ann_images(tmp_path: Path) -> None:
     ann = make_coco(tmp_path / "coco", n=5, layout="split")
     report = zoo.evaluate(oracle(ann), ann=ann, images=tmp_path / "coco" / "val2017", limit=2, progress=False)
     assert report.num_images == 2
-    assert report.metrics["bbox"]["AP"] == 1.0
+    assert report.metrics["bbox"]["AP"] == 100.0
     # --coco finds images under DIR/<split> too
     assert zoo.evaluate(oracle(ann), coco=tmp_path / "coco", limit=1, progress=False).num_images == 1
 
@@ -73,7 +73,7 @@ def test_real_model_through_cli(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == "faster-rcnn-mobilenet-v3-fpn" and out["num_images"] == 3 and out["world_size"] == 1
     assert list(out["metrics"]) == ["bbox"] and len(out["metrics"]["bbox"]) == 12
-    assert all(-1.0 <= v <= 1.0 for v in out["metrics"]["bbox"].values())
+    assert all(v == -1.0 or 0 <= v <= 100.0 for v in out["metrics"]["bbox"].values())
     # random weights favour a few classes: their detections are scored, or left out if the dataset lacks them
     assert out["num_predictions"] + sum(out["dropped"].values()) > 0
     assert out["published"]["COCO-val2017"]["box_ap"] == 32.8
@@ -92,7 +92,7 @@ def test_human_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     finally:  # the default registry is shared by the other tests in this process
         default_registry().remove("oracle-table")
     out = capsys.readouterr().out
-    assert "oracle-table" in out and "AP50" in out and "segm" in out and "1.0000" in out
+    assert "oracle-table" in out and "AP50" in out and "segm" in out and "100.00" in out
 
 
 @pytest.mark.parametrize("boxes", [True, False])
@@ -103,4 +103,4 @@ def test_keypoint_results_score_oks_ap_one(tmp_path: Path, boxes: bool) -> None:
     report = zoo.evaluate(KeypointOracle(ann, boxes=boxes), coco=tmp_path / "kp", progress=False,
                           registry=keypoint_registry())
     assert list(report.metrics) == (["bbox", "keypoints"] if boxes else ["keypoints"])
-    assert report.metrics["keypoints"]["AP"] == 1.0 and len(report.metrics["keypoints"]) == 10
+    assert report.metrics["keypoints"]["AP"] == 100.0 and len(report.metrics["keypoints"]) == 10

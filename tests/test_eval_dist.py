@@ -42,5 +42,5 @@ def test_torchrun_two_ranks_match_one_process(tmp_path: Path) -> None:
     assert single.world_size == 1 and single.images_per_rank == [7]
     assert ranked["metrics"] == single.metrics
     assert ranked["num_predictions"] == single.num_predictions
-    assert 0.05 < single.metrics["bbox"]["AP"] < 0.999
+    assert 5 < single.metrics["bbox"]["AP"] < 99.9
     assert len(json.loads((tmp_path / "res.json").read_text())) == single.num_predictions

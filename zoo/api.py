@@ -30,6 +30,7 @@ def build(spec: ModelSpec | str, device: Any = "cpu", registry: Registry | None 
 
     if isinstance(spec, str):
         spec = get_spec(spec, registry)
+    device = auto_device(device)
     builder = resolve_ref(spec.builder)
     kwargs = {**spec.options, **options}
     _check_builder_options(spec, builder, kwargs)
@@ -45,6 +46,16 @@ def build(spec: ModelSpec | str, device: Any = "cpu", registry: Registry | None 
         raise SpecError(f"builder of '{spec.name}' returned {type(model).__name__}, not a ZooModel")
     model.registry = registry
     return model.eval()
+
+
+def auto_device(device: Any) -> Any:
+    """The device to build on: "meta" as is, anything else through zoo.devices.resolve_device ("auto" ->
+    cuda when available; "bogus" -> the one InputError every command shows, before any weights are read)."""
+    if str(device) == "meta":
+        return device
+    from zoo.devices import resolve_device
+
+    return resolve_device(device)
 
 
 def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]) -> None:
@@ -67,6 +78,10 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     from zoo.resolve import resolve_weights
 
     resolved = (default_registry() if registry is None else registry).resolve(name)
+    if weights is not None and not pretrained:
+        raise InputError("a weights file and random init (--weights FILE with --random-init, or pretrained=False) "
+                         "contradict each other: give one")
+    device = auto_device(device)  # a bad --device is named as such, not blamed on the cache file
     if weights is None and not pretrained:
         return build(resolved.spec, device, registry, **options)
     return load_from(resolve_weights(resolved, weights), resolved.spec, device, registry, **options)

@@ -69,7 +69,7 @@ def store(name: str, tag: str, state: dict[str, Any], *, origin: str, original: 
     except OSError as e:
         from zoo.errors import disk_error
 
-        err = disk_error(e, folder, "set ZOO_HOME to a folder with room")
+        err = disk_error(e, folder, f"set ZOO_HOME (now {zoo_home()}) to a writable folder with room")
         if err is None:
             raise
         raise err from None
@@ -133,6 +133,11 @@ def cache_remove(name: str, tag: str | None = None) -> list[str]:
     removed = []
     for t in targets:
         if t.exists():
-            shutil.rmtree(t)
+            try:
+                shutil.rmtree(t)
+            except OSError as e:  # a read-only or foreign cache: one line naming the folder and ZOO_HOME
+                from zoo.errors import StorageError
+
+                raise StorageError(f"cannot remove {t}: {e.strerror or e} (the cache is ZOO_HOME={zoo_home()})") from None
             removed.append(str(t))
     return removed

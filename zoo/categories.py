@@ -83,3 +83,34 @@ def canonical_label(name: str) -> str:
     key = " ".join(name.lower().replace("_", " ").replace("-", " ").split())
     key = SYNONYMS.get(key, SYNONYMS.get(key.replace(" ", ""), key))
     return key.replace(" ", "")
+
+
+UNUSED = {"n/a", "__background__", "background"}
+
+
+@functools.lru_cache(maxsize=32)
+def _coco_map(labels: tuple[str, ...]) -> tuple[tuple[int, str], ...] | None:
+    """Per model class, (COCO category id, COCO name), when every real label of the set is a COCO class."""
+    coco = _bundled("coco91")
+    assert coco is not None
+    by_name = {canonical_label(n): (i, n) for i, n in enumerate(coco.labels) if n.lower() not in UNUSED}
+    out = []
+    for label in labels:
+        if label.lower() in UNUSED:
+            out.append((-1, label))
+            continue
+        found = by_name.get(canonical_label(label))
+        if found is None:
+            return None
+        out.append(found)
+    return tuple(out)
+
+
+def coco_class(labels: tuple[str, ...], index: int) -> tuple[int, str] | None:
+    """(COCO category id, canonical COCO name) of a model's class `index`, so detections of every family name
+    classes the same way (YOLO's COCO-80 index 60 'diningtable' and an R-CNN's COCO-91 id 67 are both
+    (67, 'dining table')); None for label sets that are not COCO classes."""
+    found = _coco_map(tuple(labels))
+    if found is None or not 0 <= index < len(found) or found[index][0] < 0:
+        return None
+    return found[index]

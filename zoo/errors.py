@@ -81,14 +81,18 @@ class StorageError(ZooError):
     """A cache folder cannot be written (disk full, read-only file system)."""
 
 
-DISK_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+UNWRITABLE_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR)  # read-only, not ours, not a folder
+DISK_ERRNOS = FULL_ERRNOS + UNWRITABLE_ERRNOS
 
 
 def disk_error(exc: OSError, folder: str | Path, fix: str) -> StorageError | None:
-    """A one-line StorageError naming `folder` and the fix when `exc` is a full or read-only disk, else None."""
+    """A one-line StorageError naming `folder` and the fix when `exc` is a full, read-only or otherwise
+    unwritable place, else None."""
     if exc.errno not in DISK_ERRNOS:
         return None
-    return StorageError(f"cannot write to {folder}: {os.strerror(exc.errno)}; free some space or {fix}")
+    room = "free some space or " if exc.errno in FULL_ERRNOS else ""
+    return StorageError(f"cannot write to {folder}: {os.strerror(exc.errno)}; {room}{fix}")
 
 
 def first_line(exc: BaseException, with_type: bool = False) -> str:

@@ -142,6 +142,18 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
     cached = cached_weights(spec, w)
     if cached is not None and not force:
         return cached
+    try:
+        return _fetch_and_convert(spec, w)
+    except OfflineError:
+        if cached is None:
+            raise
+        # --force offline: the weights ARE cached; say that, and that they stay (not "not cached")
+        why = "the zoo is offline" if is_offline() else f"{_endpoint()} cannot be reached"
+        raise OfflineError(f"{spec.name}.{w.tag}: --force fetches the original again, but {why}; the cached "
+                           f"weights ({cached}) are kept and still used") from None
+
+
+def _fetch_and_convert(spec: ModelSpec, w: WeightsSpec) -> Path:
     if w.multi_file:
         folder = _fetch_files(spec, w)
         pinned = "registry" if registry_pins_all(w) else "local"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 def load_image(image: Any) -> np.ndarray:
     """A path, PIL image, HWC ndarray or CHW tensor -> HWC uint8 RGB ndarray."""
+    if isinstance(image, str) and is_url(image):
+        return _decode(fetch_url(image), image)
     if isinstance(image, (str, os.PathLike)):
         return _read_file(Path(image))
     try:
@@ -27,6 +30,8 @@ def load_image(image: Any) -> np.ndarray:
         return _from_array(image, "array")
     if type(image).__module__.startswith("torch"):
         t = image.detach().cpu()
+        if t.numel() == 0:
+            raise InputError(f"image tensor is empty (shape {tuple(t.shape)})")
         if t.ndim == 3 and t.shape[0] in (1, 3, 4):
             t = t.permute(1, 2, 0)
         arr = t.numpy()
@@ -39,6 +44,8 @@ def load_image(image: Any) -> np.ndarray:
 
 
 def _from_array(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.size == 0:
+        raise InputError(f"image {what} is empty (shape {tuple(arr.shape)})")
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
     if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
@@ -71,19 +78,152 @@ def _read_file(path: Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
-def expand_inputs(items: list[str]) -> list[Path]:
-    """CLI inputs: files as given, folders expanded to their image files (sorted)."""
-    out: list[Path] = []
+def _decode(data: bytes, name: str) -> np.ndarray:
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            return np.array(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{name}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+URL_TIMEOUT_S = 20.0
+
+
+def is_url(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
+
+
+def fetch_url(url: str, timeout: float = URL_TIMEOUT_S) -> bytes:
+    """The bytes at an http(s) URL (images only: no cache, no retries); offline or unreachable is one line."""
+    import urllib.error
+    import urllib.request
+
+    from zoo.hub import is_offline
+
+    if is_offline():
+        raise InputError(f"{url}: cannot download while the zoo is offline (ZOO_OFFLINE / HF_HUB_OFFLINE set); "
+                         "download the image and pass the file")
+    req = urllib.request.Request(url, headers={"User-Agent": "cvzoo"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) only, checked above
+            return resp.read()
+    except urllib.error.HTTPError as e:
+        raise InputError(f"{url}: download failed (HTTP {e.code} {e.reason})") from None
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise InputError(f"{url}: download failed ({reason}; no network?)") from None
+
+
+GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class InputFile:
+    """One CLI input: the local file to read, what the user called it, and where its outputs go below --out
+    (`rel`: the path below the inputs' common folder, extension kept, so outputs never collide)."""
+
+    path: Path
+    source: str
+    rel: Path
+
+
+def collect_inputs(items: list[str], recursive: bool = False, tmp: Path | None = None,
+                   stdin: Any = None) -> list[InputFile]:
+    """CLI inputs -> files: paths as given, folders (with `recursive`, their sub-folders too) expanded to their
+    image files, quoted globs expanded, `-` read from stdin and http(s) URLs downloaded into `tmp`."""
+    import glob
+    import sys
+
+    local: list[tuple[Path, str]] = []
+    fetched: list[InputFile] = []
     for item in items:
+        if item == "-" or is_url(item):
+            if tmp is None:
+                raise InputError(f"{item}: stdin and URLs need a scratch folder")
+            if item == "-":
+                data = (stdin or sys.stdin.buffer).read()
+                if not data:
+                    raise InputError("-: stdin is empty (pipe an image in, e.g. 'cat a.jpg | zoo predict NAME -')")
+                name = "stdin" + _suffix_of(data)
+            else:
+                data = fetch_url(item)
+                name = Path(item.split("?", 1)[0].split("#", 1)[0].rstrip("/")).name or "download"
+                if Path(name).suffix.lower() not in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+                    name += _suffix_of(data)
+            dst = tmp / str(len(fetched)) / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(data)
+            fetched.append(InputFile(dst, item, Path(name)))
+            continue
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(q for q in (p.rglob("*") if recursive else p.iterdir())
+                           if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise InputError(f"{p}: folder holds no images")
-            out.extend(found)
+                deeper = not recursive and any(q.suffix.lower() in IMAGE_SUFFIXES for q in p.rglob("*"))
+                raise InputError(f"{p}: folder holds no images" + (" (its sub-folders do: add --recursive)" if deeper else ""))
+            local.extend((q, str(q)) for q in found)
+        elif not p.exists() and GLOB_CHARS & set(item):
+            found = sorted(Path(m) for m in glob.glob(item, recursive=recursive) if Path(m).is_file())
+            if not found:
+                raise InputError(f"{item}: no files match")
+            local.extend((q, str(q)) for q in found)
         else:
-            out.append(p)
+            local.append((p, item))
+    base = _common_folder([q for q, _ in local])
+    out = [InputFile(q, shown, _relative(q, base)) for q, shown in local] + fetched
+    _dedupe(out)
     return out
+
+
+def expand_inputs(items: list[str], recursive: bool = False) -> list[Path]:
+    """CLI inputs: files as given, folders expanded to their image files (sorted)."""
+    return [f.path for f in collect_inputs(items, recursive)]
+
+
+def _suffix_of(data: bytes) -> str:
+    """A file suffix for downloaded or piped bytes, from their signature."""
+    for magic, suffix in ((b"\xff\xd8\xff", ".jpg"), (b"\x89PNG", ".png"), (b"GIF8", ".gif"), (b"BM", ".bmp"),
+                          (b"II*\x00", ".tif"), (b"MM\x00*", ".tif")):
+        if data.startswith(magic):
+            return suffix
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return ".img"
+
+
+def _common_folder(paths: list[Path]) -> Path | None:
+    if not paths:
+        return None
+    try:
+        return Path(os.path.commonpath([os.path.abspath(q.parent) for q in paths]))
+    except ValueError:  # different drives
+        return None
+
+
+def _relative(path: Path, base: Path | None) -> Path:
+    if base is None:
+        return Path(path.name)
+    return Path(os.path.relpath(os.path.abspath(path), base))
+
+
+def _dedupe(files: list[InputFile]) -> None:
+    """Give colliding output names of different inputs a -2, -3, ... suffix (a URL and a file of one name); the
+    same file given twice keeps one name."""
+    taken: dict[str, str] = {}  # output name -> the input file holding it
+    for f in files:
+        me = os.path.abspath(f.path)
+        rel, n = f.rel, 1
+        while taken.get(str(rel).lower(), me) != me:
+            n += 1
+            rel = f.rel.with_name(f"{f.rel.stem}-{n}{f.rel.suffix}")
+        f.rel = rel
+        taken[str(rel).lower()] = me
 
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -98,6 +238,8 @@ def read_video(path: str | os.PathLike[str], every: int = 1) -> tuple[float, Any
     import cv2
 
     path = Path(path)
+    if every < 1:
+        raise InputError(f"every must be at least 1 (every N-th frame), got {every}")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     cap = cv2.VideoCapture(str(path))
@@ -111,7 +253,7 @@ def read_video(path: str | os.PathLike[str], every: int = 1) -> tuple[float, Any
         index, frame = 0, first
         try:
             while frame is not None:
-                if index % max(1, every) == 0:
+                if index % every == 0:
                     yield index, np.ascontiguousarray(frame[:, :, ::-1])
                 ok, frame = cap.read()
                 frame = frame if ok else None

@@ -109,7 +109,13 @@ class ZooModel(nn.Module):
         single = not isinstance(images, (list, tuple))
         with torch.inference_mode():
             batch, metas = self.preprocess(images, **pre)
-            raw = self(batch)
+            try:
+                raw = self(batch)
+            except RuntimeError as e:
+                err = size_error(self.spec.name, batch, e)
+                if err is None:
+                    raise
+                raise err from None
             results = self.postprocess(raw, metas, **post)
         return results[0] if single else results
 
@@ -127,8 +133,21 @@ class ZooModel(nn.Module):
             raise InputError(f"{self.spec.name} does not take option{'s' if len(unknown) > 1 else ''} "
                              f"{', '.join(repr(k) for k in unknown)} (it takes: {', '.join(valid) or 'none'})"
                              + (f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""))
+        task = self._task()
+        if task is not None:
+            task.check_options(opts)  # conf 1.5, topk -1, size 0: one line, not a raw torch error
         return ({k: v for k, v in opts.items() if k in pre_names},
                 {k: v for k, v in opts.items() if k in post_names})
+
+    def _task(self) -> Any:
+        """This model's Task from the registry it was built from (None when that registry lacks it)."""
+        from zoo.errors import SpecError
+        from zoo.plugin_manager import default_registry
+
+        try:
+            return (self.registry or default_registry()).task(self.spec.task)
+        except SpecError:
+            return None
 
     def example_request(self, batch_size: int = 1, input_size: int | tuple[int, int] | None = None) -> Any:
         """What `preprocess` takes, with random content: the end-to-end benchmark row times
@@ -153,6 +172,26 @@ class ZooModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.spec.name}, weights={self.weights_source}"
+
+
+# What torch says when a network is fed a size its layers cannot take (pooling to nothing, skip connections
+# of unequal sizes, kernels larger than the feature map).
+SIZE_ERRORS = ("Output size is too small", "Sizes of tensors must match", "Kernel size can't be greater",
+               "Calculated padded input size", "smaller than kernel", "must match the size of tensor")
+
+
+def size_error(name: str, batch: Any, exc: BaseException, hw: tuple[int, int] | None = None) -> InputError | None:
+    """An InputError naming the input size when `exc` is torch refusing that size; None for other errors."""
+    text = str(exc)
+    if not any(p in text for p in SIZE_ERRORS):
+        return None
+    if hw is None:
+        first = batch[0] if isinstance(batch, (list, tuple)) and batch else batch
+        shape = getattr(first, "shape", None)
+        hw = (int(shape[-2]), int(shape[-1])) if shape is not None and len(shape) >= 2 else None
+    size = f"a {hw[0]}x{hw[1]} input" if hw else "this input size"
+    why = text.strip().splitlines()[0]
+    return InputError(f"{name} cannot take {size} (torch: {why}); use a larger --size, or the model's own")
 
 
 def square_size(size: int | Sequence[int]) -> tuple[int, int]:

@@ -145,6 +145,11 @@ def _entry_points(selected: Iterable[md.EntryPoint] | None) -> list[md.EntryPoin
     only = os.environ.get("ZOO_LOAD_PLUGINS")
     if only is not None:
         wanted = {n.strip() for n in only.split(",") if n.strip()}
+        absent = sorted(wanted - {ep.name for ep in eps})
+        if absent:  # a typo here would otherwise look like an empty zoo
+            installed = ", ".join(sorted({ep.name for ep in eps})) or "none"
+            print(f"warning: ZOO_LOAD_PLUGINS names {', '.join(repr(a) for a in absent)}, not an installed plugin "
+                  f"(installed: {installed})", file=sys.stderr)
         eps = [ep for ep in eps if ep.name in wanted]
     seen: dict[str, md.EntryPoint] = {}
     for ep in eps:  # an editable and a regular install of one dist can list an entry point twice

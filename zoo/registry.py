@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zoo.errors import DuplicateModelError, SpecError, UnknownModelError, UnknownTagError
+from zoo.errors import DuplicateModelError, InputError, SpecError, UnknownModelError, UnknownTagError
 from zoo.spec import ModelSpec, WeightsSpec
 
 if TYPE_CHECKING:
@@ -143,7 +143,12 @@ class Registry:
         license: str | None = None,
         pretrained: bool = False,
     ) -> list[str]:
-        """Names matching fnmatch patterns and filters, naturally sorted."""
+        """Names matching fnmatch patterns and filters, naturally sorted; an unknown task or family is an
+        InputError with a did-you-mean (a typo must not look like an empty zoo)."""
+        if task:
+            _known(task, [t.name for t in self.tasks()], "task")
+        if family:
+            _known(family, sorted({s.family for s in self.specs()}), "family")
         incl = [include] if isinstance(include, str) else list(include or [])
         excl = [exclude] if isinstance(exclude, str) else list(exclude or [])
         out = []
@@ -175,3 +180,12 @@ class Registry:
 
     def converters(self) -> list[Converter]:
         return [self._converters[k] for k in sorted(self._converters)]
+
+
+def _known(value: str, known: list[str], what: str) -> None:
+    """Refuse a filter value that matches nothing the registry has, naming close matches."""
+    if value in known:
+        return
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    raise InputError(f"unknown {what} '{value}'; {hint}(known: {', '.join(known) or 'none'})")

@@ -86,7 +86,7 @@ class ModelSpec:
     paper: Paper | None = None
     input: InputSpec = field(default_factory=InputSpec)
     categories: str | None = None  # name of a category set: imagenet1k, coco80, coco91, coco17-keypoints
-    num_params: float | None = None
+    num_params: int | None = None
     gmacs: float | None = None
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     metrics_source: str = ""
@@ -285,9 +285,10 @@ def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | No
         kw["metrics"] = _metrics(source, name, "metrics", row["metrics"])
     if "weights" in row:
         kw["weights"] = _weights(source, name, row["weights"])
-    for key in ("num_params", "gmacs"):
-        if row.get(key) is not None:
-            kw[key] = float(_typed(source, name, key, row[key], (int, float)))
+    if row.get("num_params") is not None:  # a count: an int in JSON, never 11689512.0
+        kw["num_params"] = int(_typed(source, name, "num_params", row["num_params"], (int, float)))
+    if row.get("gmacs") is not None:
+        kw["gmacs"] = float(_typed(source, name, "gmacs", row["gmacs"], (int, float)))
     if "options" in row:
         _typed(source, name, "options", row["options"], dict)
     kw["source"] = source

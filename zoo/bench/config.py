@@ -11,6 +11,9 @@ DEFAULT_ITERS = 20
 DEFAULT_WARMUP = 3
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
 @dataclass(kw_only=True)
 class BenchConfig:
     """Every knob of one harness run (stored in the report's `config`); keyword-only, so a new knob never
@@ -49,4 +52,8 @@ class BenchConfig:
         if self.weights not in ("auto", "random"):
             raise InputError(f"unknown weights mode '{self.weights}' (auto, random)")
         if self.input_size is not None and min(self.input_size) < 1:
-            raise InputError("--input-size must be positive")
+            raise InputError("--size must be positive")
+        if self.compile_mode is not None and not self.compile:
+            raise InputError("--compile-mode needs --compile (it picks how torch.compile runs)")
+        if self.compile_mode is not None and self.compile_mode not in COMPILE_MODES:
+            raise InputError(f"unknown --compile-mode '{self.compile_mode}' ({', '.join(COMPILE_MODES)})")

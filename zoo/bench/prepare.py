@@ -55,6 +55,8 @@ def prepare(target: str | ZooModel, cfg: BenchConfig, dev: torch.device) -> Prep
         name = target
         model = load_for_bench(target, cfg.weights, dev)
     task = model.spec.task
+    if cfg.input_size is not None:
+        check_size(model, cfg.input_size)
     if cfg.fuse:
         from zoo.ops.fuse import fuse_conv_bn
 
@@ -96,6 +98,23 @@ def load_for_bench(name: str, weights: str, dev: torch.device, registry: Any = N
         if source.kind != "none":
             return load_from(source, resolved.spec, dev, registry)
     return build(resolved.spec, device=dev, registry=registry)
+
+
+def check_size(model: Any, size: tuple[int, int]) -> None:
+    """Ask the model's own preprocess about `size` (YOLO: "a positive multiple of 32"), so bench says what
+    predict says instead of torch's "Sizes of tensors must match" mid-row. Only InputErrors count."""
+    import inspect
+
+    from zoo.errors import InputError
+
+    if "size" not in inspect.signature(model.preprocess).parameters:
+        return
+    try:
+        model.preprocess(model.example_request(1, size), size=size)
+    except InputError:
+        raise
+    except Exception:  # anything else is the rows' business (they record it)
+        pass
 
 
 def _reasons(skipped: dict[str, str]) -> str:

@@ -153,6 +153,9 @@ class BenchReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchReport:
+        if not isinstance(data, dict):  # e.g. a file holding [] or a bare number
+            raise InputError(f"not a cvzoo benchmark report (a JSON {type(data).__name__}, expected an object "
+                             f"with schema {SCHEMA!r} and rows)")
         schema = data.get("schema", "")
         if not str(schema).startswith("cvzoo.bench/"):
             raise InputError(f"not a cvzoo benchmark report (schema {schema!r}, expected {SCHEMA!r})")

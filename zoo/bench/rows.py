@@ -18,6 +18,7 @@ from zoo.bench.prepare import Prepared, to_channels_last
 from zoo.bench.protocol import LatencyStats, synchronize, time_calls, time_first_call, warm_up
 from zoo.bench.report import END_TO_END, FORWARD, BenchRow
 from zoo.errors import first_line
+from zoo.model import size_error
 
 
 def _base_row(prep: Prepared, bs: int, kind: str, cfg: BenchConfig, dev: torch.device,
@@ -172,6 +173,9 @@ def fail_row(row: BenchRow, e: Exception) -> None:
     elif isinstance(e, NotImplementedError):
         row.status = "unsupported"
         row.error = first_line(e)
+    elif (sized := size_error(row.model, None, e, _hw(row.input_size))) is not None:
+        row.status = "error"
+        row.error = str(sized)[:300]
     else:
         row.status = "error"
         row.error = f"{type(e).__name__}: {first_line(e)}"[:300]
@@ -191,3 +195,12 @@ def _median(values: Iterable[float]) -> float:
     v = sorted(values)
     n = len(v)
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def _hw(label: str | None) -> tuple[int, int] | None:
+    """(h, w) from a row's input label "HxW" (None for labels such as a generator's "z=128")."""
+    try:
+        h, w = str(label).split("x")
+        return int(h), int(w)
+    except ValueError:
+        return None

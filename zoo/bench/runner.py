@@ -100,6 +100,8 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
                                    channels_last=cfg.channels_last, compiled=cfg.compile, fused=cfg.fuse)
                     fail_row(row, e)
                     row.error = f"build failed: {row.error}"
+                    # nothing was loaded: the row must not claim "random init" (a corrupt cached file, say)
+                    row.weights = "random init (build failed)" if cfg.weights == "random" else "not loaded"
                     report.rows.append(row)
                     bar.advance(2 if cfg.e2e else 1)
                 del e

@@ -46,6 +46,17 @@ class LazyGroup(click.Group):
             return found if isinstance(found, click.Command) else found()  # type: ignore[return-value]
         return super().get_command(ctx, name) or _plugin_commands().get(name)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        """An unknown subcommand is a usage error (exit 2) naming the close ones: 'zoo lst' -> did you mean list?"""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; see 'zoo --help'"
+            raise click.UsageError(f"no such command '{name}'{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
 
 def _plugin_commands() -> dict[str, click.Command]:
     """Commands that plugins add, collected once; failures show in `zoo plugins`, never here."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 from zoo.errors import InputError
 
 REGRESSION_EXIT = 3  # --compare found a regression (errors exit 1 or 2, like every zoo command)
+FAILED_EXIT = 1  # some rows failed (build, size, out of memory): the run is not a success
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -19,6 +21,8 @@ def _ints(text: str) -> tuple[int, ...]:
         raise InputError(f"--batch-size wants comma-separated integers like 1,8,32, not '{text}'") from None
     if not out:
         raise InputError("--batch-size is empty")
+    if min(out) < 1:
+        raise InputError(f"--batch-size must be at least 1, got {min(out)}")
     return out
 
 
@@ -29,12 +33,14 @@ def _size(text: str | None) -> tuple[int, int] | None:
     try:
         nums = [int(p) for p in parts if p]
     except ValueError:
-        raise InputError(f"--input-size wants N or HxW (e.g. 224 or 384x640), not '{text}'") from None
+        raise InputError(f"--size wants N or HxW (e.g. 224 or 384x640), not '{text}'") from None
+    if any(n < 1 for n in nums):
+        raise InputError(f"--size must be at least 1, got '{text}'")
     if len(nums) == 1:
         return (nums[0], nums[0])
     if len(nums) == 2:
         return (nums[0], nums[1])
-    raise InputError(f"--input-size wants N or HxW (e.g. 224 or 384x640), not '{text}'")
+    raise InputError(f"--size wants N or HxW (e.g. 224 or 384x640), not '{text}'")
 
 
 @click.command("bench")
@@ -52,9 +58,11 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--iters", type=int, default=None, help="timed calls per row [default: 20, or unlimited with --time-budget]")
 @click.option("--time-budget", type=float, default=None, help="seconds of timed calls per row")
 @click.option("--threads", type=int, default=None, help="torch.set_num_threads for the run")
-@click.option("--input-size", default=None, help="N or HxW [default: the model's own input size]")
-@click.option("--weights", type=click.Choice(["auto", "random"]), default="auto", show_default=True,
-              help="auto: cached weights when present, else random init (never downloads)")
+@click.option("--size", "input_size", default=None, help="network input, N or HxW [default: the model's own size]")
+@click.option("--input-size", "input_size_alias", default=None, hidden=True)  # old spelling of --size
+@click.option("--random-init", is_flag=True,
+              help="always random init [default: cached weights when present, else random init; never downloads]")
+@click.option("--weights", "weights_mode", type=click.Choice(["auto", "random"]), default=None, hidden=True)  # old: --random-init
 @click.option("--no-e2e", is_flag=True, help="skip the end-to-end (preprocess + forward + postprocess) rows")
 @click.option("--no-flops", is_flag=True, help="skip FLOP counting and the matmul peak")
 @click.option("--json", "json_path", default=None, help="write the report as JSON to FILE ('-' for stdout)")
@@ -68,7 +76,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
 def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
               channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
-              weights: str, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
+              input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
               baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
               quiet: bool) -> None:
     """Benchmark NAMEs (or fnmatch patterns like 'resnet*', or --task T): forward latency p50/p90/p99,
@@ -80,8 +88,18 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
 
     if not names and not task:
         raise click.UsageError("give model NAMEs or --task (e.g. 'zoo bench resnet50' or 'zoo bench --task detection')")
+    if compile_mode is not None and not compile_:
+        raise InputError("--compile-mode needs --compile (it picks how torch.compile runs)")
+    if input_size is not None and input_size_alias is not None and input_size != input_size_alias:
+        raise InputError("--size and --input-size (its old spelling) disagree: give one")
+    input_size = input_size or input_size_alias
+    if random_init and weights_mode == "auto":
+        raise InputError("--random-init and --weights auto contradict each other: give one")
+    weights = "random" if random_init or weights_mode == "random" else "auto"
     if "-" in (json_path, csv_path) and json_path == csv_path:
         raise InputError("--json - and --csv - cannot both write to stdout")
+    for flag, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
+        _writable(flag, path)  # a typo'd folder fails now, not after the whole run
     base = BenchReport.from_json(baseline) if baseline else None  # a bad baseline fails before any timing
     report = bench(list(names), batch_sizes=_ints(batch_size), device=device, precision=precision,
                    channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
@@ -105,8 +123,30 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
         plot_report(report, plot_path)
         if not quiet:
             out.print(f"[dim]wrote {plot_path}[/dim]")
+    comp = None
     if base is not None:
         comp = compare(report, base, max_regression, compare_stat)
         render_comparison(comp, console(stderr=True) if stdout_taken or quiet else out)
-        if not comp.passed:
-            sys.exit(REGRESSION_EXIT)
+    failed = [r for r in report.rows if not r.ok]
+    if failed:  # said even with -q: a run with failed rows is not a success
+        for r in failed:
+            click.echo(f"error: {r.label()}: {r.error or r.status}", err=True)
+        click.echo(f"error: {len(failed)} of {len(report.rows)} benchmark rows failed", err=True)
+        sys.exit(FAILED_EXIT)
+    if comp is not None and not comp.passed:
+        sys.exit(REGRESSION_EXIT)
+
+
+def _writable(flag: str, path: str | None) -> None:
+    """An output file's folder exists (created here, as `zoo convert` does) and the path is not a folder."""
+    if path is None or path == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag} {path}: is a folder; give a file name")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot create its folder ({e.strerror or e})") from None
+    if not os.access(p.parent, os.W_OK):
+        raise InputError(f"{flag} {path}: its folder {p.parent} is not writable")

@@ -33,7 +33,7 @@ def _settings(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--imagenet", type=click.Path(path_type=Path), help="ImageNet-style folder: one sub-folder per class")
 @click.option("--limit", type=int, help="evaluate only the first N images (quick runs)")
 @click.option("--batch-size", type=int, default=4, show_default=True)
-@click.option("--conf", type=float, default=0.001, show_default=True, help="detection score threshold")
+@click.option("--conf", type=float, default=None, help="score threshold in [0, 1] for tasks that take one [default: 0.001]")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda (under torchrun: cuda:LOCAL_RANK)")
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (checks the pipeline; the scores mean nothing)")
@@ -42,7 +42,7 @@ def _settings(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None, split: str | None,
-             imagenet: Path | None, limit: int | None, batch_size: int, conf: float, device: str,
+             imagenet: Path | None, limit: int | None, batch_size: int, conf: float | None, device: str,
              weights: Path | None, random_init: bool, settings: tuple[str, ...], results: Path | None,
              as_json: bool, no_progress: bool) -> None:
     """Score NAME on a dataset with pycocotools (bbox / segm / keypoints) or top-1/top-5.
@@ -69,7 +69,7 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
              f"{report.world_size} process{'es' if report.world_size > 1 else ''}, {report.seconds:.1f} s")
     out = console()
     out.print(title)
-    table(None, ["metric"] + kinds, rows)
+    table(None, ["metric (%)"] + kinds, rows)
     if report.published:
         pub = "; ".join(f"{ds}: " + ", ".join(f"{k} {v:g}" for k, v in m.items()) for ds, m in report.published.items())
         out.print(f"published: {pub}" + (f" ({report.published_source})" if report.published_source else ""))
@@ -83,9 +83,7 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
 
 
 def _fmt(v: float | None, kind: str) -> str:
-    """COCO numbers are fractions (pycocotools' -1: no ground truth of that size); top-k is in percent."""
+    """Every metric is in percent (pycocotools' -1: no ground truth of that size)."""
     if v is None:
         return ""
-    if kind == "classification":
-        return f"{v:.2f}%"
-    return "n/a" if v < 0 else f"{v:.4f}"
+    return "n/a" if v < 0 else f"{v:.2f}"

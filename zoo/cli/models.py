@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zoo.cli.output import emit_json, human_count, table
+from zoo.cli.output import emit_json, human_count, plural, table
 
 
 @click.command("list")
@@ -42,7 +42,7 @@ def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | No
         else:
             weights = "no pretrained weights"
         rows.append([s.name, s.family, s.task, human_count(s.num_params), f"{s.gmacs:g}" if s.gmacs else "", weights])
-    table(f"{len(rows)} models", ["name", "family", "task", "params", "GMACs", "weights"], rows)
+    table(plural(len(rows), "model"), ["name", "family", "task", "params", "GMACs", "weights"], rows)
 
 
 @click.command("info")

@@ -51,3 +51,8 @@ def human_bytes(n: float | None) -> str:
         if abs(n) >= div:
             return f"{n / div:.1f} {unit}"
     return f"{int(n)} B"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 model', '2 models' (and '1 weights entry', '3 weights entries' with `many`)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

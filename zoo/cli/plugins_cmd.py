@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from zoo.cli.output import emit_json, table
+from zoo.cli.output import emit_json, plural, table
 
 
 @click.command("plugins")
@@ -29,6 +29,6 @@ def plugins_cmd(as_json: bool, requirements: bool) -> None:
     else:
         rows = [[i.name, i.module, f"{i.distribution} {i.version}".strip(), ", ".join(i.hooks), len(i.models),
                  "ok" if i.ok else "FAILED: " + " | ".join(i.errors)] for i in infos]
-        table(f"{len(infos)} plugins", ["name", "module", "distribution", "hooks", "models", "status"], rows)
+        table(plural(len(infos), "plugin"), ["name", "module", "distribution", "hooks", "models", "status"], rows)
     if any(not i.ok for i in infos):
         sys.exit(1)

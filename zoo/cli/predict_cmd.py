@@ -40,73 +40,118 @@ def make_predict_cmd() -> click.Command:
     cmd = click.Command("predict", callback=predict, help=predict.__doc__, params=[
         click.Argument(["name"]), click.Argument(["inputs"], nargs=-1, required=True),
         click.Option(["--out", "out_dir"], type=click.Path(file_okay=False, path_type=Path),
-                     help="write drawn results here"),
+                     help="write drawn results here (sub-folders and extensions of the inputs kept)"),
         click.Option(["--json", "as_json"], is_flag=True, help="one JSON document on stdout"),
         click.Option(["--weights"], type=click.Path(path_type=Path), help="a local weights file instead of the cache"),
         click.Option(["--random-init"], is_flag=True, help="run with random weights (smoke tests only: noise)"),
         click.Option(["--batch-size"], type=int, default=8, show_default=True),
-        click.Option(["--device"], default="cpu", show_default=True),
+        click.Option(["--device"], default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N"),
         click.Option(["--every"], type=int, default=1, show_default=True, help="videos: run on every N-th frame"),
+        click.Option(["--recursive", "-r"], is_flag=True, help="folders: take the images of their sub-folders too"),
         *task_options(default_registry().tasks())])
     return cmd
 
 
 def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, Any]:
-    """The task options the user gave; one the model's task does not have is refused in one line."""
+    """The task options the user gave; one the model's task does not have, or a value out of its range, is
+    refused in one line."""
     opts = {k: v for k, v in given.items() if v is not None}
     foreign = [k for k in opts if task.option(k) is None]
     if foreign:
         flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
         own = ", ".join(o.flag for o in task.options) or "none"
         raise InputError(f"{flags}: not an option of {task.name} models ({name} takes: {own})")
+    task.check_options(opts, cli=True)
     return opts
 
 
+def at_least(flag: str, value: int | None, low: int = 1) -> None:
+    """Counts (batch sizes, strides, limits) below `low` are refused instead of silently meaning something else."""
+    if value is not None and value < low:
+        raise InputError(f"{flag} must be at least {low}, got {value}")
+
+
+def output_path(out_dir: Path, rel: Path, model: str, video: bool = False) -> Path:
+    """Where the drawn result of input `rel` goes: its sub-folder kept, '.<model>' before its extension (formats
+    Pillow cannot write in colour become '<name>.<ext>.<model>.png')."""
+    if video:
+        return out_dir / rel.parent / f"{rel.stem}.{model}.mp4"
+    if rel.suffix.lower() in WRITABLE_SUFFIXES:
+        return out_dir / rel.parent / f"{rel.stem}.{model}{rel.suffix}"
+    return out_dir / rel.parent / f"{rel.name}.{model}.png"
+
+
+WRITABLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
 def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
-            random_init: bool, batch_size: int, device: str, every: int, **given: Any) -> None:
-    """Predict on image files, folders of images, or video files (one result per frame)."""
+            random_init: bool, batch_size: int, device: str, every: int, recursive: bool = False,
+            **given: Any) -> None:
+    """Predict on image files, folders of images, globs, http(s) URLs, '-' (stdin) or video files (one result
+    per frame)."""
+    import tempfile
+
     import zoo
-    from zoo.images import expand_inputs, is_video, load_image
+    from zoo.images import collect_inputs, is_video, load_image
     from zoo.plugin_manager import default_registry
 
+    at_least("--batch-size", batch_size)
+    at_least("--every", every)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":
         raise InputError(f"{name} is a {task.name} model: it takes {task.inputs}, not images "
                          "(see 'zoo --help' for its family's command)")
-    videos = [Path(i) for i in inputs if is_video(i) and Path(i).is_file()]
-    paths = expand_inputs([i for i in inputs if Path(i) not in videos])
     opts = checked_options(name, task, given)
-    model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
-    model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
+    if weights is not None and random_init:
+        raise InputError("--weights FILE and --random-init contradict each other: give one")
+    with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
+        files = collect_inputs(list(inputs), recursive, Path(tmp))
+        model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
+        model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
+        _run(model, files, opts, out_dir, as_json, random_init, batch_size, every, is_video, load_image)
+
+
+def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | None, as_json: bool,
+         random_init: bool, batch_size: int, every: int, is_video: Any, load_image: Any) -> None:
+    videos = [f for f in files if is_video(f.path) and f.path.is_file()]
     results, errors = [], []
-    good: list[Path] = []
-    for p in paths:  # read every image first: a corrupt one is reported in one line and skipped
+    good: list[Any] = []
+    for f in files:  # read every image first: a corrupt one is reported in one line and skipped
+        if f in videos:
+            continue
         try:
-            load_image(p)
-            good.append(p)
+            load_image(f.path)
+            good.append(f)
         except InputError as e:
-            errors.append(str(e))
-            click.echo(f"error: {e}", err=True)
-    for i in range(0, len(good), max(1, batch_size)):
-        chunk = [str(p) for p in good[i:i + batch_size]]
-        results.extend(model.predict(chunk, **opts))
+            msg = str(e).replace(str(f.path), f.source, 1)
+            errors.append(msg)
+            click.echo(f"error: {msg}", err=True)
+    for i in range(0, len(good), batch_size):
+        chunk = good[i:i + batch_size]
+        for f, r in zip(chunk, model.predict([str(f.path) for f in chunk], **opts)):
+            results.append((f, r))
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for r in results:
-            dst = out_dir / f"{Path(r.source).stem}.{model.spec.name}.jpg"
-            r.draw(r.source).save(dst, quality=92)
+        for f, r in results:
+            dst = output_path(out_dir, f.rel, model.spec.name)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            image = r.draw(str(f.path))
+            image.save(dst, **({"quality": 92} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
             if not as_json:
                 click.echo(f"wrote {dst}", err=True)
+    for f, r in results:
+        r.source = f.source
     frames = []
     for video in videos:
-        frames.extend(_predict_video(model, video, opts, batch_size, out_dir, every, as_json))
+        dst = output_path(out_dir, video.rel, model.spec.name, video=True) if out_dir is not None else None
+        frames.extend(_predict_video(model, video.path, opts, batch_size, dst, every, as_json, video.source))
+    shown = [r for _, r in results]
     if as_json:
         emit_json({"model": model.spec.name, "weights": model.weights_source,
-                   "results": [r.to_json() for r in results + frames], "errors": errors})
+                   "results": [r.to_json() for r in shown + frames], "errors": errors})
     else:
         if random_init:
             console(stderr=True).print("[yellow]random weights: these predictions are noise[/yellow]")
-        for r in results + (frames if len(frames) <= 20 else []):
+        for r in shown + (frames if len(frames) <= 20 else []):
             cols, rows = r.rows()
             if rows:
                 table(r.source, cols, rows)
@@ -116,8 +161,8 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
         sys.exit(2)
 
 
-def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int, out_dir: Path | None, every: int,
-                   quiet: bool) -> list[Any]:
+def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int, dst: Path | None, every: int,
+                   quiet: bool, source: str | None = None) -> list[Any]:
     """Results for the frames of one video (source "<path>#frame=<i>"); with --out, an annotated video too."""
     import cv2
     import numpy as np
@@ -125,27 +170,27 @@ def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int
     from zoo.images import read_video
 
     fps, frames = read_video(path, every)
-    dst = out_dir / f"{path.stem}.{model.spec.name}.mp4" if out_dir is not None else None
+    source = source or str(path)
     writer = None
     results: list[Any] = []
 
     def run(batch: list[tuple[int, Any]]) -> None:
         nonlocal writer
         for (i, frame), r in zip(batch, model.predict([f for _, f in batch], **opts)):
-            r.source = f"{path}#frame={i}"
+            r.source = f"{source}#frame={i}"
             results.append(r)
             if dst is not None:
                 if writer is None:
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     h, w = frame.shape[:2]
-                    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps / max(1, every), (w, h))
+                    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps / every, (w, h))
                 writer.write(np.ascontiguousarray(np.asarray(r.draw(frame))[:, :, ::-1]))
 
     batch: list[tuple[int, Any]] = []
     try:
         for item in frames:
             batch.append(item)
-            if len(batch) >= max(1, batch_size):
+            if len(batch) >= batch_size:
                 run(batch)
                 batch = []
         if batch:
@@ -154,5 +199,5 @@ def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int
         if writer is not None:
             writer.release()
     if not quiet:
-        click.echo(f"{path}: {len(results)} frames" + (f", wrote {dst}" if dst is not None else ""), err=True)
+        click.echo(f"{source}: {len(results)} frames" + (f", wrote {dst}" if dst is not None else ""), err=True)
     return results

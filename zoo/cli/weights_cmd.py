@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from zoo.cli.output import emit_json, human_bytes, table
-from zoo.errors import ZooError
+from zoo.cli.output import emit_json, human_bytes, plural, table
+from zoo.errors import InputError, ZooError
 
 
 def _target(name: str):  # -> (spec, weights spec)
@@ -29,6 +29,7 @@ def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
     from zoo.hub import download
 
     rows, failed = [], 0
+    codes = [0]
     for name in names:
         try:
             spec, w = _target(name)
@@ -38,6 +39,7 @@ def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
                          "pinned_by": lock.pinned_by if lock else ""})
         except ZooError as e:
             failed += 1
+            codes.append(e.exit_code)
             rows.append({"model": name, "tag": "", "status": "failed", "path": "", "pinned_by": "", "error": str(e)})
             if not as_json:
                 click.echo(f"error: {e}", err=True)
@@ -48,25 +50,34 @@ def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
         if ok:
             table(None, ["model", "tag", "pinned by", "path"], [[r["model"], r["tag"], r["pinned_by"], r["path"]] for r in ok])
     if failed:
-        sys.exit(1)
+        sys.exit(max(codes))  # the same code as the error alone would give (unknown model: 2)
 
 
 @click.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", help="original format (default: guessed from the file and the model's weights entry)")
+@click.option("--force", is_flag=True, help="replace cached weights verified against the registry with this file")
 @click.option("--json", "as_json", is_flag=True)
-def import_cmd(name: str, file: Path, fmt: str | None, as_json: bool) -> None:
+def import_cmd(name: str, file: Path, fmt: str | None, force: bool, as_json: bool) -> None:
     """Bring a local original checkpoint (Darknet .weights, torchvision .pth, safetensors) into the cache."""
-    from zoo.convert import import_file
+    from zoo.convert import converted_from, import_file
 
     spec, w = _target(name)
-    path, lock = import_file(spec, w, file, fmt)
+    path, lock = import_file(spec, w, file, fmt, force=force)
     if as_json:
         emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
                    "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by})
         return
-    how = "matches the registry's sha256" if lock.pinned_by == "registry" else "hash recorded locally (not the registry's file)"
+    if lock.pinned_by in ("registry", "hub-etag") and lock.original != str(file.resolve()):
+        how = f"the same tensors as the cached entry, verified ({lock.pinned_by}) from {lock.original}: kept as is"
+    elif lock.pinned_by == "registry":
+        how = "matches the registry's sha256"
+    elif w.sha256 and converted_from(file) == w.sha256:  # the zoo's own converted file, brought back
+        how = ("hash recorded locally; the file says the zoo converted it from the registry's original "
+               f"(sha256 {w.sha256[:12]}…), which a converted file cannot prove")
+    else:
+        how = "hash recorded locally (not the registry's file)"
     click.echo(f"imported {file} as {spec.name}.{w.tag} ({lock.original_format}; {how})\n  -> {path}")
 
 
@@ -99,7 +110,7 @@ def verify_cmd(names: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         emit_json([r.__dict__ for r in rows])
     else:
-        table(f"{len(rows)} weights entries", ["model", "tag", "status", "pinned by", "detail"],
+        table(plural(len(rows), "weights entry", "weights entries"), ["model", "tag", "status", "pinned by", "detail"],
               [[r.model, r.tag, r.status, r.pinned_by, r.detail] for r in rows])
     if any(r.status in ("modified", "no-lock") for r in rows) or (names and any(r.status == "missing" for r in rows)):
         sys.exit(1)
@@ -128,7 +139,7 @@ def cache_ls(as_json: bool) -> None:
     if as_json:
         emit_json([e.__dict__ for e in entries])
         return
-    table(f"{len(entries)} cached weights", ["model", "tag", "size", "from", "path"],
+    table(plural(len(entries), "cached weights entry", "cached weights entries"), ["model", "tag", "size", "from", "path"],
           [[e.model, e.tag, human_bytes(e.size), e.origin, e.path] for e in entries])
 
 
@@ -137,11 +148,24 @@ def cache_ls(as_json: bool) -> None:
 def cache_rm(names: tuple[str, ...]) -> None:
     """Remove cached weights of NAME (or NAME.TAG)."""
     from zoo.cache import cache_remove
+    from zoo.plugin_manager import default_registry
 
+    code = 0
     for n in names:
         arch, _, tag = n.partition(".")
         removed = cache_remove(arch, tag or None)
-        click.echo(f"removed {', '.join(removed)}" if removed else f"{n}: nothing cached")
+        if removed:
+            click.echo(f"removed {', '.join(removed)}")
+            continue
+        try:
+            default_registry().resolve(n)  # a typo gets a did-you-mean and exit 2, not "nothing cached"
+        except ZooError as e:
+            click.echo(f"error: {e}", err=True)
+            code = max(code, e.exit_code)
+            continue
+        click.echo(f"{n}: nothing cached")
+    if code:
+        sys.exit(code)
 
 
 @click.command("convert")
@@ -149,7 +173,8 @@ def cache_rm(names: tuple[str, ...]) -> None:
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "name", required=True, help="the model whose layout to convert into")
-def convert_cmd(fmt: str, src: Path, dst: Path, name: str) -> None:
+@click.option("--force", is_flag=True, help="overwrite DST if it exists")
+def convert_cmd(fmt: str, src: Path, dst: Path, name: str, force: bool) -> None:
     """Convert an original checkpoint to a safetensors file in the zoo's layout for --model."""
     from zoo.convert import convert_file
     from zoo.fsutil import sha256_file
@@ -157,6 +182,15 @@ def convert_cmd(fmt: str, src: Path, dst: Path, name: str) -> None:
     from zoo.weights import save_safetensors
 
     spec = default_registry().get(name)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise InputError(f"{dst}: is the source file; write the converted weights to another path")
+    if dst.is_dir():
+        raise InputError(f"{dst}: is a folder; give DST as a file name (e.g. {dst / (src.stem + '.safetensors')})")
+    if dst.exists() and not force:
+        raise InputError(f"{dst}: exists; pass --force to overwrite it")
+    from zoo.convert.formats import check_kind
+
+    check_kind(src, fmt)
     state = convert_file(spec, src, fmt)
     save_safetensors(state, dst, metadata={"model": spec.name, "original_sha256": sha256_file(src)})
     click.echo(f"wrote {dst} ({len(state)} tensors, {human_bytes(dst.stat().st_size)})")

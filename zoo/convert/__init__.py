@@ -39,7 +39,16 @@ def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None) ->
     target = {k: v.shape for k, v in expected.items()}
     takes_target = len(inspect.signature(fn).parameters) >= 3
     state = fn(path, spec, target) if takes_target else fn(path, spec)
+    state = strip_model_prefix(state, target)
     check_state_dict(expected, state, f"{path.name} (format {fmt})")
+    return state
+
+
+def strip_model_prefix(state: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """A ZooModel's own state_dict() names the network's tensors `net.<key>`; the zoo layout is the network's
+    keys, so such a file (torch.save(model.state_dict())) imports like any other."""
+    if state and target and all(k.startswith("net.") for k in state) and not any(k.startswith("net.") for k in target):
+        return {k[len("net."):]: v for k, v in state.items()}
     return state
 
 
@@ -85,7 +94,7 @@ def convert_to_cache(spec: ModelSpec, w: WeightsSpec, original: Path, fmt: str, 
 def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
                 registry: Any = None) -> tuple[dict[str, Any], str]:
     """Convert a local checkpoint, trying the formats that can read it; errors list every attempt."""
-    from zoo.convert.formats import guess_format
+    from zoo.convert.formats import check_importable, check_kind, guess_format
 
     if w.multi_file:
         original_sha256(w, path)  # every file present, and each matching its registry sha256
@@ -93,6 +102,11 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
     elif not path.is_file():
         raise WeightsNotFoundError(f"{path}: no such file" if not path.is_dir() else f"{path}: a folder, not a weights file")
     else:
+        # a file no reader of this model can take (Darknet weights for a ResNet, a text file) says what it is
+        if fmt:
+            check_kind(path, fmt)
+        else:
+            check_importable(path, [w.format, *(x.format for x in spec.weights), "pytorch", "safetensors"])
         candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path), registry)
     errors = []
     for f in candidates:
@@ -106,11 +120,30 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
     raise ConversionError(f"{path}: could not be read for {spec.name}: " + " | ".join(errors))
 
 
-def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
-    """`zoo import`: a local original checkpoint through the same converters and checks as a download."""
+VERIFIED = ("registry", "hub-etag")  # lock pins that checked the original against a published hash
+
+
+def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
+                force: bool = False) -> tuple[Path, Lock]:
+    """`zoo import`: a local original checkpoint through the same converters and checks as a download.
+
+    Cached weights whose original was checked against the registry (or the Hub) are not silently replaced by
+    an unverified file: the same tensors keep the verified entry; other tensors need `force`."""
+    from zoo.cache import cached_weights
+    from zoo.errors import InputError
+
     state, used = convert_any(spec, w, path, fmt)
     actual = original_sha256(w, path)
     pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
+    cached = cached_weights(spec, w)
+    existing = Lock.read(cached.parent) if cached is not None else None
+    if pinned == "local" and existing is not None and existing.pinned_by in VERIFIED:
+        if _same_tensors(state, cached):  # e.g. the zoo's own converted file imported again: nothing to replace
+            return cached, existing
+        if not force:
+            raise InputError(f"{spec.name}.{w.tag} is cached from the verified original ({existing.pinned_by} sha256 "
+                             f"{existing.original_sha256[:12]}…); {path} holds other weights (sha256 {actual[:12]}…, "
+                             "not the registry's file): pass --force to replace the verified entry with it")
     return store(spec.name, w.tag, state, origin="import", original=str(path.resolve()), original_format=used,
                  original_sha256=actual, pinned_by=pinned)
 
@@ -132,3 +165,29 @@ def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str, registry: Any
         if c.format.startswith(guessed + "-") and c.format not in out and c.source == spec.family:
             out.append(c.format)
     return out
+
+
+def _same_tensors(state: dict[str, Any], cached: Path) -> bool:
+    """Whether `state` holds exactly the tensors of a cached safetensors file (names, dtypes, values)."""
+    import torch
+
+    from zoo.weights import read_safetensors
+
+    try:
+        old = read_safetensors(cached)
+    except Exception:  # an unreadable cache file is not "the same"
+        return False
+    return old.keys() == state.keys() and all(
+        old[k].dtype == state[k].dtype and old[k].shape == state[k].shape and torch.equal(old[k], state[k].cpu())
+        for k in old)
+
+
+def converted_from(path: Path) -> str | None:
+    """The `original_sha256` a zoo-written safetensors file records in its metadata (None for other files)."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as fh:
+            return (fh.metadata() or {}).get("original_sha256")
+    except Exception:
+        return None

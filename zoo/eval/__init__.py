@@ -10,6 +10,7 @@ results, so the numbers equal a single process's. Nothing here imports torch at 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from zoo.errors import InputError, ZooError
 from zoo.fsutil import write_json_atomic
 
 __all__ = ["EvalReport", "evaluate"]
+
+EVAL_CONF = 0.001  # COCO evaluation keeps low-scoring boxes: AP integrates over the whole precision-recall curve
 
 
 @dataclass
@@ -31,7 +34,7 @@ class EvalReport:
     dataset: str
     kind: str  # coco | imagenet
     num_images: int
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, dict[str, float]]  # in percent (COCO AP/AR and top-k alike; -1: no ground truth)
     num_predictions: int = 0
     dropped: dict[str, int] = field(default_factory=dict)  # predictions of labels the dataset lacks
     world_size: int = 1
@@ -41,6 +44,7 @@ class EvalReport:
     published_source: str = ""
     results_file: str | None = None
     notes: list[str] = field(default_factory=list)
+    units: str = "percent"  # of `metrics`, as of the registry's published metrics
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +69,7 @@ def _progress(enabled: bool) -> Any:
 
 def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None = None,
              images: str | Path | None = None, imagenet: str | Path | None = None, split: str | None = None,
-             limit: int | None = None, batch_size: int = 4, conf: float = 0.001, device: str = "auto",
+             limit: int | None = None, batch_size: int = 4, conf: float | None = None, device: str = "auto",
              weights: str | Path | None = None, pretrained: bool = True, results: str | Path | None = None,
              progress: bool = True, registry: Any = None, **options: Any) -> EvalReport:
     """Run `model` (a name or a ZooModel) over a dataset and score it with its task's scorer;
@@ -82,12 +86,25 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
         raise InputError("--ann and --images go together")
     if batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    if conf is not None and not (isinstance(conf, (int, float)) and math.isfinite(conf) and 0 <= conf <= 1):
+        raise InputError(f"--conf must be a number in [0, 1], got {conf}")
+    if weights is not None and not pretrained:
+        raise InputError("--weights FILE and --random-init contradict each other: give one")
     registry = default_registry() if registry is None else registry
     kind = "imagenet" if imagenet is not None else "coco"
     spec = model.spec if not isinstance(model, str) else registry.get(model)
     task = registry.task(spec.task)
     if task.scorer is None:
         raise InputError(f"{spec.name} is a {task.name} model: zoo eval has no scorer for that task")
+    if conf is not None and task.option("conf") is None:
+        raise InputError(f"--conf: not an option of {task.name} models ({spec.name} keeps every prediction it ranks)")
+    conf = EVAL_CONF if conf is None else conf
+    if isinstance(model, str):  # an unknown --set KEY fails before the dataset is read
+        from zoo.api import _check_builder_options
+
+        _check_builder_options(spec, resolve_ref(spec.builder), {**spec.options, **options})
     if task.dataset != kind:
         how = {"coco": "--coco DIR (or --ann FILE --images DIR)", "imagenet": "--imagenet DIR"}.get(task.dataset, "")
         raise InputError(f"{spec.name} is a {task.name} model: score it with {how or task.dataset + ' data'}")

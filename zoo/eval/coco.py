@@ -60,7 +60,7 @@ def to_coco(result: Any, image_id: int, cat_of: dict[int, int], dropped: Counter
             out.append(rec)
         return out
     for d in result.detections:
-        cat = cat_of.get(d.class_id)
+        cat = cat_of.get(d.class_id if getattr(d, "model_class_id", None) is None else d.model_class_id)
         if cat is None:
             dropped[d.label] += 1
             continue

@@ -94,6 +94,7 @@ def load_coco(ann_file: Path, images_dir: Path, limit: int | None = None) -> Coc
     cats = data.get("categories") or []
     if not cats:
         raise InputError(f"{ann_file}: no 'categories': cannot map model labels to category ids")
+    _check_rows(ann_file, data)
     rows = sorted(data["images"], key=lambda r: r["id"])
     rows = first_n(rows, limit)
     if not rows:
@@ -108,6 +109,21 @@ def load_coco(ann_file: Path, images_dir: Path, limit: int | None = None) -> Coc
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise InputError(f"{ann_file}: image {missing[0]}{more} listed but not found in {images_dir}")
     return CocoDataset(ann_file, images_dir, images, data, cats)
+
+
+def _check_rows(ann_file: Path, data: dict[str, Any]) -> None:
+    """Fields pycocotools and the zoo index: a missing one is one line here, not a KeyError mid-run."""
+    for what, rows, fields in (("image", data["images"], ("id", "file_name")),
+                               ("annotation", data["annotations"], ("image_id", "category_id", "bbox")),
+                               ("category", data.get("categories") or [], ("id", "name"))):
+        for i, r in enumerate(rows):
+            missing = [f for f in fields if not isinstance(r, dict) or f not in r]
+            if missing:
+                ident = f"id {r['id']}" if isinstance(r, dict) and "id" in r else f"number {i + 1}"
+                raise InputError(f"{ann_file}: {what} {ident} has no {', '.join(repr(f) for f in missing)} "
+                                 f"(COCO {what}s need {', '.join(fields)})")
+            if what == "annotation" and not (isinstance(r["bbox"], list) and len(r["bbox"]) == 4):
+                raise InputError(f"{ann_file}: annotation {r.get('id', i + 1)}: 'bbox' must be [x, y, width, height]")
 
 
 _WNID = re.compile(r"^n\d{8}$")

@@ -81,7 +81,9 @@ class CocoBoxes:
         report.dropped = dict(dropped)
         report.num_predictions = len(flat)
         types = self.iou_types(data, flat, report.notes)
-        report.metrics = coco.score(data.data, flat, types, [e.image_id for e in data.images])
+        raw = coco.score(data.data, flat, types, [e.image_id for e in data.images])
+        # percent, like the registry's published numbers and top-k (pycocotools' -1, "no ground truth", stays)
+        report.metrics = {t: {k: (100.0 * v if v >= 0 else v) for k, v in m.items()} for t, m in raw.items()}
         if not flat:
             report.notes.append("the model predicted nothing on these images (scores are 0)")
         return flat

@@ -102,17 +102,33 @@ def get_proposals(image: np.ndarray, params: ProposalParams | None = None, use_c
     p = params or ProposalParams()
     key = image_key(image, p)
     path = cache_dir() / key[:2] / f"{key}.npy"
-    if use_cache and path.is_file():
+    if use_cache:
         try:
             boxes = np.load(path, allow_pickle=False)
             if boxes.ndim == 2 and boxes.shape[1] == 4:
                 return Proposals(boxes.astype(np.float32, copy=False), True, key)
         except (OSError, ValueError):
-            pass  # a damaged entry is recomputed and overwritten
+            pass  # absent, unreadable or damaged: recomputed (and overwritten when the cache is writable)
     boxes = selective_search(image, p)
     if use_cache:
-        _atomic_save(path, boxes)
+        try:
+            _atomic_save(path, boxes)
+        except OSError as e:  # derived data: a read-only or full ZOO_HOME only costs the recomputation
+            _warn_once(f"note: proposal cache not written ({path.parent}: {e.strerror or e}); proposals are "
+                       "recomputed each time (set ZOO_HOME to a writable folder to keep them)")
     return Proposals(boxes, False, key)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(text: str) -> None:
+    import sys
+
+    key = text.split("(", 1)[0]
+    if key not in _WARNED:
+        _WARNED.add(key)
+        print(text, file=sys.stderr)
 
 
 def _atomic_save(path: Path, arr: np.ndarray) -> None:

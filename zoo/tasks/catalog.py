@@ -7,10 +7,12 @@ Torch-free: `zoo list` validates specs' tasks against this catalogue without imp
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from zoo.errors import SpecError
+from zoo.errors import InputError, SpecError
 
 INPUT_KINDS = ("images", "latents")  # what `preprocess` takes: images, or a request for latents (generators)
 OPTION_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
@@ -24,10 +26,40 @@ class TaskOption:
     type: str = "float"  # int | float | str | bool
     help: str = ""
     choices: tuple[str, ...] = ()
+    low: float | None = None  # smallest value allowed (inclusive), None: unbounded
+    high: float | None = None  # largest value allowed (inclusive)
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any, cli: bool = False) -> None:
+        """Refuse a value of the wrong kind or outside [low, high] (NaN included) in one line, instead of a
+        raw torch error later or a silently meaningless result."""
+        what = self.flag if cli else self.name
+        if value is None or self.type == "str":
+            if self.choices and value is not None and value not in self.choices:
+                raise InputError(f"{what} must be one of {', '.join(self.choices)}, got {value!r}")
+            return
+        if self.type == "bool":
+            return
+        if self.type == "int" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            if self.name == "size" and isinstance(value, (tuple, list)) and len(value) == 2:  # (height, width)
+                for v in value:
+                    self.check(v, cli)
+                return
+            raise InputError(f"{what} must be an integer, got {value!r}")
+        if self.type == "float" and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise InputError(f"{what} must be a number, got {value!r}")
+        if not math.isfinite(value) or (self.low is not None and value < self.low) or \
+                (self.high is not None and value > self.high):
+            if self.low is not None and self.high is not None:
+                want = f"a number in [{self.low:g}, {self.high:g}]"
+            elif self.low is not None:
+                want = f"at least {self.low:g}"
+            else:
+                want = f"at most {self.high:g}" if self.high is not None else "finite"
+            raise InputError(f"{what} must be {want}, got {value}")
 
     def __post_init__(self) -> None:
         if self.type not in OPTION_TYPES:
@@ -61,6 +93,13 @@ class Task:
     def option(self, name: str) -> TaskOption | None:
         return next((o for o in self.options if o.name == name), None)
 
+    def check_options(self, opts: dict[str, Any], cli: bool = False) -> None:
+        """Range- and type-check the given values of this task's options (others are left to the model)."""
+        for key, value in opts.items():
+            opt = self.option(key)
+            if opt is not None:
+                opt.check(value, cli)
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "inputs": self.inputs,
                 "options": [o.name for o in self.options], "scored_on": self.dataset, "source": self.source}
@@ -70,19 +109,20 @@ class Task:
 IMAGE_OPTIONS = (
     TaskOption("resize", "str", "how images become the network input (default: the model's)",
                ("letterbox", "stretch", "resize-crop", "none")),
-    TaskOption("size", "int", "square network input size, e.g. 320/416/608 for YOLO"),
+    TaskOption("size", "int", "square network input size, e.g. 320/416/608 for YOLO", low=1),
 )
-CONF = TaskOption("conf", "float", "score threshold (default: the model's)")
+CONF = TaskOption("conf", "float", "score threshold in [0, 1] (default: the model's)", low=0.0, high=1.0)
 
 BUILTIN_TASKS = (
     Task("classification", "image -> top-k labels", "zoo.tasks.classification:ClassificationResult",
-         options=IMAGE_OPTIONS + (TaskOption("topk", "int", "classes per image (default 5)"),),
+         options=IMAGE_OPTIONS + (TaskOption("topk", "int", "classes per image (default 5)", low=1),),
          scorer="zoo.eval.scorers:TopK", dataset="imagenet"),
     Task("detection", "image -> boxes with labels", "zoo.tasks.detection:DetectionResult",
-         options=IMAGE_OPTIONS + (CONF, TaskOption("iou", "float", "NMS IoU threshold (default: the model's)")),
+         options=IMAGE_OPTIONS + (CONF, TaskOption("iou", "float", "NMS IoU threshold in [0, 1] (default: the model's)", low=0.0, high=1.0)),
          scorer="zoo.eval.scorers:CocoBoxes", dataset="coco"),
     Task("instance-segmentation", "image -> boxes and masks with labels", "zoo.tasks.detection:DetectionResult",
-         options=IMAGE_OPTIONS + (CONF, TaskOption("mask_threshold", "float", "mask probability cut (default 0.5)")),
+         options=IMAGE_OPTIONS + (CONF, TaskOption("mask_threshold", "float", "mask probability cut in [0, 1] (default 0.5)", low=0.0,
+                                                      high=1.0)),
          scorer="zoo.eval.scorers:CocoMasks", dataset="coco"),
     Task("keypoints", "image -> people with COCO-17 keypoints (x, y, score), a score and an optional box",
          "zoo.tasks.keypoints:KeypointResult", options=IMAGE_OPTIONS + (CONF,),

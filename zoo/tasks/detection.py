@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.categories import categories
+from zoo.categories import categories, coco_class
 from zoo.model import ZooModel
 from zoo.tasks.results import Result, color, label_box
 
@@ -22,10 +22,13 @@ class Detection:
     mask: np.ndarray | None = None  # HxW bool in original-image pixels (instance segmentation)
     landmarks: list[list[float]] | None = None  # [[x, y], ...] in original-image pixels (e.g. MTCNN's 5 face points)
     track_id: int | None = None  # set by `zoo track`
+    model_class_id: int | None = None  # the model's own class index (class_id is the COCO id for COCO classes)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"box": [round(float(v), 2) for v in self.box], "label": self.label,
                                "class_id": self.class_id, "score": round(float(self.score), 6)}
+        if self.model_class_id is not None:
+            out["model_class_id"] = self.model_class_id
         if self.mask is not None:
             out["mask"] = mask_to_rle(self.mask)
         if self.landmarks is not None:
@@ -84,7 +87,9 @@ class DetectionResult(Result):
 
 def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, label_set: Any,
                 source: str | None, image_size: tuple[int, int], masks: torch.Tensor | None = None) -> DetectionResult:
-    """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first.
+    """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first. Classes of
+    COCO label sets get the canonical COCO name and category id (label, class_id); the model's own index is
+    kept as model_class_id.
 
     `label_set`: a label set name, a LabelSet (`model.label_set()`: resolves in the model's own registry) or None."""
     if isinstance(label_set, str):
@@ -96,8 +101,9 @@ def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tens
     for i in order:
         cid = int(class_ids[i])
         m = masks[i].cpu().numpy().astype(bool) if masks is not None else None
-        dets.append(Detection([float(v) for v in boxes[i].tolist()], labels[cid] if labels else str(cid), cid,
-                              float(scores[i]), m))
+        coco = coco_class(labels, cid) if labels else None
+        label, class_id = (coco[1], coco[0]) if coco else (labels[cid] if labels else str(cid), cid)
+        dets.append(Detection([float(v) for v in boxes[i].tolist()], label, class_id, float(scores[i]), m, cid))
     return DetectionResult(source, tuple(image_size), dets)
 
 

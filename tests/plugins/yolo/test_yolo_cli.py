@@ -24,7 +24,7 @@ def test_import_then_predict_json(shared_data: Path, tmp_path: Path) -> None:
     assert [d["label"] for d in dets][:1] == ["tie"] and abs(dets[0]["score"] - 0.87) < 0.01
     person = [d for d in dets if d["label"] == "person"]
     assert person and abs(person[0]["score"] - 0.21) < 0.02  # the person at about 0.21 with stretch
-    assert all(len(d["box"]) == 4 and d["class_id"] in range(80) and d["score"] > 0.2 for d in dets)
+    assert all(len(d["box"]) == 4 and d["model_class_id"] in range(80) and 1 <= d["class_id"] <= 90 and d["score"] > 0.2 for d in dets)
     drawn = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert "grace_hopper.yolov3-tiny.jpg" in drawn and len(drawn) == 4
 

@@ -89,15 +89,15 @@ def compare(ref: list, mine: list, ref_above: float) -> tuple[list[str], list[st
     for c, s, box in sorted(ref, key=lambda r: -r[1]):
         if s <= ref_above:
             continue
-        cands = [d for d in pool if d.class_id == c and iou(d.box, box) >= IOU_MATCH and abs(d.score - s) <= SCORE_TOL]
+        cands = [d for d in pool if d.model_class_id == c and iou(d.box, box) >= IOU_MATCH and abs(d.score - s) <= SCORE_TOL]
         if not cands:
-            near = [(d.label, round(d.score, 3), round(iou(d.box, box), 3)) for d in mine if d.class_id == c]
+            near = [(d.label, round(d.score, 3), round(iou(d.box, box), 3)) for d in mine if d.model_class_id == c]
             missing.append(f"class {c} score {s:.3f} box {[round(v, 1) for v in box]}; zoo has {near}")
             continue
         pool.remove(max(cands, key=lambda d: iou(d.box, box)))
         matched += 1
     extras = [f"{d.label} {d.score:.3f} {[round(v, 1) for v in d.box]}" for d in mine if d.score > EXTRA_ABOVE
-              and not any(d.class_id == c and iou(d.box, box) >= IOU_MATCH for c, _, box in ref)]
+              and not any(d.model_class_id == c and iou(d.box, box) >= IOU_MATCH for c, _, box in ref)]
     return missing, extras, matched
 
 
