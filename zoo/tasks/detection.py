@@ -103,7 +103,7 @@ def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tens
         m = masks[i].cpu().numpy().astype(bool) if masks is not None else None
         coco = coco_class(labels, cid) if labels else None
         label, class_id = (coco[1], coco[0]) if coco else (labels[cid] if labels else str(cid), cid)
-        dets.append(Detection([float(v) for v in boxes[i].tolist()], label, class_id, float(scores[i]), m, cid))
+        dets.append(Detection([float(v) for v in boxes[i].tolist()], label, class_id, float(scores[i]), m, model_class_id=cid))
     return DetectionResult(source, tuple(image_size), dets)
 
 
