@@ -10,9 +10,12 @@ import click
 from zoo.errors import InputError
 
 
+DEFAULT_N = 8  # images in a grid when --n is not given
+
+
 @click.command("generate")
 @click.argument("name")
-@click.option("--n", "n", type=int, default=8, show_default=True, help="how many images")
+@click.option("--n", "n", type=int, default=None, help="how many images (default 8; a walk has --interpolate STEPS)")
 @click.option("--seed", type=int, default=0, show_default=True, help="latents (and random classes) come from this seed")
 @click.option("--class", "classes", multiple=True,
               help="class label or id (class-conditional models); repeat for one per image, or two with --interpolate")
@@ -27,7 +30,7 @@ from zoo.errors import InputError
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (smoke tests only: images are noise)")
 @click.option("--device", default="cpu", show_default=True)
-def generate_cmd(name: str, n: int, seed: int, classes: tuple[str, ...], truncation: float | None, steps: int | None,
+def generate_cmd(name: str, n: int | None, seed: int, classes: tuple[str, ...], truncation: float | None, steps: int | None,
                  inputs_file: Path | None, out_dir: Path, as_json: bool, weights: Path | None, random_init: bool,
                  device: str) -> None:
     """Generate images (a grid PNG and the JSON inputs that regenerate it, side by side)."""
@@ -42,6 +45,9 @@ def generate_cmd(name: str, n: int, seed: int, classes: tuple[str, ...], truncat
         write_generation,
     )
 
+    if n is not None and steps is not None:
+        raise InputError("--n and --interpolate do not go together: a walk has --interpolate STEPS images")
+    n = DEFAULT_N if n is None else n
     if n < 1:
         raise InputError(f"--n must be at least 1, got {n}")
     check_truncation(truncation)

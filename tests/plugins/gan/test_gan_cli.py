@@ -69,6 +69,7 @@ def test_generate_walk_writes_strip_and_gif(tmp_path: Path, capsys: pytest.Captu
     (["generate", "dcgan-64", "--truncation", "0"], "(0, 1]"),
     (["generate", "dcgan-64", "--n", "0"], "at least 1"),
     (["generate", "dcgan-64", "--interpolate", "1"], "at least 2"),
+    (["generate", "dcgan-64", "--interpolate", "4", "--n", "3"], "--n and --interpolate do not go together"),
     (["generate", "cyclegan-horse2zebra"], "translates images"),
     (["generate", "dcgan-64"], "zoo import dcgan-64"),  # no weights: says how to bring them
 ])
