@@ -225,7 +225,7 @@ def test_wrong_format_files_say_what_they_are(tmp_path: Path, resnet18_state: Pa
     code, _, err = run(capsys, "import", "resnet18", str(text))
     assert code == 1 and f"{text}: a text file, not a weights file" in one_line(err)
     code, _, err = run(capsys, "import", "yolov3-tiny", str(resnet18_state))
-    assert code == 1 and "could not be read for yolov3-tiny" in one_line(err)  # right kind, wrong model: the checker says
+    assert code == 1 and "does not fit the model: 59 missing [layers.0.conv.weight" in one_line(err)  # right kind, wrong model: the checker says
 
 
 # ---------------------------------------------------------------- 11. exit codes

@@ -9,7 +9,6 @@ import click
 
 from zoo.errors import InputError
 
-
 DEFAULT_N = 8  # images in a grid when --n is not given
 
 

@@ -87,14 +87,14 @@ def test_bad_size_is_a_one_line_error(coco: Path) -> None:
     res = run("predict", "cornernet-squeeze", str(image), "--random-init", "--size", "0")
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.returncode != 0 and "Traceback" not in res.stderr and len(lines) == 1
-    assert "positive int" in lines[0]
+    assert "--size must be at least 1, got 0" in lines[0]
 
 
 def test_rigged_squeeze_detections_reach_the_coco_scorer(coco: Path) -> None:
     model = rig(zoo.build("cornernet-squeeze"))
     img = np.array(Image.open(next((coco / "images").iterdir())).convert("RGB"))
     result = model.predict(img, conf=0.0)
-    assert result.detections and all(d.class_id == 0 and d.label == "person" for d in result.detections)
+    assert result.detections and all(d.model_class_id == 0 and d.class_id == 1 and d.label == "person" for d in result.detections)
     check_detections(result.to_json(), [120, 160])
     assert len(result.detections) <= 100
     report = zoo.evaluate(model, coco=coco, progress=False)

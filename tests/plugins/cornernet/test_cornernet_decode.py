@@ -166,7 +166,7 @@ def test_postprocess_maps_boxes_back_and_merges_flip_halves(squeeze) -> None:
     meta = CornerMeta((100, 90), (in_side, in_side), (1.0, 1.0), (10.0, 20.0), flip=False, out_size=(H, W))
     res = squeeze.postprocess(maps, [meta], conf=0.3, top_k=4)
     r = in_side / H  # / ratio, ratio = out / inp
-    got = [(d.class_id, d.score, d.box) for d in res[0].detections]
+    got = [(d.model_class_id, d.score, d.box) for d in res[0].detections]  # the model's own class index
     assert [g[0] for g in got] == [2, 1]
     assert got[0][1] == pytest.approx(0.85) and got[1][1] == pytest.approx(0.7)
     exp1 = [6 * r - 20, 5 * r - 10, min(14 * r - 20, 90), min(12 * r - 10, 100)]
@@ -182,7 +182,7 @@ def test_postprocess_maps_boxes_back_and_merges_flip_halves(squeeze) -> None:
     pair = CornerMaps(*[torch.cat([a, b]) for a, b in zip(maps, mirrored)])
     flip_meta = dataclasses.replace(meta, flip=True)
     merged = squeeze.postprocess(pair, [flip_meta], conf=0.01, top_k=4)[0].detections
-    assert [(d.class_id, round(d.score, 5)) for d in merged] == [(2, 0.85), (1, 0.7), (2, round(0.85 * math.exp(-2), 5))]
+    assert [(d.model_class_id, round(d.score, 5)) for d in merged] == [(2, 0.85), (1, 0.7), (2, round(0.85 * math.exp(-2), 5))]
     assert merged[2].box == pytest.approx(merged[0].box, abs=1e-4)
     unmerged = squeeze.postprocess(pair, [flip_meta], conf=0.01, top_k=4, nms="none")[0].detections
     assert [round(d.score, 5) for d in unmerged] == [0.85, 0.85, 0.7]
@@ -193,7 +193,7 @@ def test_postprocess_maps_boxes_back_and_merges_flip_halves(squeeze) -> None:
 def test_bad_size_and_unknown_option_are_input_errors(squeeze) -> None:
     img = np.zeros((32, 32, 3), np.uint8)
     for bad in (0, -5, 2.5, "x", (0, 10), (1, 2, 3)):
-        with pytest.raises(InputError, match="positive int"):
+        with pytest.raises(InputError, match="at least 1|positive int|must be an integer"):
             squeeze.predict(img, size=bad)
     with pytest.raises(InputError, match="does not take option .colour."):
         squeeze.predict(img, colour="red")

@@ -37,7 +37,7 @@ def test_import_folder_then_predict_landmarks(mtcnn_weights_dir: Path, shared_im
     (lx, ly), (rx, ry) = det["landmarks"][:2]  # eyes inside the box, left eye left of the right one
     x1, y1, x2, y2 = det["box"]
     assert x1 < lx < rx < x2 and y1 < ly < y2 and y1 < ry < y2
-    assert (tmp_path / "out" / "astronaut.mtcnn.jpg").is_file()
+    assert (tmp_path / "out" / "astronaut.mtcnn.png").is_file()  # predict --out keeps the extension
 
 
 def test_predict_refuses_options_mtcnn_lacks(mtcnn_model, shared_images: Path) -> None:
@@ -47,4 +47,4 @@ def test_predict_refuses_options_mtcnn_lacks(mtcnn_model, shared_images: Path) -
 
     with pytest.raises(InputError, match="does not take option 'size'"):
         mtcnn_model.predict(str(shared_images / "astronaut.png"), size=320)
-    assert mtcnn_model.predict(str(shared_images / "astronaut.png"), conf=1.1).detections == []
+    assert mtcnn_model.predict(str(shared_images / "astronaut.png"), conf=1.0).detections == []

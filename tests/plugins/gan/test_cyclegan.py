@@ -117,7 +117,7 @@ def test_predict_translates_images(tmp_path: Path, reference: nn.Module) -> None
     rng = np.random.default_rng(0)
     photo = tmp_path / "photo.png"
     Image.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)).save(photo)
-    res = model.predict(str(photo), size="original")
+    res = model.predict(str(photo), size=0)  # 0: the photo's own size (the task's size is an int)
     assert isinstance(res, GenerationResult) and res.sources == [str(photo)]
     # each side rounded to a multiple of 4 with Python round(), as the reference's __make_power_2: 50 -> 48, 70 -> 72
     assert res.images[0].shape == (48, 72, 3)

@@ -70,9 +70,9 @@ def test_keypoint_result_type_scores_ap_one(tmp_path: Path, boxes: bool) -> None
     ann = make_keypoint_coco(tmp_path / "kp")
     report = zoo.evaluate(KeypointOracle(ann, boxes=boxes), coco=tmp_path / "kp", progress=False)
     assert list(report.metrics) == (["bbox", "keypoints"] if boxes else ["keypoints"])
-    assert report.metrics["keypoints"]["AP"] == 1.0
+    assert report.metrics["keypoints"]["AP"] == 100.0  # zoo eval reports percent
     if boxes:
-        assert report.metrics["bbox"]["AP"] == 1.0
+        assert report.metrics["bbox"]["AP"] == 100.0
 
 
 def test_perturbed_keypoints_score_what_pycocotools_gives(tmp_path: Path) -> None:
@@ -81,8 +81,8 @@ def test_perturbed_keypoints_score_what_pycocotools_gives(tmp_path: Path) -> Non
     report = zoo.evaluate(KeypointOracle(ann, perturb=3.0), coco=tmp_path / "kp", progress=False, results=results)
     direct = pycocotools_direct(ann, json.loads(results.read_text()), "keypoints", tmp_path)
     got = [report.metrics["keypoints"][k] for k in ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")]
-    assert got == pytest.approx(direct, abs=1e-12)
-    assert 0.0 < report.metrics["keypoints"]["AP"] < 1.0
+    assert got == pytest.approx([100 * v if v >= 0 else v for v in direct], abs=1e-10)  # percent
+    assert 0.0 < report.metrics["keypoints"]["AP"] < 100.0
 
 
 # ---------------------------------------------------------------------------------------- openpose-body
@@ -141,4 +141,4 @@ def test_openpose_grouping_of_oracle_maps_scores_ap_one(tmp_path: Path) -> None:
     report = zoo.evaluate(MapOracle(ann), coco=tmp_path / "kp", progress=False)
     assert list(report.metrics) == ["keypoints"]  # bottom-up: no person boxes to score
     assert report.num_predictions == len(json.loads(ann.read_text())["annotations"])
-    assert report.metrics["keypoints"]["AP"] == 1.0
+    assert report.metrics["keypoints"]["AP"] == 100.0
