@@ -95,8 +95,12 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
             if not as_json:
                 click.echo(f"wrote {dst}", err=True)
     frames = []
-    for video in videos:
-        frames.extend(_predict_video(model, video, opts, batch_size, out_dir, every, as_json))
+    for video in videos:  # like images: a video that cannot be read is one line, the other inputs still run
+        try:
+            frames.extend(_predict_video(model, video, opts, batch_size, out_dir, every, as_json))
+        except InputError as e:
+            errors.append(str(e))
+            click.echo(f"error: {e}", err=True)
     if as_json:
         emit_json({"model": model.spec.name, "weights": model.weights_source,
                    "results": [r.to_json() for r in results + frames], "errors": errors})
