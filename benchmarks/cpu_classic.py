@@ -4,7 +4,7 @@
         [--rounds 5] [--iters 3] [--threads 1] [--no-compile] [--json out.json]
 
 For each model, torchvision's own builder and the zoo model get the same (random) weights. Every
-configuration is prepared by the harness (zoo.bench.runner.prepare: conv-BN folding, channels_last,
+configuration is prepared by the harness (zoo.bench.prepare.prepare: conv-BN folding, channels_last,
 torch.compile) and timed by the harness protocol (zoo.bench.protocol.time_calls). The configurations
 are timed in interleaved rounds (the order rotates every round), so load from other processes on a
 shared machine hits all of them alike; the p50 is over all rounds' samples. Speed-up = torchvision
@@ -26,8 +26,10 @@ import torch
 import torchvision
 
 from zoo.api import build
+from zoo.bench.config import BenchConfig
+from zoo.bench.prepare import prepare, to_channels_last
 from zoo.bench.protocol import time_calls, time_first_call, warm_up
-from zoo.bench.runner import BenchConfig, make_step, prepare, to_channels_last
+from zoo.bench.rows import make_step
 
 # label -> (channels_last, fuse, precision, compile)
 CONFIGS: dict[str, tuple[bool, bool, str, bool]] = {

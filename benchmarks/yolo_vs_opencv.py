@@ -11,7 +11,7 @@ temporary .weights file that OpenCV reads, with batch-norm statistics like a tra
 objectness bias of the three output convolutions set to -4, so that (like a trained network) only a
 handful of rows pass the 0.25 threshold; otherwise NMS over ~10k random boxes would dominate both sides.
 
-Zoo configurations are prepared by the benchmark harness (zoo.bench.runner.prepare): conv-BN folding,
+Zoo configurations are prepared by the benchmark harness (zoo.bench.prepare.prepare): conv-BN folding,
 channels_last, torch.compile; "freeze" is torch.compile with inductor's freezing option (weights become
 constants: prepacked for oneDNN, convolution + activation fused), which only inference allows. All configurations and OpenCV are timed in interleaved rounds (the order
 rotates every round) so load from other processes on a shared machine hits all of them alike; p50 over
@@ -40,8 +40,9 @@ import numpy as np
 import torch
 
 import zoo
+from zoo.bench.config import BenchConfig
+from zoo.bench.prepare import prepare, to_channels_last
 from zoo.bench.protocol import time_calls, time_first_call, warm_up
-from zoo.bench.runner import BenchConfig, prepare, to_channels_last
 from zoo_yolo.convert import write_weights
 from zoo_yolo.models import cfg_path
 

@@ -220,12 +220,12 @@ def test_cpu_peak_rss_sees_transient_allocations() -> None:
 def test_busy_machine_note(monkeypatch) -> None:
     import os
 
-    from zoo.bench import runner
+    from zoo.bench.notes import busy_cpu_note
 
     monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
-    assert "busy machine: load average 64.0" in runner._busy_cpu_note()
+    assert "busy machine: load average 64.0" in busy_cpu_note()
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert runner._busy_cpu_note() is None
+    assert busy_cpu_note() is None
 
 
 def test_zoo_bench_still_works_for_one_release_with_a_deprecation_warning() -> None:
@@ -234,3 +234,36 @@ def test_zoo_bench_still_works_for_one_release_with_a_deprecation_warning() -> N
     with pytest.warns(DeprecationWarning, match="zoo.benchmark"):
         rep = zoo.bench(_tiny(), batch_sizes=[1], **FAST)
     assert rep.rows and rep.rows[0].status == "ok"
+
+
+class _Interrupted(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_a_row_ends_the_run_instead_of_becoming_a_failed_row() -> None:
+    model = Classifier(_spec("interrupted"), _Interrupted()).eval()
+    with pytest.raises(KeyboardInterrupt):
+        zoo.benchmark(model, batch_sizes=[1], flops=False, **FAST)
+
+
+def test_ctrl_c_during_bench_prints_interrupted_and_exits_130(monkeypatch, capsys) -> None:
+    from zoo.bench import runner
+    from zoo.cli import main
+
+    def interrupt(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "prepare", interrupt)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "resnet18", "--iters", "1", "--no-flops", "-q"])
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
+
+
+def test_bench_config_is_built_by_keyword_only() -> None:
+    from zoo.bench.config import BenchConfig
+
+    with pytest.raises(TypeError):
+        BenchConfig((1, 2), "cpu")  # type: ignore[misc]
+    assert BenchConfig(batch_sizes=(1, 2), device="cpu").batch_sizes == (1, 2)

@@ -4,7 +4,9 @@ offline fail-fast without any network attempt."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import os
 import socket
 import time
 from pathlib import Path
@@ -14,8 +16,9 @@ import torch
 from safetensors.torch import save_file
 
 import zoo
-from zoo import hub
+from zoo import cache, hub
 from zoo.errors import OfflineError, WeightsMismatchError, WeightsNotFoundError
+from zoo.paths import weights_dir
 from zoo.plugin_manager import default_registry
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -72,8 +75,8 @@ def test_download_verify_load_from_fake_hub(resnet18_file, zoo_home: Path, no_ne
     spec, w = spec_and_weights(hashlib.sha256(data).hexdigest())
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
     path = hub.download(spec, w)
-    assert path == hub.weights_dir("resnet18", w.tag) / "model.safetensors"
-    row = hub.verify(spec, w)
+    assert path == weights_dir("resnet18", w.tag) / "model.safetensors"
+    row = cache.verify(spec, w)
     assert (row.status, row.pinned_by) == ("ok", "registry")
     model = zoo.load("resnet18")
     assert model.weights_source == "resnet18.tv_in1k"
@@ -86,9 +89,9 @@ def test_hub_etag_pins_when_registry_has_no_sha(resnet18_file, zoo_home: Path, n
     spec, w = spec_and_weights(None)
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
     hub.download(spec, w)
-    lock = hub.Lock.read(hub.weights_dir("resnet18", w.tag))
+    lock = cache.Lock.read(weights_dir("resnet18", w.tag))
     assert lock.pinned_by == "hub-etag" and lock.original_sha256 == hashlib.sha256(data).hexdigest()
-    assert hub.verify(spec, w).pinned_by == "hub-etag"
+    assert cache.verify(spec, w).pinned_by == "hub-etag"
 
 
 def test_flipped_byte_is_refused_naming_file_and_both_hashes(resnet18_file, zoo_home: Path) -> None:
@@ -102,7 +105,7 @@ def test_flipped_byte_is_refused_naming_file_and_both_hashes(resnet18_file, zoo_
         hub.download(spec, w)
     msg = str(err.value)
     assert "model.safetensors" in msg and good in msg and hashlib.sha256(bytes(bad)).hexdigest() in msg
-    assert not (hub.weights_dir("resnet18", w.tag)).exists()
+    assert not (weights_dir("resnet18", w.tag)).exists()
 
 
 def test_truncated_download_leaves_nothing_in_cache(resnet18_file, zoo_home: Path) -> None:
@@ -112,7 +115,7 @@ def test_truncated_download_leaves_nothing_in_cache(resnet18_file, zoo_home: Pat
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, truncated, revision=w.revision)  # its own etag: the hash passes
     with pytest.raises(WeightsMismatchError, match="not a readable safetensors file|does not fit"):
         hub.download(spec, w)
-    folder = hub.weights_dir("resnet18", w.tag)
+    folder = weights_dir("resnet18", w.tag)
     assert not folder.exists() or not any(folder.iterdir())
 
 
@@ -129,7 +132,7 @@ def test_killed_write_leaves_no_partial_file(resnet18_file, zoo_home: Path, monk
     monkeypatch.setattr(safetensors.torch, "save_file", dying_save)
     with pytest.raises(KeyboardInterrupt):
         hub.download(spec, w)
-    folder = hub.weights_dir("resnet18", w.tag)
+    folder = weights_dir("resnet18", w.tag)
     assert not any(folder.iterdir())  # neither the temp file nor model.safetensors
 
 
@@ -165,7 +168,7 @@ def test_modified_cache_file_fails_verify(resnet18_file, zoo_home: Path) -> None
     with open(path, "r+b") as fh:
         fh.seek(-1, 2)
         fh.write(b"\x00" if fh.read(1) != b"\x00" else b"\x01")
-    assert hub.verify(spec, w).status == "modified"
+    assert cache.verify(spec, w).status == "modified"
 
 
 def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> None:
@@ -174,4 +177,87 @@ def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> N
     w = dataclasses.replace(w, repo_id="someone/demo-space", repo_type="space")
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision, repo_type="space")
     assert hub.download(spec, w).is_file()
-    assert hub.verify(spec, w).pinned_by == "registry"
+    assert cache.verify(spec, w).pinned_by == "registry"
+
+
+def _hub_error(status: int, cls_name: str = "HfHubHTTPError") -> Exception:
+    """The error huggingface_hub raises for an HTTP status (built as it builds them)."""
+    import httpx2
+    from huggingface_hub import errors
+
+    request = httpx2.Request("GET", "https://huggingface.co/api/models/x")
+    return getattr(errors, cls_name)(f"{status} Client Error: for url {request.url}\nmore detail",
+                                     response=httpx2.Response(status, request=request))
+
+
+@pytest.fixture
+def online_hub(monkeypatch: pytest.MonkeyPatch):
+    """An online zoo whose Hub calls raise the error a test chooses (no network is touched)."""
+    import huggingface_hub
+
+    monkeypatch.delenv("ZOO_OFFLINE")
+    monkeypatch.setattr(hub, "_reachable", lambda *a, **k: True)
+
+    def failing(error: BaseException) -> None:
+        def raise_it(*args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", raise_it)
+
+    return failing
+
+
+@pytest.mark.parametrize("status,cls_name", [(401, "RepositoryNotFoundError"), (403, "GatedRepoError")])
+def test_hub_refusing_access_names_the_repo_and_hf_token(online_hub, status: int, cls_name: str) -> None:
+    from zoo.errors import WeightsAccessError
+
+    online_hub(_hub_error(status, cls_name))
+    spec, w = spec_and_weights(None)
+    with pytest.raises(WeightsAccessError) as err:
+        hub.download(spec, w)
+    text = str(err.value)
+    assert w.repo_id in text and "HF_TOKEN" in text and f"HTTP {status}" in text and "\n" not in text
+
+
+def test_missing_file_on_the_hub_is_weights_not_found(online_hub) -> None:
+    online_hub(_hub_error(404, "RemoteEntryNotFoundError"))
+    spec, w = spec_and_weights(None)
+    with pytest.raises(WeightsNotFoundError, match="not found on the Hub") as err:
+        hub.download(spec, w)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_full_or_read_only_disk_during_download_is_one_line(online_hub, code: int) -> None:
+    from zoo.errors import StorageError
+
+    online_hub(OSError(code, os.strerror(code)))
+    spec, w = spec_and_weights(None)
+    with pytest.raises(StorageError) as err:
+        hub.download(spec, w)
+    text = str(err.value)
+    assert os.environ["HF_HUB_CACHE"] in text and "ZOO_HOME" in text and os.strerror(code) in text
+
+
+def test_full_disk_while_storing_names_the_cache_folder(monkeypatch: pytest.MonkeyPatch, zoo_home: Path) -> None:
+    import zoo.weights
+    from zoo.errors import StorageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(zoo.weights, "save_safetensors", full)
+    with pytest.raises(StorageError) as err:
+        cache.store("resnet18", "t", {}, origin="import", original="x", original_format="safetensors",
+                    original_sha256="0" * 64, pinned_by="local")
+    assert str(weights_dir("resnet18", "t")) in str(err.value) and "ZOO_HOME" in str(err.value)
+
+
+def test_a_missing_local_file_is_weights_not_found_in_import_and_load(tmp_path: Path) -> None:
+    from zoo.convert import import_file
+
+    spec, w = spec_and_weights(None)
+    with pytest.raises(WeightsNotFoundError):
+        import_file(spec, w, tmp_path / "nope.pth")
+    with pytest.raises(WeightsNotFoundError):
+        zoo.load("resnet18", weights=tmp_path / "nope.pth")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 
 class ZooError(Exception):
     """Base of every error cvzoo raises on purpose; `exit_code` is what the CLI exits with."""
@@ -55,6 +59,10 @@ class WeightsMismatchError(WeightsError):
     """A file's hash, or a state dict's keys/shapes, do not match what was expected."""
 
 
+class WeightsAccessError(WeightsError):
+    """The Hub refused the download (HTTP 401/403: a private or gated repo, or a bad token)."""
+
+
 class OfflineError(WeightsError):
     """A download was needed while offline; the message names the fixing command."""
 
@@ -67,3 +75,27 @@ class InputError(ZooError):
     """A user input (image, file, option) cannot be used."""
 
     exit_code = 2
+
+
+class StorageError(ZooError):
+    """A cache folder cannot be written (disk full, read-only file system)."""
+
+
+DISK_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
+
+
+def disk_error(exc: OSError, folder: str | Path, fix: str) -> StorageError | None:
+    """A one-line StorageError naming `folder` and the fix when `exc` is a full or read-only disk, else None."""
+    if exc.errno not in DISK_ERRNOS:
+        return None
+    return StorageError(f"cannot write to {folder}: {os.strerror(exc.errno)}; free some space or {fix}")
+
+
+def first_line(exc: BaseException, with_type: bool = False) -> str:
+    """The first non-empty line of an exception's message (its type name when it has none): what the zoo
+    shows of errors it did not raise itself (tracebacks stay behind ZOO_DEBUG). `with_type` puts the type
+    name first for errors that are not ZooErrors (whose messages are written for users as they are)."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if with_type and not isinstance(exc, ZooError):
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or type(exc).__name__

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, first_line
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
@@ -116,7 +116,7 @@ def _read_file(path: Path) -> np.ndarray:
     except Image.DecompressionBombError as e:
         raise InputError(f"{path}: over the decompression-bomb limit ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
-        raise InputError(f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise InputError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
 def expand_inputs(items: list[str]) -> list[Path]:

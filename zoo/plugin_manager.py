@@ -20,7 +20,7 @@ from typing import Any
 import pluggy
 
 from zoo import hookspecs
-from zoo.errors import SpecError, ZooError
+from zoo.errors import SpecError, ZooError, first_line
 from zoo.registry import Registry
 from zoo.spec import ModelSpec, spec_from_dict
 
@@ -140,11 +140,6 @@ def _replace(spec: ModelSpec, **kw: Any) -> ModelSpec:
     return dataclasses.replace(spec, **kw)
 
 
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ZooError) else str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
 def _entry_points(selected: Iterable[md.EntryPoint] | None) -> list[md.EntryPoint]:
     eps = list(selected) if selected is not None else list(md.entry_points(group=GROUP))
     only = os.environ.get("ZOO_LOAD_PLUGINS")
@@ -167,7 +162,7 @@ def make_manager() -> pluggy.PluginManager:
 
         def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
             exc = outcome.exception
-            print(f"[zoo trace] {hook_name} done{' with ' + _short(exc) if exc else ''}", file=sys.stderr)
+            print(f"[zoo trace] {hook_name} done{' with ' + first_line(exc, with_type=True) if exc else ''}", file=sys.stderr)
 
         pm.add_hookcall_monitoring(before, after)
     return pm
@@ -197,7 +192,7 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple
             module = ep.load()
             pm.register(module, name=ep.name)
         except Exception as exc:  # a broken third-party plugin must never break the zoo
-            info.errors.append(f"import failed: {_short(exc)}")
+            info.errors.append(f"import failed: {first_line(exc, with_type=True)}")
             if os.environ.get("ZOO_TRACE_PLUGINS"):
                 traceback.print_exc()
             continue
@@ -229,7 +224,7 @@ def _call_hook(pm: pluggy.PluginManager, hook: str, module: object, info: Plugin
     try:
         _call_isolated(pm, hook, module, register=registrar)
     except Exception as exc:
-        info.errors.append(f"{hook} failed: {_short(exc)}")
+        info.errors.append(f"{hook} failed: {first_line(exc, with_type=True)}")
         return False
     return True
 
@@ -294,7 +289,7 @@ def plugin_commands(reserved: Iterable[str] = ()) -> dict[str, Any]:
         try:
             _call_isolated(pm, "zoo_register_commands", module, cli=group)
         except Exception as exc:
-            info.errors.append(f"zoo_register_commands failed: {_short(exc)}")
+            info.errors.append(f"zoo_register_commands failed: {first_line(exc, with_type=True)}")
             continue
         for name, cmd in group.commands.items():
             if name in taken or name in found:

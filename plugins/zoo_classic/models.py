@@ -6,6 +6,7 @@ from __future__ import annotations
 import torchvision.models as tvm
 from torch import nn
 
+from zoo.errors import SpecError
 from zoo.spec import ModelSpec
 from zoo.tasks.classification import Classifier
 
@@ -26,7 +27,7 @@ def make_net(arch: str, num_classes: int = 1000) -> nn.Module:
     if arch == "densenet264":
         # DenseNet-264 (Huang et al. 2017, Table 1): growth 32, blocks (6, 12, 64, 48)
         return tvm.DenseNet(growth_rate=32, block_config=(6, 12, 64, 48), num_init_features=64, num_classes=num_classes)
-    raise ValueError(f"zoo_classic has no architecture '{arch}'")
+    raise SpecError(f"zoo_classic has no architecture '{arch}'")
 
 
 def build(spec: ModelSpec, num_classes: int = 1000) -> Classifier:

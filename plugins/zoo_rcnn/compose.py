@@ -10,7 +10,6 @@ target's weights (lock.json origin "composed"), so `zoo.load` / `zoo eval` pick 
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,14 +76,14 @@ class ComposeReport:
 
 
 def _source_file(source: str, given: dict[str, Path]) -> Path:
-    from zoo import hub
     from zoo.api import get_spec
+    from zoo.cache import cached_weights
 
     if source in given:
         return Path(given[source])
     spec = get_spec(source)
     w = spec.default_weights()
-    path = hub.cached_weights(spec, w) if w is not None else None
+    path = cached_weights(spec, w) if w is not None else None
     if path is None:
         raise WeightsNotFoundError(f"{source}: weights not in the cache; run 'zoo download {source}' "
                                    f"(or 'zoo import {source} FILE') first, then compose again")
@@ -94,9 +93,10 @@ def _source_file(source: str, given: dict[str, Path]) -> Path:
 def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] | None = None,
                     save: bool = True, seed: int = 0) -> tuple[dict[str, torch.Tensor], ComposeReport]:
     """Build `name`'s state dict from the recipe `tag` (default: the first) and store it in the cache."""
-    from zoo import hub
     from zoo.api import build, get_spec
-    from zoo.weights import read_safetensors, save_safetensors
+    from zoo.cache import store
+    from zoo.fsutil import sha256_file
+    from zoo.weights import read_safetensors
 
     spec = get_spec(name)
     options = recipes_for(name)
@@ -111,7 +111,7 @@ def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] 
     for source, prefixes in recipe.sources:
         path = _source_file(source, sources or {})
         src = read_safetensors(path)
-        digest.update(hub.sha256_file(path).encode())
+        digest.update(sha256_file(path).encode())
         n = 0
         for key, value in src.items():
             for sp, tp in prefixes:
@@ -131,11 +131,8 @@ def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] 
         report.copied[source] = n
     report.random = [k for k in state if k not in filled and not k.endswith("num_batches_tracked")]
     if save:
-        folder = hub.weights_dir(spec.name, recipe.tag)
-        out = folder / hub.WEIGHTS_FILE
-        save_safetensors(state, out, metadata={"model": spec.name, "tag": recipe.tag, "composed": recipe.summary})
-        origin = " + ".join(src for src, _ in recipe.sources)
-        hub.Lock(spec.name, recipe.tag, "composed", origin, "composed", digest.hexdigest(), "local",
-                 hub.sha256_file(out), out.stat().st_size, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).write(folder)
+        out, _ = store(spec.name, recipe.tag, state, origin="composed",
+                       original=" + ".join(src for src, _ in recipe.sources), original_format="composed",
+                       original_sha256=digest.hexdigest(), pinned_by="local", metadata={"composed": recipe.summary})
         report.path = str(out)
     return state, report

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from zoo.errors import SpecError
 from zoo.images import load_image
 from zoo.model import as_image_list, square_size, with_source
 from zoo.ops.proposals import ProposalParams, get_proposals
@@ -106,4 +107,5 @@ def build(spec: ModelSpec, **options: Any) -> RCNNFamilyDetector:
         from zoo_rcnn.region_nets import RCNNNet
 
         return ProposalDetector(spec, RCNNNet(**options), params)
-    raise ValueError(f"zoo_rcnn has no architecture '{spec.arch}'")
+    raise SpecError(f"zoo_rcnn has no architecture '{spec.arch}' (it builds: {', '.join(TV_DETECTORS)}, "
+                    "fast-rcnn, rcnn)")

@@ -22,6 +22,7 @@ from torchvision.models.detection._utils import overwrite_eps
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform, resize_boxes
 
+from zoo.errors import SpecError
 from zoo.ops.regions import per_class_detections, roi_pool_levels, warp_crops
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -55,7 +56,7 @@ class FastRCNNNet(nn.Module):
             self.box_predictor = FastRCNNPredictor(4096, num_classes)
             sizes = (600, 1000)
         else:
-            raise ValueError(f"fast-rcnn backbone must be 'r50-fpn' or 'vgg16', got '{backbone}'")
+            raise SpecError(f"fast-rcnn backbone must be 'r50-fpn' or 'vgg16', got '{backbone}'")
         self.transform = GeneralizedRCNNTransform(min_size or sizes[0], max_size or sizes[1], IMAGENET_MEAN, IMAGENET_STD)
         self.score_thresh, self.nms_thresh, self.max_det = score_thresh, nms_thresh, max_det
 
@@ -90,7 +91,7 @@ class RCNNNet(nn.Module):
             self.features = vgg16(weights=None).features  # pool5: 512 x 7 x 7 at a 224 crop
             pool5, default_crop = 512 * 7 * 7, 224
         else:
-            raise ValueError(f"rcnn backbone must be 'alexnet' or 'vgg16', got '{backbone}'")
+            raise SpecError(f"rcnn backbone must be 'alexnet' or 'vgg16', got '{backbone}'")
         self.fc6 = nn.Linear(pool5, 4096)
         self.fc7 = nn.Linear(4096, 4096)
         self.cls_score = nn.Linear(4096, num_classes)  # softmax over fc7 (the paper: one linear SVM per class)

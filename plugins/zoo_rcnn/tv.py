@@ -21,6 +21,8 @@ from torchvision.models.detection.faster_rcnn import FastRCNNConvFCHead, RPNHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads
 from torchvision.ops.misc import FrozenBatchNorm2d
 
+from zoo.errors import SpecError
+
 NUM_CLASSES = 91  # COCO's 90 category ids + background: the `coco91` label set
 
 
@@ -68,7 +70,7 @@ def make_net(arch: str, num_classes: int = NUM_CLASSES, **kwargs: Any) -> nn.Mod
         anchors = AnchorGenerator(anchor_sizes, ((0.5, 1.0, 2.0),) * len(anchor_sizes))
         kwargs = {"rpn_score_thresh": 0.05, **kwargs}  # torchvision's default for this builder
         return FasterRCNN(backbone, num_classes, rpn_anchor_generator=anchors, **kwargs)
-    raise ValueError(f"zoo_rcnn has no torchvision architecture '{arch}'")
+    raise SpecError(f"zoo_rcnn has no torchvision architecture '{arch}'")
 
 
 # torchvision's own builder for each arch, for parity tests and benchmarks against "torchvision called directly"

@@ -5,8 +5,11 @@
     report.row("resnet50", 8).p50_ms
     report.to_json("bench.json")
 
-Modules: protocol (timing), memory (peak memory), flops (FLOP counting and matmul peak), env
-(fingerprint), report (dataclasses, JSON/CSV, compare, tables), plot (matplotlib), runner (the loop).
+Modules: config (BenchConfig), targets (names/patterns/task -> models), prepare (build, fuse, channels_last,
+compile; public for scripts in benchmarks/), rows (timing one row), protocol (timing calls), memory (peak
+memory), flops (FLOP counting and matmul peak), env (fingerprint), notes (how each number was measured),
+progress (the bar), report (dataclasses, JSON/CSV, compare), plot (matplotlib), runner (the loop).
+Rendering tables is the CLI's job (zoo.cli.bench_render); device names are zoo.devices'.
 """
 
 from __future__ import annotations

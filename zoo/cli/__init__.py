@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 
 # command name -> "module:attribute"; a module is imported only when its command runs
 COMMANDS = {
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> Any:
     """Console entry point: errors become one line on stderr and an exit code, never a traceback."""
     try:
         return cli.main(args=argv, prog_name="zoo", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort as e:  # click turns Ctrl-C into Abort outside standalone mode
+        click.echo("interrupted" if isinstance(e.__cause__, KeyboardInterrupt) else "aborted", err=True)
         sys.exit(130)
     except click.ClickException as e:
         e.show()
@@ -75,6 +75,5 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as e:  # last resort: still one line, traceback only on request
         if os.environ.get("ZOO_DEBUG"):
             raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        click.echo(f"error: {type(e).__name__}: {first} (set ZOO_DEBUG=1 for the traceback)", err=True)
+        click.echo(f"error: {first_line(e, with_type=True)} (set ZOO_DEBUG=1 for the traceback)", err=True)
         sys.exit(1)

@@ -73,8 +73,9 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
               quiet: bool) -> None:
     """Benchmark NAMEs (or fnmatch patterns like 'resnet*', or --task T): forward latency p50/p90/p99,
     throughput, memory, MACs and achieved FLOP/s per batch size, plus end-to-end rows."""
-    from zoo.bench.report import BenchReport, compare, render_comparison, render_report
+    from zoo.bench.report import BenchReport, compare
     from zoo.bench.runner import bench
+    from zoo.cli.bench_render import render_comparison, render_report
     from zoo.cli.output import console
 
     if not names and not task:

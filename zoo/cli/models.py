@@ -18,7 +18,7 @@ from zoo.cli.output import emit_json, human_count, table
 def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | None, family: str | None,
              license_: str | None, pretrained: bool, as_json: bool) -> None:
     """List models, optionally filtered by fnmatch PATTERNS (e.g. 'resnet*')."""
-    from zoo.hub import cached_weights
+    from zoo.cache import cached_weights
     from zoo.plugin_manager import default_registry
 
     reg = default_registry()
@@ -50,7 +50,7 @@ def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | No
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 def info_cmd(name: str, as_json: bool) -> None:
     """Everything the zoo knows about NAME (or NAME.TAG)."""
-    from zoo.hub import cached_weights
+    from zoo.cache import cached_weights
     from zoo.plugin_manager import default_registry
 
     resolved = default_registry().resolve(name)

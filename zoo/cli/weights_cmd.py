@@ -13,11 +13,10 @@ from zoo.errors import ZooError
 
 def _target(name: str):  # -> (spec, weights spec)
     from zoo.plugin_manager import default_registry
-    from zoo.spec import WeightsSpec
+    from zoo.resolve import entry_of
 
     resolved = default_registry().resolve(name)
-    w = resolved.weights or WeightsSpec(tag="local", format="safetensors", description="imported by the user")
-    return resolved.spec, w
+    return resolved.spec, entry_of(resolved)
 
 
 @click.command("download")
@@ -26,14 +25,15 @@ def _target(name: str):  # -> (spec, weights spec)
 @click.option("--json", "as_json", is_flag=True)
 def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Fetch weights from the Hub at their pinned revision, check sha256, convert, cache."""
-    from zoo import hub
+    from zoo.cache import Lock
+    from zoo.hub import download
 
     rows, failed = [], 0
     for name in names:
         try:
             spec, w = _target(name)
-            path = hub.download(spec, w, force=force)
-            lock = hub.Lock.read(path.parent)
+            path = download(spec, w, force=force)
+            lock = Lock.read(path.parent)
             rows.append({"model": spec.name, "tag": w.tag, "status": "ok", "path": str(path),
                          "pinned_by": lock.pinned_by if lock else ""})
         except ZooError as e:
@@ -58,10 +58,10 @@ def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def import_cmd(name: str, file: Path, fmt: str | None, as_json: bool) -> None:
     """Bring a local original checkpoint (Darknet .weights, torchvision .pth, safetensors) into the cache."""
-    from zoo import hub
+    from zoo.convert import import_file
 
     spec, w = _target(name)
-    path, lock = hub.import_file(spec, w, file, fmt)
+    path, lock = import_file(spec, w, file, fmt)
     if as_json:
         emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
                    "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by})
@@ -75,9 +75,9 @@ def import_cmd(name: str, file: Path, fmt: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def verify_cmd(names: tuple[str, ...], as_json: bool) -> None:
     """Re-hash cached weights against their lock files and the registry; exit 1 on any mismatch."""
-    from zoo import hub
+    from zoo.cache import cache_entries, verify
     from zoo.plugin_manager import default_registry
-    from zoo.spec import WeightsSpec
+    from zoo.resolve import LOCAL, entry_for_tag
 
     reg = default_registry()
     targets = []
@@ -87,15 +87,15 @@ def verify_cmd(names: tuple[str, ...], as_json: bool) -> None:
             if r.tag_given and r.weights is not None:
                 targets.append((r.spec, r.weights))
             else:
-                targets.extend((r.spec, w) for w in (r.spec.weights or (WeightsSpec(tag="local"),)))
+                targets.extend((r.spec, w) for w in (r.spec.weights or (LOCAL,)))
     else:
-        for entry in hub.cache_entries():
+        for entry in cache_entries():
             if entry.model in reg:
                 spec = reg.get(entry.model)
-                targets.append((spec, spec.weights_for(entry.tag) or WeightsSpec(tag=entry.tag)))
-    rows = [hub.verify(s, w) for s, w in targets]
+                targets.append((spec, entry_for_tag(spec, entry.tag)))
+    rows = [verify(s, w) for s, w in targets]
     if names:
-        rows = [r for r in rows if not (r.status == "missing" and r.tag == "local")]
+        rows = [r for r in rows if not (r.status == "missing" and r.tag == LOCAL.tag)]
     if as_json:
         emit_json([r.__dict__ for r in rows])
     else:
@@ -113,7 +113,7 @@ def cache_cmd() -> None:
 @cache_cmd.command("path")
 def cache_path() -> None:
     """Print the cache folder."""
-    from zoo.hub import zoo_home
+    from zoo.paths import zoo_home
 
     click.echo(str(zoo_home()))
 
@@ -122,7 +122,7 @@ def cache_path() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def cache_ls(as_json: bool) -> None:
     """List cached weights."""
-    from zoo.hub import cache_entries
+    from zoo.cache import cache_entries
 
     entries = cache_entries()
     if as_json:
@@ -136,7 +136,7 @@ def cache_ls(as_json: bool) -> None:
 @click.argument("names", nargs=-1, required=True)
 def cache_rm(names: tuple[str, ...]) -> None:
     """Remove cached weights of NAME (or NAME.TAG)."""
-    from zoo.hub import cache_remove
+    from zoo.cache import cache_remove
 
     for n in names:
         arch, _, tag = n.partition(".")
@@ -151,7 +151,8 @@ def cache_rm(names: tuple[str, ...]) -> None:
 @click.option("--model", "name", required=True, help="the model whose layout to convert into")
 def convert_cmd(fmt: str, src: Path, dst: Path, name: str) -> None:
     """Convert an original checkpoint to a safetensors file in the zoo's layout for --model."""
-    from zoo.hub import convert_file, sha256_file
+    from zoo.convert import convert_file
+    from zoo.fsutil import sha256_file
     from zoo.plugin_manager import default_registry
     from zoo.weights import save_safetensors
 

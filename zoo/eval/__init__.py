@@ -55,14 +55,6 @@ def _load_model(model: Any, weights: Any, pretrained: bool, device: str, options
     return load(model, pretrained=pretrained, weights=weights, device=device, registry=registry, **options)
 
 
-def _auto_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _progress(enabled: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -78,6 +70,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
              progress: bool = True, registry: Any = None, **options: Any) -> EvalReport:
     """Run `model` (a name or a ZooModel) over a dataset and score it with its task's scorer;
     `options` go to the model's builder."""
+    from zoo.devices import resolve_device
     from zoo.eval import datasets
     from zoo.eval.dist import setup
     from zoo.plugin_manager import default_registry
@@ -98,7 +91,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
     if task.dataset != kind:
         how = {"coco": "--coco DIR (or --ann FILE --images DIR)", "imagenet": "--imagenet DIR"}.get(task.dataset, "")
         raise InputError(f"{spec.name} is a {task.name} model: score it with {how or task.dataset + ' data'}")
-    dist, device = setup(_auto_device(device))
+    dist, device = setup(str(resolve_device(device)))
     try:
         # the dataset is read and checked on every rank, so a bad one fails everywhere before any collective
         if kind == "coco":

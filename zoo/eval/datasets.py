@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError
+from zoo.errors import InputError, first_line
 from zoo.images import IMAGE_SUFFIXES
 
 
@@ -87,7 +87,7 @@ def load_coco(ann_file: Path, images_dir: Path, limit: int | None = None) -> Coc
     try:
         data = json.loads(ann_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"{ann_file}: not a readable JSON file ({str(e).splitlines()[0]})") from None
+        raise InputError(f"{ann_file}: not a readable JSON file ({first_line(e)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise InputError(f"{ann_file}: not a COCO instances file (no 'images' list)")
     data.setdefault("annotations", [])

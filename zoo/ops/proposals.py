@@ -57,7 +57,7 @@ def image_key(image: np.ndarray, params: ProposalParams) -> str:
 
 
 def cache_dir() -> Path:
-    from zoo.hub import zoo_home
+    from zoo.paths import zoo_home
 
     return zoo_home() / "proposals"
 

@@ -64,11 +64,11 @@ def test_torchvision_legacy_densenet_file_imports(tmp_path: Path, images) -> Non
     assert torchvision_legacy_keys(legacy).keys() <= ref.state_dict().keys()
     pth = tmp_path / "densenet121-a639ec97.pth"
     torch.save(legacy, pth)
-    from zoo import hub
+    from zoo.convert import import_file
     from zoo.plugin_manager import default_registry
 
     spec = default_registry().get("densenet121")
-    out, lock = hub.import_file(spec, spec.default_weights(), pth)
+    out, lock = import_file(spec, spec.default_weights(), pth)
     assert lock.original_format == "pytorch-torchvision"
     model = zoo.load("densenet121")
     x = torch.rand(1, 3, 64, 64)
