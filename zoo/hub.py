@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from zoo.cache import cached_weights
+from zoo.cache import cached_weights, entry_lock
 from zoo.convert import convert_to_cache, original_sha256, registry_pins_all
 from zoo.errors import (
     OfflineError,
@@ -142,6 +142,14 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
     cached = cached_weights(spec, w)
     if cached is not None and not force:
         return cached
+    with entry_lock(spec.name, w.tag):  # one process fetches and converts; the others wait, then reuse it
+        cached = cached_weights(spec, w)
+        if cached is not None and not force:
+            return cached
+        return _download_locked(spec, w)
+
+
+def _download_locked(spec: ModelSpec, w: WeightsSpec) -> Path:
     if w.multi_file:
         folder = _fetch_files(spec, w)
         pinned = "registry" if registry_pins_all(w) else "local"

@@ -58,7 +58,7 @@ def check_safetensors_header(path: str | Path) -> dict[str, Any]:
     path = Path(path)
 
     def bad(why: str) -> WeightsMismatchError:
-        return WeightsMismatchError(f"{path}: not a valid safetensors file ({why})")
+        return WeightsMismatchError(f"{path}: not a readable safetensors file ({why})")
 
     try:
         size = path.stat().st_size

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +107,47 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
     raise ConversionError(f"{path}: could not be read for {spec.name}: " + " | ".join(errors))
 
 
-def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
-    """`zoo import`: a local original checkpoint through the same converters and checks as a download."""
-    state, used = convert_any(spec, w, path, fmt)
+@dataclass(frozen=True)
+class Imported:
+    """What `zoo import` did: the cached file, its lock, and whether this call converted (False: the same
+    original was already in the cache, e.g. converted by a concurrent import, and is reused)."""
+
+    path: Path
+    lock: Lock
+    converted: bool
+
+
+def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> Imported:
+    """`zoo import`: a local original checkpoint through the same converters and checks as a download, under
+    the entry's lock; an entry already converted from a file with the same sha256 (and intact) is reused."""
+    from zoo.cache import check_cached, entry_lock, lock_of
+    from zoo.paths import weights_dir
+
+    if not path.exists():
+        raise WeightsNotFoundError(f"{path}: no such file")
+    if path.is_dir() and not w.multi_file:
+        raise WeightsNotFoundError(f"{path}: a folder, not a weights file")
     actual = original_sha256(w, path)
-    pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
-    return store(spec.name, w.tag, state, origin="import", original=str(path.resolve()), original_format=used,
-                 original_sha256=actual, pinned_by=pinned)
+    with entry_lock(spec.name, w.tag):
+        folder = weights_dir(spec.name, w.tag)
+        existing = lock_of(folder) if (folder / "model.safetensors").is_file() else None
+        if existing is not None and existing.original_sha256 == actual and (fmt is None or existing.original_format == fmt):
+            try:
+                check_cached(folder / "model.safetensors", spec.name, w.tag)
+                return Imported(folder / "model.safetensors", existing, False)
+            except WeightsMismatchError:
+                pass  # the cached copy is damaged: convert again
+        state, used = convert_any(spec, w, path, fmt)
+        pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
+        out, lock = store(spec.name, w.tag, state, origin="import", original=str(path.resolve()), original_format=used,
+                          original_sha256=actual, pinned_by=pinned)
+        return Imported(out, lock, True)
+
+
+def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None) -> tuple[Path, Lock]:
+    """import_entry's (path, lock)."""
+    done = import_entry(spec, w, path, fmt)
+    return done.path, done.lock
 
 
 def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str, registry: Any = None) -> list[str]:
