@@ -111,7 +111,10 @@ def get_proposals(image: np.ndarray, params: ProposalParams | None = None, use_c
             pass  # a damaged entry is recomputed and overwritten
     boxes = selective_search(image, p)
     if use_cache:
-        _atomic_save(path, boxes)
+        try:
+            _atomic_save(path, boxes)
+        except OSError:
+            pass  # a full or read-only cache: the proposals are still right, only not kept for next time
     return Proposals(boxes, False, key)
 
 
