@@ -23,7 +23,15 @@ from zoo.weights import SAFETENSORS_DTYPES, read_safetensors
 
 BUDGET = settings(max_examples=50, derandomize=True, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow])
-_TMP = Path(tempfile.mkdtemp(prefix="zoo-fuzz-"))
+_TMP = Path(tempfile.gettempdir())  # replaced by a per-module temp folder (fuzz_dir) before any test runs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the fuzzers write their inputs (one folder per module run, cleaned like any tmp_path)."""
+    global _TMP
+    _TMP = tmp_path_factory.mktemp("fuzz")
+    return _TMP
 
 
 def one_line(e: Exception) -> None:
