@@ -7,10 +7,12 @@ DATA ?= ../shared/data
 
 .PHONY: demo test lint bench clean install
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	# the example third-party plugin, a separate distribution the tests find through its entry point
+	$(BIN)/python -m pip install -q --no-deps -e examples/zoo-mobilenet
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -24,6 +24,8 @@ COMMANDS = {
     "predict": "zoo.cli.predict_cmd:make_predict_cmd",
     "eval": "zoo.cli.eval_cmd:eval_cmd",
     "bench": "zoo.cli.bench_cmd:bench_cmd",
+    "plugin": "zoo.cli.plugin_cmd:plugin_group",
+    "publish": "zoo.cli.publish_cmd:publish_cmd",
 }
 
 

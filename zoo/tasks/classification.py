@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 
-from zoo.categories import categories
 from zoo.model import ZooModel
 from zoo.ops.resize import ImageMeta
 from zoo.tasks.results import Result, label_box
@@ -46,7 +45,8 @@ class Classifier(ZooModel):
     """A ZooModel whose net maps NCHW images to class logits."""
 
     def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], topk: int = 5) -> list[ClassificationResult]:
-        labels = categories(self.spec.categories) if self.spec.categories else None
+        names = self.label_set()
+        labels = names.labels if names is not None else None
         probs = raw.float().softmax(-1)
         k = min(topk, probs.shape[-1])
         scores, ids = probs.topk(k, dim=-1)

@@ -73,10 +73,15 @@ class DetectionResult(Result):
         return canvas
 
 
-def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, label_set: str | None,
+def make_result(boxes: torch.Tensor, scores: torch.Tensor, class_ids: torch.Tensor, label_set: Any,
                 source: str | None, image_size: tuple[int, int], masks: torch.Tensor | None = None) -> DetectionResult:
-    """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first."""
-    labels = categories(label_set) if label_set else None
+    """Tensors for one image (boxes already in original pixels) -> a DetectionResult, best first.
+
+    `label_set`: a label set name, a LabelSet (`model.label_set()`: resolves in the model's own registry) or None."""
+    if isinstance(label_set, str):
+        labels: Any = categories(label_set)
+    else:
+        labels = label_set.labels if label_set is not None else None
     order = scores.argsort(descending=True, stable=True).tolist()  # stable: ties keep the model's order
     dets = []
     for i in order:

@@ -1,0 +1,157 @@
+"""`zoo publish NAME --repo-id ORG/NAME`: a model's cached weights as a Hub repository the zoo can pin.
+
+The folder holds the safetensors file, a model card (front matter the Hub reads: library, tags, license,
+pipeline tag; a body from the spec), a sha256 manifest and the registry row a plugin author pastes. Upload is
+huggingface_hub's create_repo + upload_folder; the commit id it returns is the revision to pin. `dry_run`
+writes the folder and touches no network.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import InputError, OfflineError, WeightsNotFoundError, ZooError
+
+# The Hub's pipeline tags for the zoo's tasks (https://huggingface.co/docs/hub/models-widgets#widget-usage).
+PIPELINE_TAGS = {"classification": "image-classification", "detection": "object-detection",
+                 "instance-segmentation": "image-segmentation", "keypoints": "keypoint-detection",
+                 "generation": "unconditional-image-generation", "image-translation": "image-to-image"}
+# Licence identifiers the Hub accepts in front matter; anything else is published as "other" with its name.
+HUB_LICENSES = {"apache-2.0", "mit", "bsd-3-clause", "bsd-2-clause", "cc-by-4.0", "cc-by-nc-4.0", "cc0-1.0",
+                "gpl-3.0", "agpl-3.0", "openrail", "unlicense", "cc-by-sa-4.0", "cc-by-nc-sa-4.0"}
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class Published:
+    folder: Path
+    repo_id: str
+    sha256: str
+    size: int
+    revision: str | None = None  # the Hub commit id (None on a dry run)
+    files: dict[str, str] = field(default_factory=dict)  # file -> sha256
+
+    def registry_row(self, tag: str) -> dict[str, Any]:
+        return {"tag": tag, "default": True, "repo_id": self.repo_id, "filename": WEIGHTS_NAME,
+                "revision": self.revision or "REVISION (printed by zoo publish after the upload)",
+                "sha256": self.sha256, "size": self.size, "format": "safetensors"}
+
+
+def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = False, bench: str | Path | None = None,
+            out: str | Path | None = None, token: str | None = None) -> Published:
+    """Write the repository folder for `name` (its cached weights) and upload it unless `dry_run`."""
+    import yaml
+
+    from zoo.hub import sha256_file
+    from zoo.plugin_manager import default_registry
+    from zoo.resolve import resolve_weights
+
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise InputError(f"--repo-id must be ORG/NAME, got '{repo_id}'")
+    resolved = default_registry().resolve(name)
+    spec = resolved.spec
+    source = resolve_weights(resolved, download=False)
+    if source.path is None:
+        raise WeightsNotFoundError(f"{spec.name}: no weights in the cache to publish; bring them first with "
+                                   f"'zoo import {spec.name} FILE'")
+    report = _read_bench(bench) if bench is not None else None
+    token = token if dry_run else _token(token)  # before writing anything: no partial repo
+    folder = Path(out) if out is not None else source.path.parent / "publish"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    shutil.copyfile(source.path, folder / WEIGHTS_NAME)
+    digest = sha256_file(folder / WEIGHTS_NAME)
+    result = Published(folder, repo_id, digest, (folder / WEIGHTS_NAME).stat().st_size)
+    (folder / "README.md").write_text(model_card(spec, repo_id, digest, report), encoding="utf-8")
+    result.files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())}
+    (folder / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in result.files.items()), encoding="utf-8")
+    if not dry_run:
+        result.revision = _upload(folder, repo_id, private, token, spec.name)
+    row = {"name": spec.name, "weights": [result.registry_row(source.entry.tag)]}
+    (folder / "registry-row.yaml").write_text(yaml.safe_dump(row, sort_keys=False), encoding="utf-8")
+    return result
+
+
+def _read_bench(path: str | Path) -> Any:
+    from zoo.bench.report import BenchReport
+
+    try:
+        return BenchReport.from_json(Path(path))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not a bench report written by 'zoo bench --json' ({e})") from None
+
+
+def _token(token: str | None) -> str:
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    if not token:
+        raise ZooError("no Hugging Face token: set HF_TOKEN (a write token) or run 'hf auth login'; "
+                       "or use --dry-run to write the folder only")
+    return token
+
+
+def _upload(folder: Path, repo_id: str, private: bool, token: str, name: str) -> str:
+    """create_repo + upload_folder; returns the new commit id. Offline fails before any call."""
+    from zoo.hub import _endpoint, _reachable, is_offline
+
+    if is_offline() or not _reachable(_endpoint()):
+        raise OfflineError(f"cannot reach {_endpoint()} to publish {name}; nothing was uploaded "
+                           "(try --dry-run to write the folder)")
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
+                                 commit_message=f"cvzoo: publish {name}")
+    except Exception as e:
+        text = str(e).strip()
+        raise ZooError(f"upload of {name} to {repo_id} failed: {text.splitlines()[0] if text else type(e).__name__}"
+                       ) from None
+    return str(getattr(info, "oid", "") or "")
+
+
+def model_card(spec: Any, repo_id: str, sha256: str, report: Any = None) -> str:
+    """README.md for the Hub: YAML front matter, then what the spec says, then how to load it."""
+    import yaml
+
+    license_id = spec.license.strip().lower()
+    front: dict[str, Any] = {"library_name": "cvzoo", "tags": ["cvzoo", spec.task, spec.family, "safetensors"],
+                             "license": license_id if license_id in HUB_LICENSES else "other"}
+    if front["license"] == "other":
+        front["license_name"] = spec.license or "unknown"
+    if spec.task in PIPELINE_TAGS:
+        front["pipeline_tag"] = PIPELINE_TAGS[spec.task]
+    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {spec.name}", "",
+             spec.description or "", "", f"- task: {spec.task}"]
+    if spec.paper is not None:
+        lines.append(f"- paper: {spec.paper.title} ({spec.paper.year}) {spec.paper.url}".rstrip())
+    if spec.num_params:
+        lines.append(f"- parameters: {int(spec.num_params):,}")
+    if spec.gmacs:
+        lines.append(f"- GMACs at {spec.input.size[0]}x{spec.input.size[1]}: {spec.gmacs:g}")
+    if spec.categories:
+        lines.append(f"- labels: {spec.categories}")
+    lines.append(f"- weights: `{WEIGHTS_NAME}`, sha256 `{sha256}`")
+    if spec.metrics:
+        lines += ["", "## Published metrics", "", "| dataset | metric | value |", "|---|---|---|"]
+        lines += [f"| {ds} | {m} | {v:g} |" for ds, ms in spec.metrics.items() for m, v in ms.items()]
+        if spec.metrics_source:
+            lines.append(f"\nSource: {spec.metrics_source}")
+    if report is not None:
+        lines += ["", "## Benchmark (zoo bench)", "", "| kind | batch | device | precision | p50 ms | images/s |",
+                  "|---|---|---|---|---|---|"]
+        for r in report.rows:
+            if r.model == spec.name and r.ok:
+                lines.append(f"| {r.kind} | {r.batch_size} | {r.device} | {r.precision} | {r.p50_ms:.2f} | "
+                             f"{r.throughput:.1f} |")
+    lines += ["", "## Use with cvzoo", "", "```python", "import zoo", f'model = zoo.load("{spec.name}")',
+              'result = model.predict("image.jpg")' if spec.task != "generation" else "result = model.predict(...)",
+              "```", "", f"Pin it in a plugin's registry row with `repo_id: {repo_id}`, the revision `zoo publish` "
+              "printed and the sha256 above.", ""]
+    return "\n".join(lines)
