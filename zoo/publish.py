@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, OfflineError, WeightsNotFoundError, ZooError
+from zoo.errors import InputError, OfflineError, WeightsNotFoundError, ZooError, first_line
 
 # The Hub's pipeline tags for the zoo's tasks (https://huggingface.co/docs/hub/models-widgets#widget-usage).
 PIPELINE_TAGS = {"classification": "image-classification", "detection": "object-detection",
@@ -45,7 +45,7 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
     """Write the repository folder for `name` (its cached weights) and upload it unless `dry_run`."""
     import yaml
 
-    from zoo.hub import sha256_file
+    from zoo.fsutil import sha256_file
     from zoo.plugin_manager import default_registry
     from zoo.resolve import resolve_weights
 
@@ -110,9 +110,7 @@ def _upload(folder: Path, repo_id: str, private: bool, token: str, name: str) ->
         info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
                                  commit_message=f"cvzoo: publish {name}")
     except Exception as e:
-        text = str(e).strip()
-        raise ZooError(f"upload of {name} to {repo_id} failed: {text.splitlines()[0] if text else type(e).__name__}"
-                       ) from None
+        raise ZooError(f"upload of {name} to {repo_id} failed: {first_line(e)}") from None
     return str(getattr(info, "oid", "") or "")
 
 

@@ -49,7 +49,8 @@ def make_step(fn: Callable[..., Any], args: tuple[Any, ...], dev: torch.device,
 
 
 def forward_row(prep: Prepared, bs: int, cfg: BenchConfig, dev: torch.device, amp_dtype: torch.dtype | None,
-                 peak: float | None) -> BenchRow:
+                peak: float | None) -> BenchRow:
+    """The `forward` row: the raw network call on the model's example inputs (a failure is recorded)."""
     row = _base_row(prep, bs, FORWARD, cfg, dev, cfg.input_size)
     try:
         _time_forward(row, prep, bs, cfg, dev, amp_dtype)
@@ -73,7 +74,8 @@ def _time_forward(row: BenchRow, prep: Prepared, bs: int, cfg: BenchConfig, dev:
 
 
 def e2e_row(prep: Prepared, bs: int, cfg: BenchConfig, dev: torch.device,
-             amp_dtype: torch.dtype | None) -> BenchRow:
+            amp_dtype: torch.dtype | None) -> BenchRow:
+    """The `end-to-end` row: preprocess(example request) -> forward -> postprocess, each stage timed."""
     row = _base_row(prep, bs, END_TO_END, cfg, dev, cfg.input_size)
     try:
         _time_e2e(row, prep, bs, cfg, dev, amp_dtype)
@@ -169,7 +171,7 @@ def fail_row(row: BenchRow, e: Exception) -> None:
         row.error = f"out of memory at batch size {row.batch_size}: {first_line(e)}"[:300]
     elif isinstance(e, NotImplementedError):
         row.status = "unsupported"
-        row.error = first_line(e) or f"{type(e).__name__}"
+        row.error = first_line(e)
     else:
         row.status = "error"
         row.error = f"{type(e).__name__}: {first_line(e)}"[:300]

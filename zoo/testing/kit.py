@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError
+from zoo.errors import InputError, first_line
 
 SAMPLE_IMAGE = Path(__file__).with_name("data") / "chelsea.jpg"  # a cat, CC0 (scikit-image's sample data)
 GROUP = "zoo"
@@ -43,8 +43,7 @@ class Check:
         except KitFailure:
             raise
         except Exception as e:  # a crash inside the plugin's code is a failure too, said in one line
-            text = str(e).strip()
-            raise KitFailure(f"{self.id}: raised {type(e).__name__}: {text.splitlines()[0] if text else ''}") from None
+            raise KitFailure(f"{self.id}: raised {type(e).__name__}: {first_line(e)}") from None
 
     def __str__(self) -> str:
         return self.id
