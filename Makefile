@@ -11,8 +11,16 @@ $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	# GAN family reference (tests/plugins/gan): pytorch-pretrained-biggan imports boto3/requests/scipy at import
+	# time and boto3's botocore would downgrade python-dateutil, so the reference and the modules it imports go
+	# in with --no-deps (never in pyproject)
+	$(BIN)/python -m pip install -q --no-deps pytorch-pretrained-biggan==0.1.1 boto3==1.44.8 botocore==1.44.8 \
+	  s3transfer==0.19.3 jmespath==1.1.0 requests==2.34.2 urllib3==2.8.0 certifi==2026.10.19.post1 charset-normalizer==3.5.3
 	# the example third-party plugin, a separate distribution the tests find through its entry point
 	$(BIN)/python -m pip install -q --no-deps -e examples/zoo-mobilenet
+	# test references that pin an old torch: installed without their dependencies, never in pyproject
+	$(BIN)/python -m pip install -q requests tqdm
+	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +41,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -q --no-deps controlnet_aux==0.0.10  # benchmarks/openpose_vs_reference.py only (pins its own stack)
 	$(BIN)/python benchmarks/list_cold.py
 	$(BIN)/python benchmarks/load_vs_torchvision.py
 

@@ -24,8 +24,10 @@ COMMANDS = {
     "predict": "zoo.cli.predict_cmd:make_predict_cmd",
     "eval": "zoo.cli.eval_cmd:eval_cmd",
     "bench": "zoo.cli.bench_cmd:bench_cmd",
+    "generate": "zoo.cli.generate_cmd:generate_cmd",
     "plugin": "zoo.cli.plugin_cmd:plugin_group",
     "publish": "zoo.cli.publish_cmd:publish_cmd",
+    "track": "zoo.cli.track_cmd:track_cmd",
 }
 
 

@@ -24,9 +24,12 @@ def task_options(tasks: list[Any]) -> list[click.Option]:
             first.setdefault(o.name, o)
     out = []
     for name, o in first.items():
+        help_text = f"{o.help} ({', '.join(seen[name])})"
+        if o.type == "bool":  # a switch: `--compare`, unset (None) when not given
+            out.append(click.Option([o.flag, name], is_flag=True, default=None, help=help_text))
+            continue
         kind: Any = click.Choice(list(o.choices)) if o.choices else OPTION_TYPES[o.type]
-        out.append(click.Option([o.flag, name], type=kind, default=None,
-                                help=f"{o.help} ({', '.join(seen[name])})"))
+        out.append(click.Option([o.flag, name], type=kind, default=None, help=help_text))
     return out
 
 

@@ -163,7 +163,7 @@ def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str, registry: Any
     from zoo.plugin_manager import default_registry
 
     reg = default_registry() if registry is None else registry
-    for c in reg.converters():  # family layouts of the same file kind, e.g. "pytorch-torchvision"
-        if c.format.startswith(guessed + "-") and c.format not in out:
+    for c in reg.converters():  # the model's own family's layouts of that file kind, e.g. "pytorch-torchvision"
+        if c.format.startswith(guessed + "-") and c.format not in out and c.source == spec.family:
             out.append(c.format)
     return out

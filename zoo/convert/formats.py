@@ -22,7 +22,7 @@ def read_pytorch_file(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors come in many types; weights_only refuses code
-        raise ConversionError(f"{path}: not a PyTorch checkpoint of plain tensors ({_torch_load_reason(e)}; "
+        raise ConversionError(f"{path}: not a PyTorch checkpoint of plain tensors ({torch_load_reason(e)}; "
                               "files that need code to unpickle are refused)") from None
     for key in WRAPPER_KEYS:
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
@@ -35,7 +35,7 @@ def read_pytorch_file(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
-def _torch_load_reason(e: Exception) -> str:
+def torch_load_reason(e: Exception) -> str:
     """The informative part of torch.load's error (its weights_only advice does not apply: we never unpickle code)."""
     text = str(e)
     if "WeightsUnpickler error:" in text:

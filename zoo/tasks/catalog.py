@@ -84,4 +84,17 @@ BUILTIN_TASKS = (
     Task("instance-segmentation", "image -> boxes and masks with labels", "zoo.tasks.detection:DetectionResult",
          options=IMAGE_OPTIONS + (CONF, TaskOption("mask_threshold", "float", "mask probability cut (default 0.5)")),
          scorer="zoo.eval.scorers:CocoMasks", dataset="coco"),
+    Task("keypoints", "image -> people with COCO-17 keypoints (x, y, score), a score and an optional box",
+         "zoo.tasks.keypoints:KeypointResult", options=IMAGE_OPTIONS + (CONF,),
+         scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco"),
+    Task("generation", "latents (a seed, classes, truncation) -> images, with the inputs that regenerate them",
+         "zoo.tasks.generation:GenerationResult", inputs="latents",
+         options=(TaskOption("n", "int", "how many images"),
+                  TaskOption("seed", "int", "latents (and random classes) come from this seed"),
+                  TaskOption("classes", "str", "class label or id (class-conditional generators)"),
+                  TaskOption("truncation", "float", "in (0, 1]: truncated-normal latents scaled by it"))),
+    Task("image-translation", "image -> image (unpaired translation, style transfer), the source recorded",
+         "zoo.tasks.generation:GenerationResult",
+         options=(TaskOption("size", "int", "network input side (default 256); 0: the image's own size rounded "
+                                            "to a multiple of 4"),)),
 )

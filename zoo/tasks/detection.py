@@ -20,12 +20,18 @@ class Detection:
     class_id: int
     score: float
     mask: np.ndarray | None = None  # HxW bool in original-image pixels (instance segmentation)
+    landmarks: list[list[float]] | None = None  # [[x, y], ...] in original-image pixels (e.g. MTCNN's 5 face points)
+    track_id: int | None = None  # set by `zoo track`
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"box": [round(float(v), 2) for v in self.box], "label": self.label,
                                "class_id": self.class_id, "score": round(float(self.score), 6)}
         if self.mask is not None:
             out["mask"] = mask_to_rle(self.mask)
+        if self.landmarks is not None:
+            out["landmarks"] = [[round(float(x), 2), round(float(y), 2)] for x, y in self.landmarks]
+        if self.track_id is not None:
+            out["track_id"] = int(self.track_id)
         return out
 
 
@@ -69,7 +75,10 @@ class DetectionResult(Result):
         for d in self.detections:
             rgb = color(d.class_id)
             draw.rectangle(d.box, outline=rgb, width=width)
-            label_box(draw, (d.box[0], d.box[1]), f"{d.label} {d.score:.2f}", rgb, max(12, width * 6))
+            for x, y in d.landmarks or ():
+                draw.ellipse([x - width, y - width, x + width, y + width], fill=rgb)
+            text = (f"id {d.track_id} " if d.track_id is not None else "") + f"{d.label} {d.score:.2f}"
+            label_box(draw, (d.box[0], d.box[1]), text, rgb, max(12, width * 6))
         return canvas
 
 

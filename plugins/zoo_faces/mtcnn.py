@@ -1,0 +1,627 @@
+"""MTCNN (Zhang et al. 2016) as facenet-pytorch 2.6.0 implements it, with the cascade kept in torch.
+
+The three networks have facenet-pytorch's module names, so its `pnet.pt` / `rnet.pt` / `onet.pt` state
+dicts load under the prefixes `pnet.` / `rnet.` / `onet.`. The cascade follows its `detect_face`
+(facenet_pytorch/models/utils/detect_face.py) step for step, with the same float32 arithmetic, so boxes,
+scores and landmarks agree with it; what differs is how the work is laid out:
+
+- Area resampling (the reference's `interpolate(mode="area")`, i.e. adaptive average pooling) is read off
+  one summed-area table of the image: all pyramid levels (or all crops of a stage) are one gather of
+  window corners.
+  Window sums of uint8 pixels are exact integers and the mean is formed as `(sum / kh) / kw` in float32,
+  which is what ATen's CPU kernel does, so the resampled pixels are bit-identical to the reference's.
+- The whole pyramid goes through P-Net in one call: the levels are packed into one canvas at even offsets
+  (P-Net's stride is 2) and conv1's outputs outside a level are set to -inf before the ceil-mode max
+  pool. A pooling window that the reference truncates at a level's edge then sees only that level's
+  values, and every output cell whose receptive field leaves its level is discarded, so each level's
+  P-Net output equals the per-level run up to float rounding.
+- The networks run in channels-last memory, with the ceil-mode max pools as strided maxima
+  (`max_pool_ceil`, equal to ATen's): ATen's NCHW max-pool kernel is the reference's largest CPU cost.
+- Candidates, NMS, box regression, squaring, clipping and crops are tensor operations over all boxes;
+  no numpy round trips and no per-box Python loops.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torchvision.ops import nms
+
+# facenet-pytorch 2.6.0 MTCNN() defaults (models/mtcnn.py, MTCNN.__init__)
+MIN_FACE_SIZE = 20
+THRESHOLDS = (0.6, 0.7, 0.7)
+FACTOR = 0.709
+# facenet-pytorch detect_face constants
+PNET_CELL = 12  # P-Net's window: the pyramid stops when the image's shorter side drops below it
+PNET_STRIDE = 2
+PNET_NMS_PER_SCALE = 0.5
+PNET_NMS = 0.7
+RNET_NMS = 0.7
+ONET_NMS_MIN = 0.7  # "Min" overlap (intersection over the smaller area), as batched_nms_numpy(..., 'Min')
+RNET_SIZE = 24
+ONET_SIZE = 48
+PIXEL_MEAN = 127.5
+PIXEL_SCALE = 0.0078125
+
+
+def _pool_out(n: int, k: int, s: int) -> int:
+    """Output length of a ceil-mode max pool without padding (ATen's pooling_output_shape)."""
+    out = -(-(n - k) // s) + 1
+    return out - 1 if (out - 1) * s >= n else out
+
+
+def max_pool_ceil(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
+    """`max_pool2d(x, k, s, ceil_mode=True)` as strided maxima over channels-last memory.
+
+    Equal to ATen's result (a maximum is exact; a window cut by the edge takes the maximum of what is
+    there, as ATen's ceil mode does), and several times faster on CPU than ATen's NCHW kernel, which is
+    the reference's bottleneck. Returns a channels-last NCHW tensor.
+    """
+    h = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # NHWC view
+    rows = _strided_max(h, 1, k, s)
+    return _strided_max(rows, 2, k, s).permute(0, 3, 1, 2)
+
+
+def _strided_max(t: torch.Tensor, dim: int, k: int, s: int) -> torch.Tensor:
+    """Ceil-mode max over windows of k at stride s along `dim`; the last windows may hold fewer elements."""
+    n = t.shape[dim]
+    out_len = _pool_out(n, k, s)
+    index: list[Any] = [slice(None)] * t.dim()
+
+    def tap(i: int) -> torch.Tensor:  # element i of every window that has one
+        count = min(out_len, (n - 1 - i) // s + 1)
+        index[dim] = slice(i, i + (count - 1) * s + 1, s)
+        return t[tuple(index)]
+
+    out = tap(0).clone()
+    for i in range(1, k):
+        part = tap(i)
+        head = out.narrow(dim, 0, part.shape[dim])
+        torch.maximum(head, part, out=head)
+    return out
+
+
+class PNet(nn.Module):
+    """Proposal network: fully convolutional, one 12x12 window per output cell at stride 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 10, kernel_size=3)
+        self.prelu1 = nn.PReLU(10)
+        self.pool1 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(10, 16, kernel_size=3)
+        self.prelu2 = nn.PReLU(16)
+        self.conv3 = nn.Conv2d(16, 32, kernel_size=3)
+        self.prelu3 = nn.PReLU(32)
+        self.conv4_1 = nn.Conv2d(32, 2, kernel_size=1)
+        self.softmax4_1 = nn.Softmax(dim=1)
+        self.conv4_2 = nn.Conv2d(32, 4, kernel_size=1)
+
+    def forward(self, x: torch.Tensor, outside: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(box regression [N,4,h,w], face probabilities [N,2,h,w]).
+
+        `outside`: for a packed pyramid (N = 1), the flat positions (y * (W-2) + x) of conv1 outputs that lie
+        outside every level; they become -inf before the max pool (see the module docstring).
+        """
+        x = self.prelu1(self.conv1(x.contiguous(memory_format=torch.channels_last)))
+        if outside is not None:
+            x = x.contiguous(memory_format=torch.channels_last)
+            x.permute(0, 2, 3, 1).view(-1, x.shape[1]).index_fill_(0, outside, float("-inf"))
+        x = max_pool_ceil(x, 2, 2)
+        x = self.prelu2(self.conv2(x))
+        x = self.prelu3(self.conv3(x))
+        return self.conv4_2(x), self.softmax4_1(self.conv4_1(x))
+
+
+class RNet(nn.Module):
+    """Refinement network on 24x24 crops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 28, kernel_size=3)
+        self.prelu1 = nn.PReLU(28)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(28, 48, kernel_size=3)
+        self.prelu2 = nn.PReLU(48)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv3 = nn.Conv2d(48, 64, kernel_size=2)
+        self.prelu3 = nn.PReLU(64)
+        self.dense4 = nn.Linear(576, 128)
+        self.prelu4 = nn.PReLU(128)
+        self.dense5_1 = nn.Linear(128, 2)
+        self.softmax5_1 = nn.Softmax(dim=1)
+        self.dense5_2 = nn.Linear(128, 4)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(box regression [N,4], face probabilities [N,2])."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        x = max_pool_ceil(self.prelu1(self.conv1(x)), 3, 2)
+        x = max_pool_ceil(self.prelu2(self.conv2(x)), 3, 2)
+        x = self.prelu3(self.conv3(x))
+        x = x.permute(0, 3, 2, 1).contiguous()  # the Caffe original flattens in (w, h, c) order
+        x = self.prelu4(self.dense4(x.view(x.shape[0], -1)))
+        return self.dense5_2(x), self.softmax5_1(self.dense5_1(x))
+
+
+class ONet(nn.Module):
+    """Output network on 48x48 crops: box regression, 5 landmarks and the final face probability."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, kernel_size=3)
+        self.prelu1 = nn.PReLU(32)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
+        self.prelu2 = nn.PReLU(64)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv3 = nn.Conv2d(64, 64, kernel_size=3)
+        self.prelu3 = nn.PReLU(64)
+        self.pool3 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv4 = nn.Conv2d(64, 128, kernel_size=2)
+        self.prelu4 = nn.PReLU(128)
+        self.dense5 = nn.Linear(1152, 256)
+        self.prelu5 = nn.PReLU(256)
+        self.dense6_1 = nn.Linear(256, 2)
+        self.softmax6_1 = nn.Softmax(dim=1)
+        self.dense6_2 = nn.Linear(256, 4)
+        self.dense6_3 = nn.Linear(256, 10)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(box regression [N,4], landmarks [N,10] as x1..x5, y1..y5 in crop units, probabilities [N,2])."""
+        x = x.contiguous(memory_format=torch.channels_last)
+        x = max_pool_ceil(self.prelu1(self.conv1(x)), 3, 2)
+        x = max_pool_ceil(self.prelu2(self.conv2(x)), 3, 2)
+        x = max_pool_ceil(self.prelu3(self.conv3(x)), 2, 2)
+        x = self.prelu4(self.conv4(x))
+        x = x.permute(0, 3, 2, 1).contiguous()
+        x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))
+        return self.dense6_2(x), self.dense6_3(x), self.softmax6_1(self.dense6_1(x))
+
+
+class MTCNNNet(nn.Module):
+    """The three stages in one module; its state_dict is the zoo's layout (pnet.*, rnet.*, onet.*).
+    The pooling modules are kept for the reference's structure; forward uses `max_pool_ceil`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pnet = PNet()
+        self.rnet = RNet()
+        self.onet = ONet()
+
+
+# ---------------------------------------------------------------------------------------- geometry
+
+def pyramid_scales(h: int, w: int, min_face_size: float = MIN_FACE_SIZE, factor: float = FACTOR) -> list[float]:
+    """detect_face's scale list: 12/min_face_size, times `factor` while the shorter side stays >= 12."""
+    m = PNET_CELL / min_face_size
+    minl = min(h, w) * m
+    scales = []
+    scale = m
+    while minl >= PNET_CELL:
+        scales.append(scale)
+        scale = scale * factor
+        minl = minl * factor
+    return scales
+
+
+def pnet_out_size(n: int) -> int:
+    """P-Net output length for an input length n (conv3, ceil-mode pool 2, conv3, conv3)."""
+    return -(-(n - 2) // 2) - 4
+
+
+def _even(n: int) -> int:
+    return n + (n & 1)
+
+
+def pack_levels(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """Pack level rectangles (largest first) at even offsets; returns offsets and the canvas (h, w).
+
+    Skyline bottom-left packing, trying canvas widths from one to two first-level widths and keeping the
+    smallest canvas (the result is cached per image size). The pyramid's area is about twice the first
+    level's; the canvas adds ~10% of gaps to it.
+    """
+    if not sizes:
+        return [], (0, 0)
+    evens = [(_even(h), _even(w)) for h, w in sizes]
+    first = evens[0][1]
+    widths = sorted({first + ((first * k // 32) & ~1) for k in range(33)})  # W0 .. 2 W0
+    best: tuple[int, list[tuple[int, int]], tuple[int, int]] | None = None
+    for width in widths:
+        if width < first:
+            continue
+        offsets, canvas = _skyline_pack(evens, width)
+        area = canvas[0] * canvas[1]
+        if best is None or area < best[0]:
+            best = (area, offsets, canvas)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _skyline_pack(sizes: list[tuple[int, int]], width: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    sky = [[0, 0, width]]  # segments [x, top y, width] covering [0, width)
+    offsets = []
+    for h, w in sizes:
+        best = None
+        for i, (x, _, _) in enumerate(sky):
+            if x + w > width:
+                break
+            top, j = 0, i
+            while j < len(sky) and sky[j][0] < x + w:
+                top = max(top, sky[j][1])
+                j += 1
+            if best is None or (top + h, x) < (best[0] + h, best[1]):
+                best = (top, x)
+        assert best is not None
+        y, x = best
+        offsets.append((y, x))
+        new = []
+        for sx, sy, sw in sky:  # cut [x, x + w) out of the skyline and put the new top there
+            if sx + sw <= x or sx >= x + w:
+                new.append([sx, sy, sw])
+                continue
+            if sx < x:
+                new.append([sx, sy, x - sx])
+            if sx + sw > x + w:
+                new.append([x + w, sy, sx + sw - x - w])
+        new.append([x, y + h, w])
+        new.sort()
+        merged = [new[0]]
+        for seg in new[1:]:
+            if seg[1] == merged[-1][1]:
+                merged[-1][2] += seg[2]
+            else:
+                merged.append(seg)
+        sky = merged
+    height = max(y + h for (y, _), (h, _) in zip(offsets, sizes))
+    used = max(x + w for (_, x), (_, w) in zip(offsets, sizes))
+    return offsets, (height, used)
+
+
+def _area_index(start: torch.Tensor, length: torch.Tensor, out: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """ATen adaptive pooling windows: [start + floor(i*n/out), start + ceil((i+1)*n/out)) for i < out."""
+    i = torch.arange(out, device=start.device)
+    n = length.unsqueeze(-1)
+    lo = start.unsqueeze(-1) + (i * n) // out
+    hi = start.unsqueeze(-1) + ((i + 1) * n + out - 1) // out
+    return lo, hi
+
+
+@dataclass
+class IntegralImage:
+    """Summed-area table of an image: `table` is [(H+1) * (W+1) * C] flat, entry (y, x, c) at
+    (y * (W+1) + x) * C + c, with a zero first row and column."""
+
+    table: torch.Tensor
+    h: int
+    w: int
+    c: int
+
+    def corners(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Flat indices of entries (y, x) for every channel: shape of broadcast(y, x) + [C]."""
+        ch = torch.arange(self.c, device=y.device)
+        return (y * (self.w + 1) + x).unsqueeze(-1) * self.c + ch
+
+    def window_means(self, r0: torch.Tensor, r1: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor) -> torch.Tensor:
+        """Means over rows [r0, r1) and columns [c0, c1) (broadcast together) -> [..., C] float32."""
+        dtype = torch.int32 if self.table.numel() < 2**31 else torch.int64  # index_select takes both; int32 moves less
+        ch = torch.arange(self.c, device=r0.device, dtype=dtype)
+        rows = [(r * ((self.w + 1) * self.c)).to(dtype).unsqueeze(-1) for r in (r0, r1)]
+        cols = [(c * self.c).to(dtype).unsqueeze(-1) + ch for c in (c0, c1)]
+        idx = torch.empty((4, *torch.broadcast_shapes(rows[0].shape, cols[0].shape)), dtype=dtype, device=r0.device)
+        for k, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):  # corner order of `window_means`
+            torch.add(rows[r], cols[c], out=idx[k])
+        kh = (r1 - r0).float().unsqueeze(-1)
+        kw = (c1 - c0).float().unsqueeze(-1)
+        return window_means(self.table, idx, kh, kw)
+
+
+def integral_image(image: torch.Tensor) -> IntegralImage:
+    """[C, H, W] pixels -> IntegralImage. uint8 pixels sum exactly in int32 (int64 past 8.4 megapixels),
+    float pixels in float64."""
+    c, h, w = image.shape
+    if image.dtype.is_floating_point:
+        dtype = torch.float64
+    else:
+        dtype = torch.int32 if h * w * 255 < 2**31 else torch.int64
+    table = torch.zeros(h + 1, w + 1, c, dtype=dtype, device=image.device)
+    torch.cumsum(image.permute(1, 2, 0).to(dtype), 1, out=table[1:, 1:])  # along x: stride C, which torch scans fast
+    rows = table.view(h + 1, -1)
+    if rows.device.type == "cpu":  # along y by doubling: torch's CPU cumsum over an outer dimension is slow
+        k = 1
+        while k <= h:
+            rows[k:] += rows[:-k].clone()
+            k *= 2
+    else:
+        rows = rows.cumsum(0)
+    return IntegralImage(rows.reshape(-1), h, w, c)
+
+
+def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: torch.Tensor) -> torch.Tensor:
+    """Window sums from the four corner indices idx [4, ...] (r0c0, r0c1, r1c0, r1c1), as means in float32.
+
+    One flat gather (fast on CPU); `(sum / kh) / kw` in float32 is ATen's CPU adaptive_avg_pool2d arithmetic,
+    and the integer sums are exact, so the means are bit-identical to interpolate(mode="area").
+    """
+    g = table.index_select(0, idx.reshape(-1)).view(idx.shape)
+    s = g[3] - g[1]
+    s -= g[2]
+    s += g[0]
+    return s.float().div_(kh).div_(kw)
+
+
+@dataclass
+class Pyramid:
+    """Everything about one image size's pyramid that does not depend on the pixels (cached per size)."""
+
+    scales: list[float]
+    sizes: list[tuple[int, int]]  # (h, w) of each level: int(h * scale + 1), as detect_face
+    offsets: list[tuple[int, int]]  # (y, x) of each level in the canvas, both even
+    canvas: tuple[int, int]
+    h: int
+    w: int
+    idx: torch.Tensor  # [4, Hc, Wc, 3] integral-image corners of every canvas pixel (gaps: all 0, an empty sum)
+    kh: torch.Tensor  # [Hc, Wc, 1] window heights (gaps: 1)
+    kw: torch.Tensor  # [Hc, Wc, 1] window widths (gaps: 1)
+    outside: torch.Tensor  # flat positions of conv1 outputs outside every level
+    # per P-Net output cell of the canvas, flattened row-major ([Hc' * Wc']):
+    cell_level: torch.Tensor  # level whose input the cell's window lies in, else -1
+    cell_valid: torch.Tensor  # cell_level >= 0
+    cell_y: torch.Tensor  # cell row / column within its level
+    cell_x: torch.Tensor
+    cell_order: torch.Tensor  # rank of the cell in detect_face's order (level, row, col)
+    level_scale: torch.Tensor  # [L] float32
+
+    def to(self, device: torch.device) -> Pyramid:
+        return Pyramid(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()})
+
+
+@functools.lru_cache(maxsize=4)  # a few image sizes: index tensors are ~12 bytes per canvas pixel and channel
+def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid:
+    scales = pyramid_scales(h, w, min_face_size, factor)
+    sizes = [(int(h * s + 1), int(w * s + 1)) for s in scales]
+    offsets, (ch, cw) = pack_levels(sizes)
+    geometry = IntegralImage(torch.zeros(0), h, w, 3)
+    idx = torch.zeros(4, ch, cw, 3, dtype=torch.int64)
+    kh = torch.ones(ch, cw, 1)
+    kw = torch.ones(ch, cw, 1)
+    valid = torch.zeros(max(ch - 2, 0), max(cw - 2, 0), dtype=torch.bool)
+    oh_c, ow_c = max(pnet_out_size(ch), 0), max(pnet_out_size(cw), 0)
+    cell_level = torch.full((oh_c, ow_c), -1, dtype=torch.long)
+    cell_y = torch.zeros_like(cell_level)
+    cell_x = torch.zeros_like(cell_level)
+    cell_order = torch.zeros_like(cell_level)
+    base = 0
+    zero = torch.tensor(0)
+    for lvl, ((lh, lw), (oy, ox)) in enumerate(zip(sizes, offsets)):
+        r0, r1 = (t[:, None] for t in _area_index(zero, torch.tensor(h), lh))
+        c0, c1 = (t[None, :] for t in _area_index(zero, torch.tensor(w), lw))
+        ys, xs = slice(oy, oy + lh), slice(ox, ox + lw)
+        for k, (r, c) in enumerate(((r0, c0), (r0, c1), (r1, c0), (r1, c1))):
+            idx[k, ys, xs] = geometry.corners(r, c)
+        kh[ys, xs, 0] = (r1 - r0).float()
+        kw[ys, xs, 0] = (c1 - c0).float()
+        valid[oy:oy + lh - 2, ox:ox + lw - 2] = True
+        oh, ow = pnet_out_size(lh), pnet_out_size(lw)
+        ys, xs = slice(oy // 2, oy // 2 + oh), slice(ox // 2, ox // 2 + ow)
+        cell_level[ys, xs] = lvl
+        cell_y[ys, xs] = torch.arange(oh)[:, None]
+        cell_x[ys, xs] = torch.arange(ow)[None, :]
+        cell_order[ys, xs] = base + torch.arange(oh * ow).view(oh, ow)
+        base += oh * ow
+    outside = (~valid).reshape(-1).nonzero()[:, 0]
+    if (h + 1) * (w + 1) * 3 < 2**31:
+        idx = idx.int()  # index_select takes int32 indices: half the cache
+    return Pyramid(scales, sizes, offsets, (ch, cw), h, w, idx, kh, kw, outside, cell_level.view(-1),
+                   cell_level.view(-1) >= 0, cell_y.view(-1), cell_x.view(-1), cell_order.view(-1),
+                   torch.tensor(scales, dtype=torch.float32))
+
+
+_DEVICE_PYRAMIDS: dict[tuple[int, int, float, float, str], Pyramid] = {}
+
+
+def pyramid_for(h: int, w: int, min_face_size: float, factor: float, device: torch.device) -> Pyramid:
+    pyr = _pyramid_cpu(h, w, float(min_face_size), float(factor))
+    if device.type == "cpu":
+        return pyr
+    key = (h, w, float(min_face_size), float(factor), str(device))
+    if key not in _DEVICE_PYRAMIDS:
+        if len(_DEVICE_PYRAMIDS) >= 4:
+            _DEVICE_PYRAMIDS.clear()
+        _DEVICE_PYRAMIDS[key] = pyr.to(device)
+    return _DEVICE_PYRAMIDS[key]
+
+
+def area_crops(ii: IntegralImage, y0: torch.Tensor, y1: torch.Tensor, x0: torch.Tensor, x1: torch.Tensor,
+               size: int) -> torch.Tensor:
+    """Crops [y0, y1) x [x0, x1), each area-resized to size x size: [K, 3, size, size] (channels-last
+    memory), the same pixels as `interpolate(crop, (size, size), mode="area")`."""
+    r0, r1 = _area_index(y0, y1 - y0, size)
+    c0, c1 = _area_index(x0, x1 - x0, size)
+    out = ii.window_means(r0[:, :, None], r1[:, :, None], c0[:, None, :], c1[:, None, :])  # [K, size, size, C]
+    return out.permute(0, 3, 1, 2)
+
+
+def packed_canvas(ii: IntegralImage, pyr: Pyramid) -> torch.Tensor:
+    """All pyramid levels of one image, normalised, in one [1, 3, Hc, Wc] canvas (channels-last memory)."""
+    canvas = normalize(window_means(ii.table, pyr.idx, pyr.kh, pyr.kw))  # [Hc, Wc, 3]
+    return canvas.unsqueeze(0).permute(0, 3, 1, 2)
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """detect_face's (x - 127.5) * 0.0078125, in place on a fresh tensor."""
+    return x.sub_(PIXEL_MEAN).mul_(PIXEL_SCALE)
+
+
+# ---------------------------------------------------------------------------------------- box steps
+
+def bbreg(boxes: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
+    """detect_face.bbreg: shift box corners by the regression times the (+1) box size."""
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    return torch.stack([boxes[:, 0] + reg[:, 0] * w, boxes[:, 1] + reg[:, 1] * h,
+                        boxes[:, 2] + reg[:, 2] * w, boxes[:, 3] + reg[:, 3] * h], dim=1)
+
+
+def rerec(boxes: torch.Tensor) -> torch.Tensor:
+    """detect_face.rerec: square each box on its longer side, keeping the centre."""
+    h = boxes[:, 3] - boxes[:, 1]
+    w = boxes[:, 2] - boxes[:, 0]
+    side = torch.max(w, h)
+    x1 = boxes[:, 0] + w * 0.5 - side * 0.5
+    y1 = boxes[:, 1] + h * 0.5 - side * 0.5
+    return torch.stack([x1, y1, x1 + side, y1 + side], dim=1)
+
+
+def clip_windows(boxes: torch.Tensor, w: int, h: int) -> tuple[torch.Tensor, ...]:
+    """detect_face.pad as crop windows: rows [y-1, ey), cols [x-1, ex) and whether each is non-empty."""
+    b = boxes.trunc().int().long()
+    x = b[:, 0].clamp(min=1)
+    y = b[:, 1].clamp(min=1)
+    ex = b[:, 2].clamp(max=w)
+    ey = b[:, 3].clamp(max=h)
+    ok = (ey > y - 1) & (ex > x - 1)
+    return y - 1, ey, x - 1, ex, ok
+
+
+def nms_min(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -> torch.Tensor:
+    """detect_face.nms_numpy(..., 'Min'): greedy NMS on intersection over the smaller box (+1 pixel
+    convention), best score first; returns kept indices in that order."""
+    n = boxes.shape[0]
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    x1, y1, x2, y2 = boxes.unbind(1)
+    area = (x2 - x1 + 1) * (y2 - y1 + 1)
+    iw = (torch.min(x2[:, None], x2[None]) - torch.max(x1[:, None], x1[None]) + 1).clamp(min=0)
+    ih = (torch.min(y2[:, None], y2[None]) - torch.max(y1[:, None], y1[None]) + 1).clamp(min=0)
+    overlap = (iw * ih) / torch.min(area[:, None], area[None])
+    order = scores.argsort(descending=True, stable=True)
+    suppress = (overlap > threshold)[order][:, order].tolist()  # small: faces that reach O-Net
+    alive = [True] * n
+    keep = []
+    for i in range(n):
+        if alive[i]:
+            keep.append(i)
+            row = suppress[i]
+            for j in range(i + 1, n):
+                if row[j]:
+                    alive[j] = False
+    return order[torch.tensor(keep, dtype=torch.long, device=boxes.device)]
+
+
+# ---------------------------------------------------------------------------------------- the cascade
+
+@dataclass
+class Faces:
+    """One image's detections: boxes [N,4] xyxy, scores [N], landmarks [N,5,2] (x, y) in image pixels."""
+
+    boxes: torch.Tensor
+    scores: torch.Tensor
+    landmarks: torch.Tensor
+
+    @classmethod
+    def empty(cls, device: torch.device) -> Faces:
+        return cls(torch.zeros(0, 4, device=device), torch.zeros(0, device=device), torch.zeros(0, 5, 2, device=device))
+
+
+def pnet_stage(net: MTCNNNet, ii: IntegralImage, min_face_size: float, factor: float, threshold: float
+               ) -> torch.Tensor:
+    """Stage 1 on one image [3,H,W]: candidate boxes [M, 9] (x1, y1, x2, y2, score, reg x4) after the
+    per-scale NMS, in detect_face's order (by scale, then score)."""
+    device = ii.table.device
+    pyr = pyramid_for(ii.h, ii.w, min_face_size, factor, device)
+    if not pyr.sizes:
+        return torch.zeros(0, 9, device=device)
+    reg, probs = net.pnet(packed_canvas(ii, pyr), pyr.outside)
+    prob = probs[0, 1].reshape(-1)
+    flat = ((prob >= threshold) & pyr.cell_valid).nonzero().squeeze(1)
+    flat = flat[pyr.cell_order[flat].argsort()]  # detect_face's order: by level, then row-major within it
+    cy, cx, level, score = pyr.cell_y[flat], pyr.cell_x[flat], pyr.cell_level[flat], prob[flat]
+    regs = reg[0].reshape(4, -1)[:, flat].t()
+    scale = pyr.level_scale[level]
+    bb = torch.stack([cx, cy], dim=1).to(reg.dtype)
+    q1 = ((PNET_STRIDE * bb + 1) / scale[:, None]).floor()
+    q2 = ((PNET_STRIDE * bb + PNET_CELL - 1 + 1) / scale[:, None]).floor()
+    boxes = torch.cat([q1, q2, score[:, None], regs], dim=1)
+    if boxes.shape[0] == 0:
+        return boxes
+    # NMS within each scale: stage-1 corners are integers, so offsetting each level apart is exact
+    offset = (level.to(boxes.dtype) * (boxes[:, :4].max() + 1))[:, None]
+    keep = nms(boxes[:, :4] + offset, boxes[:, 4], PNET_NMS_PER_SCALE)
+    keep = keep[level[keep].argsort(stable=True)]  # detect_face concatenates the scales' picks in scale order
+    return boxes[keep]
+
+
+def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FACE_SIZE,
+               thresholds: tuple[float, float, float] = THRESHOLDS, factor: float = FACTOR) -> Faces:
+    """The MTCNN cascade on one image [3, H, W]: uint8 pixels, or floats in [0, 255]."""
+    device = image.device
+    _, h, w = image.shape
+    ii = integral_image(image)
+    boxes = pnet_stage(net, ii, min_face_size, factor, thresholds[0])
+    if boxes.shape[0] == 0:
+        return Faces.empty(device)
+    boxes = boxes[nms(boxes[:, :4], boxes[:, 4], PNET_NMS)]
+    regw = boxes[:, 2] - boxes[:, 0]
+    regh = boxes[:, 3] - boxes[:, 1]
+    boxes = rerec(torch.stack([boxes[:, 0] + boxes[:, 5] * regw, boxes[:, 1] + boxes[:, 6] * regh,
+                               boxes[:, 2] + boxes[:, 7] * regw, boxes[:, 3] + boxes[:, 8] * regh], dim=1))
+
+    # stage 2: R-Net on 24x24 crops
+    y0, y1, x0, x1, ok = clip_windows(boxes, w, h)
+    boxes = boxes[ok]
+    if boxes.shape[0] == 0:
+        return Faces.empty(device)
+    crops = normalize(area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], RNET_SIZE))
+    reg, probs = net.rnet(crops)
+    score = probs[:, 1]
+    ipass = score > thresholds[1]
+    boxes, score, reg = boxes[ipass], score[ipass], reg[ipass]
+    keep = nms(boxes, score, RNET_NMS)
+    boxes = rerec(bbreg(boxes[keep], reg[keep]))
+    if boxes.shape[0] == 0:
+        return Faces.empty(device)
+
+    # stage 3: O-Net on 48x48 crops
+    y0, y1, x0, x1, ok = clip_windows(boxes, w, h)
+    boxes = boxes[ok]
+    if boxes.shape[0] == 0:
+        return Faces.empty(device)
+    crops = normalize(area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], ONET_SIZE))
+    reg, points, probs = net.onet(crops)
+    score = probs[:, 1]
+    ipass = score > thresholds[2]
+    boxes, score, reg, points = boxes[ipass], score[ipass], reg[ipass], points[ipass]
+    w_i = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
+    h_i = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]
+    px = w_i * points[:, :5] + boxes[:, 0:1] - 1
+    py = h_i * points[:, 5:10] + boxes[:, 1:2] - 1
+    landmarks = torch.stack([px, py], dim=2)
+    boxes = bbreg(boxes, reg)
+    keep = nms_min(boxes, score, ONET_NMS_MIN)
+    return Faces(boxes[keep], score[keep], landmarks[keep])
+
+
+def pnet_levels(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FACE_SIZE,
+                factor: float = FACTOR) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """P-Net's (reg, probs) per pyramid level, cut out of the one packed run (tests compare per-level runs)."""
+    _, h, w = image.shape
+    pyr = pyramid_for(h, w, min_face_size, factor, image.device)
+    reg, probs = net.pnet(packed_canvas(integral_image(image), pyr), pyr.outside)
+    out = []
+    for (lh, lw), (oy, ox) in zip(pyr.sizes, pyr.offsets):
+        ys = slice(oy // 2, oy // 2 + pnet_out_size(lh))
+        xs = slice(ox // 2, ox // 2 + pnet_out_size(lw))
+        out.append((reg[:, :, ys, xs], probs[:, :, ys, xs]))
+    return out
+
+
+def level_images(image: torch.Tensor, min_face_size: float = MIN_FACE_SIZE, factor: float = FACTOR) -> list[torch.Tensor]:
+    """Each pyramid level [1, 3, h, w], normalised, cut out of the packed canvas (tests compare interpolate)."""
+    _, h, w = image.shape
+    pyr = pyramid_for(h, w, min_face_size, factor, image.device)
+    canvas = packed_canvas(integral_image(image), pyr)
+    return [canvas[:, :, oy:oy + lh, ox:ox + lw] for (lh, lw), (oy, ox) in zip(pyr.sizes, pyr.offsets)]

@@ -1,0 +1,51 @@
+"""`zoo train NAME --data FOLDER`: a click command the plugin adds through zoo_register_commands.
+Imports torch only when the command runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("train")
+@click.argument("name")
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="folder of training images (searched recursively)")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where weights, optimiser state and sample grids go (default: runs/NAME, or the --resume folder)")
+@click.option("--epochs", type=int, default=5, show_default=True, help="total epochs (a resumed run continues up to this)")
+@click.option("--batch-size", type=int, default=128, show_default=True, help="images per step per process")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda (under torchrun: cuda:LOCAL_RANK)")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="a training folder written by zoo train")
+@click.option("--weights", type=click.Path(path_type=Path), default=None, help="start the generator from these weights")
+@click.option("--workers", type=int, default=2, show_default=True, help="DataLoader worker processes")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--sample-every", type=int, default=500, show_default=True, help="steps between sample grids (0: only per epoch)")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
+def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: int, device: str, resume: Path | None,
+              weights: Path | None, workers: int, seed: int, sample_every: int, as_json: bool) -> None:
+    """Train a GAN on a folder of images (DCGAN: the PyTorch tutorial's algorithm). Under
+    `torchrun --nproc_per_node N zoo train ...` it trains with DistributedDataParallel; rank 0 writes."""
+    import zoo
+    from zoo.cli.output import emit_json
+    from zoo.errors import InputError
+
+    spec = zoo.get_spec(name)
+    if spec.family != "gan" or not (spec.arch or spec.name).startswith("dcgan"):
+        raise InputError(f"zoo train: {name} cannot be trained here (trainable: dcgan-64)")
+    from zoo_gan.train import TrainConfig, train
+
+    cfg = TrainConfig(data=data, out=out or (resume if resume is not None and resume.is_dir() else Path("runs") / spec.name),
+                      epochs=epochs, batch_size=batch_size, device=device, workers=workers, seed=seed,
+                      sample_every=sample_every, resume=resume, weights=weights, model=spec.name)
+    summary = train(cfg, progress=not as_json)
+    if summary["world_size"] > 1:
+        import os
+
+        if os.environ.get("RANK", "0") != "0":
+            return
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"trained {spec.name}: {summary['steps']} steps, {summary['images_per_s']:.1f} images/s "
+                   f"({summary['world_size']} process(es)); weights in {cfg.out / 'generator.safetensors'}", err=True)

@@ -1,0 +1,1 @@
+from ._cpools import TopPool, BottomPool, LeftPool, RightPool
