@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from zoo.cache import cached_weights
+from zoo.cache import cached_weights, entry_lock
 from zoo.convert import convert_to_cache, original_sha256, registry_pins_all
 from zoo.errors import (
     OfflineError,
@@ -143,7 +143,11 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
     if cached is not None and not force:
         return cached
     try:
-        return _fetch_and_convert(spec, w)
+        with entry_lock(spec.name, w.tag):  # one process fetches and converts; the others wait, then reuse it
+            again = cached_weights(spec, w)
+            if again is not None and not force:
+                return again
+            return _download_locked(spec, w)
     except OfflineError:
         if cached is None:
             raise
@@ -153,7 +157,7 @@ def download(spec: ModelSpec, w: WeightsSpec, force: bool = False) -> Path:
                            f"weights ({cached}) are kept and still used") from None
 
 
-def _fetch_and_convert(spec: ModelSpec, w: WeightsSpec) -> Path:
+def _download_locked(spec: ModelSpec, w: WeightsSpec) -> Path:
     if w.multi_file:
         folder = _fetch_files(spec, w)
         pinned = "registry" if registry_pins_all(w) else "local"

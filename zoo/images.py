@@ -25,7 +25,7 @@ def load_image(image: Any) -> np.ndarray:
     except ImportError:  # pragma: no cover - pillow is a dependency
         Image = None
     if Image is not None and isinstance(image, Image.Image):
-        return np.array(image.convert("RGB"))
+        return pil_to_rgb(image)
     if isinstance(image, np.ndarray):
         return _from_array(image, "array")
     if type(image).__module__.startswith("torch"):
@@ -63,18 +63,66 @@ def _from_array(arr: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def pil_to_rgb(im: Any) -> np.ndarray:
+    """A PIL image of any mode -> HxWx3 uint8 RGB, keeping what each mode means.
+
+    PIL's own convert("RGB") clips 16- and 32-bit grayscale to 255 (a 16-bit PNG comes out nearly all
+    white), so those are scaled: 16-bit by 255/65535 (exactly (v + 128) // 257), 32-bit integers the
+    same when they fit 16 bits, floats by 255 when they lie in [0, 1]. Alpha is dropped, as OpenCV's
+    imread and torchvision's loaders do; palette images with transparency go through RGBA first so
+    PIL does not warn.
+    """
+    mode = im.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(im)
+        if mode == "F":
+            arr = arr.astype(np.float64)
+            finite = arr[np.isfinite(arr)]
+            if finite.size and finite.min() >= 0 and finite.max() <= 1:
+                arr = arr * 255.0
+            gray = np.clip(np.nan_to_num(np.round(arr)), 0, 255).astype(np.uint8)
+        else:
+            arr = arr.astype(np.int64)
+            if mode == "I" and arr.size and (arr.min() < 0 or arr.max() > 65535):
+                raise InputError(f"{mode} image holds values outside 0..65535 ({arr.min()}..{arr.max()}): "
+                                 "not a 16-bit image; convert it to 8 bits first")
+            gray = ((np.clip(arr, 0, 65535) + 128) // 257).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    return np.asarray(im.convert("RGB")).copy()
+
+
 def _read_file(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    """Read an image file: EXIF orientation applied (a phone photo is predicted and drawn upright), every
+    PIL mode converted by pil_to_rgb, and files over PIL's decompression-bomb limit refused before
+    their pixels are decoded. Every failure is one InputError naming the file."""
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; pass image files (or a glob)")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file (0 bytes)")
+    limit = Image.MAX_IMAGE_PIXELS
     try:
-        with Image.open(path) as im:
-            im.load()
-            return np.array(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        with warnings.catch_warnings():
+            # PIL warns (on stderr) about corrupt metadata and near-limit sizes; the checks here say what matters
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                w, h = im.size
+                if limit is not None and w * h > limit:
+                    raise InputError(f"{path}: {w}x{h} pixels is over the decompression-bomb limit of {limit} "
+                                     "pixels (PIL.Image.MAX_IMAGE_PIXELS); not read")
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return pil_to_rgb(im)
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: over the decompression-bomb limit ({e})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
         raise InputError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
@@ -242,6 +290,7 @@ def read_video(path: str | os.PathLike[str], every: int = 1) -> tuple[float, Any
         raise InputError(f"every must be at least 1 (every N-th frame), got {every}")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own stderr lines would break the one-line error
     cap = cv2.VideoCapture(str(path))
     ok, first = cap.read() if cap.isOpened() else (False, None)
     if not ok:

@@ -26,9 +26,33 @@ def zoo_home() -> Path:
     return Path(user_cache_dir("cvzoo"))
 
 
+def weights_root() -> Path:
+    """ZOO_HOME/weights: nothing the zoo builds from a model name or tag may lie outside it."""
+    return zoo_home() / "weights"
+
+
+def safe_part(part: str, what: str) -> str:
+    """`part` if it is one plain folder name; a name or tag that would leave its folder (empty, '.', '..',
+    a separator, an absolute path, NUL) is an InputError, so no cache path can escape ZOO_HOME/weights."""
+    from zoo.errors import InputError
+
+    if (not isinstance(part, str) or part in ("", ".", "..") or part != part.strip() or "\0" in part
+            or any(sep in part for sep in ("/", "\\", os.sep)) or os.path.isabs(part) or part.startswith(".")):
+        raise InputError(f"{part!r}: not a usable {what} for the weights cache (one folder name: no '/', "
+                         "no leading '.', not empty)")
+    return part
+
+
 def weights_dir(name: str, tag: str) -> Path:
-    """The cache folder of one weights entry (model.safetensors + lock.json)."""
-    return zoo_home() / "weights" / name / tag
+    """The cache folder of one weights entry (model.safetensors + lock.json), checked to lie inside
+    ZOO_HOME/weights whatever the name and tag hold."""
+    from zoo.errors import InputError
+
+    root = weights_root()
+    out = root / safe_part(name, "model name") / safe_part(tag, "tag")
+    if os.path.commonpath([os.path.normpath(out), os.path.normpath(root)]) != os.path.normpath(root):
+        raise InputError(f"{name}.{tag}: the cache path {out} would lie outside {root}")
+    return out
 
 
 def hub_cache_dir() -> str | None:

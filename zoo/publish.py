@@ -57,6 +57,10 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
     if source.path is None:
         raise WeightsNotFoundError(f"{spec.name}: no weights in the cache to publish; bring them first with "
                                    f"'zoo import {spec.name} FILE'")
+    if source.kind == "cache":  # never publish a cached file that no longer matches its lock
+        from zoo.cache import check_cached
+
+        check_cached(source.path, spec.name, source.entry.tag)
     report = _read_bench(bench) if bench is not None else None
     token = token if dry_run else _token(token)  # before writing anything: no partial repo
     folder = Path(out) if out is not None else source.path.parent / "publish"

@@ -75,4 +75,8 @@ def read_state(source: WeightsSource, spec: Any, device: Any = "cpu", registry: 
 
         state, _ = convert_any(spec, source.entry, source.path, registry=registry)
         return state
+    if source.kind == "cache":  # the cached file must still be what its lock recorded (ZOO_VERIFY)
+        from zoo.cache import check_cached
+
+        check_cached(source.path, spec.name, source.entry.tag)
     return read_safetensors(source.path, device)

@@ -151,10 +151,41 @@ def _fail(source: str, name: str, fieldname: str, problem: str) -> SpecError:
 
 
 def _typed(source: str, name: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    if not isinstance(value, kind):
+    """`value` if it is of `kind`; YAML's true/false are not numbers here (bool is an int subclass)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise _fail(source, name, key, f"expected {want}, got {type(value).__name__} {value!r}")
     return value
+
+
+def _fields_typed(source: str, name: str, prefix: str, row: Mapping[str, Any],
+                  kinds: Mapping[str, type | tuple[type, ...]]) -> None:
+    """Check the plain fields of a row against their declared types (None allowed where the kind lists it),
+    so a wrong-typed YAML value fails here, naming its field, instead of deep inside a command."""
+    for key, kind in kinds.items():
+        if key in row:
+            _typed(source, name, prefix + key, row[key], kind)
+
+
+_NONE = type(None)
+_MODEL_TYPES = {"family": str, "task": str, "description": str, "arch": str, "categories": (str, _NONE),
+                "metrics_source": str, "license": str, "notes": str, "num_params": (int, float, _NONE),
+                "gmacs": (int, float, _NONE)}
+_WEIGHTS_TYPES = {"tag": str, "repo_id": (str, _NONE), "filename": (str, _NONE), "revision": (str, int),
+                  "repo_type": str, "size": (int, _NONE), "format": str, "default": bool, "description": str,
+                  "license": (str, _NONE)}
+_FILE_TYPES = {"filename": str, "size": (int, _NONE)}
+_INPUT_TYPES = {"scale": (int, float), "resize": str, "resize_size": (int, _NONE)}
+_PAPER_TYPES = {"title": str, "year": int, "url": str}
+
+
+def _numbers(source: str, name: str, key: str, value: Any, kind: type | tuple[type, ...]) -> list[Any]:
+    """A list whose items are all of `kind`."""
+    items = _typed(source, name, key, value, list)
+    for i, v in enumerate(items):
+        _typed(source, name, f"{key}[{i}]", v, kind)
+    return items
 
 
 def _metrics(source: str, name: str, key: str, value: Any) -> dict[str, dict[str, float]]:
@@ -174,20 +205,21 @@ def _input(source: str, name: str, value: Any) -> InputSpec:
     for k in value:
         if k not in known:
             raise _fail(source, name, f"input.{k}", f"unknown key (known: {', '.join(sorted(known))})")
+    _fields_typed(source, name, "input.", value, _INPUT_TYPES)
     kw = dict(value)
     if "size" in kw:
         size = kw["size"]
         if isinstance(size, int):
             size = [size, size]
-        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+        if not (isinstance(size, list) and len(size) == 2
+                and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
             raise _fail(source, name, "input.size", f"expected [height, width] of positive ints, got {size!r}")
         kw["size"] = tuple(size)
     for k in ("mean", "std"):
         if kw.get(k) is not None:
-            v = _typed(source, name, f"input.{k}", kw[k], list)
-            kw[k] = tuple(float(x) for x in v)
+            kw[k] = tuple(float(x) for x in _numbers(source, name, f"input.{k}", kw[k], (int, float)))
     if "sizes" in kw:
-        kw["sizes"] = tuple(int(s) for s in _typed(source, name, "input.sizes", kw["sizes"], list))
+        kw["sizes"] = tuple(_numbers(source, name, "input.sizes", kw["sizes"], int))
     if "scale" in kw:
         kw["scale"] = float(_typed(source, name, "input.scale", kw["scale"], (int, float)))
     if kw.get("resize", "stretch") not in RESIZE_MODES:
@@ -211,6 +243,7 @@ def _files(source: str, name: str, where: str, value: Any) -> tuple[WeightsFile,
                 raise _fail(source, name, f"{where}[{i}].{k}", f"unknown key (known: {', '.join(sorted(known))})")
         if not row.get("filename"):
             raise _fail(source, name, f"{where}[{i}].filename", "required")
+        _fields_typed(source, name, f"{where}[{i}].", row, _FILE_TYPES)
         _sha(source, name, f"{where}[{i}].sha256", row.get("sha256"))
         out.append(WeightsFile(**row))
     if not out:
@@ -230,6 +263,7 @@ def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
                 raise _fail(source, name, f"{where}.{k}", f"unknown key (known: {', '.join(sorted(known))})")
         if "tag" not in row:
             raise _fail(source, name, f"{where}.tag", "required")
+        _fields_typed(source, name, f"{where}.", row, _WEIGHTS_TYPES)
         kw = dict(row)
         _sha(source, name, f"{where}.sha256", kw.get("sha256"))
         if kw.get("repo_type", "model") not in REPO_TYPES:
@@ -265,7 +299,7 @@ def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | No
     _typed(source, name, "name", row["name"], str)
     if name != name.lower() or not name or any(c.isspace() for c in name) or "." in name:
         raise _fail(source, name, "name", "must be lowercase with no spaces or dots ('.' separates weight tags)")
-    _typed(source, name, "task", row["task"], str)  # that the task exists is checked on registration
+    _fields_typed(source, name, "", row, _MODEL_TYPES)  # that the task exists is checked on registration
     kw: dict[str, Any] = dict(row)
     kw["builder"] = row.get("builder", builder)
     if not kw["builder"]:
@@ -275,6 +309,7 @@ def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | No
     kw.setdefault("arch", name)
     if "paper" in row:
         p = _typed(source, name, "paper", row["paper"], dict)
+        _fields_typed(source, name, "paper.", p, _PAPER_TYPES)
         try:
             kw["paper"] = Paper(**p)
         except TypeError as e:
@@ -290,6 +325,7 @@ def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | No
     if row.get("gmacs") is not None:
         kw["gmacs"] = float(_typed(source, name, "gmacs", row["gmacs"], (int, float)))
     if "options" in row:
-        _typed(source, name, "options", row["options"], dict)
+        for key in _typed(source, name, "options", row["options"], dict):
+            _typed(source, name, f"options.{key}", key, str)  # they become builder keyword arguments
     kw["source"] = source
     return ModelSpec(**kw)

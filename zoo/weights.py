@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -38,14 +39,87 @@ def check_state_dict(expected: Mapping[str, torch.Tensor], got: Mapping[str, tor
 OPTIONAL_SUFFIX = "num_batches_tracked"
 
 
+# bytes per element of every safetensors dtype (safetensors' Dtype enum)
+SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+                      "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
+
+
+def check_safetensors_header(path: str | Path) -> dict[str, Any]:
+    """Read and check a safetensors header against the file before any tensor is allocated: the header
+    length fits the file (and safetensors' 100 MB limit), it is a JSON object, every tensor has a known
+    dtype, a shape of non-negative integers and data offsets inside the file whose length is exactly
+    numel x itemsize, and no two tensors overlap. Returns the header; raises WeightsMismatchError naming
+    the first lie. Reads only the 8-byte length and the header itself, so memory is bounded by the file's
+    own (checked) header length."""
+    import json
+    import math
+
+    path = Path(path)
+
+    def bad(why: str) -> WeightsMismatchError:
+        return WeightsMismatchError(f"{path}: not a readable safetensors file ({why})")
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise bad(f"{size} bytes, shorter than the 8-byte header length")
+            n = int.from_bytes(head, "little")
+            if n > size - 8 or n > MAX_HEADER_BYTES:
+                raise bad(f"header length {n} exceeds the file's {size - 8} remaining bytes"
+                          + (" and the 100 MB limit" if n > MAX_HEADER_BYTES else ""))
+            raw = fh.read(n)
+    except OSError as e:
+        raise WeightsMismatchError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise bad(f"header is not JSON: {str(e).splitlines()[0]}") from None
+    if not isinstance(header, dict):
+        raise bad(f"header is a JSON {type(header).__name__}, not an object")
+    data_size = size - 8 - n
+    spans = []
+    for key, info in header.items():
+        if key == "__metadata__":
+            if not (isinstance(info, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())):
+                raise bad("__metadata__ must map strings to strings")
+            continue
+        if not isinstance(info, dict):
+            raise bad(f"tensor {key!r}: entry is not an object")
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
+            raise bad(f"tensor {key!r}: unknown dtype {dtype!r}")
+        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+            raise bad(f"tensor {key!r}: shape {shape!r} is not a list of non-negative integers")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            raise bad(f"tensor {key!r}: data_offsets {offsets!r} is not [begin, end] with 0 <= begin <= end")
+        need = math.prod(shape) * SAFETENSORS_DTYPES[dtype]
+        if offsets[1] - offsets[0] != need:
+            raise bad(f"tensor {key!r}: {dtype}{shape} needs {need} bytes, its offsets span {offsets[1] - offsets[0]}")
+        if offsets[1] > data_size:
+            raise bad(f"tensor {key!r}: data_offsets end at {offsets[1]}, past the {data_size} data bytes")
+        spans.append((offsets[0], offsets[1], key))
+    spans.sort()
+    for (_, end, a), (begin, _, b) in zip(spans, spans[1:]):
+        if begin < end:
+            raise bad(f"tensors {a!r} and {b!r} overlap")
+    return header
+
+
 def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """A safetensors file -> state dict; the header is checked first (check_safetensors_header), so a
+    file that lies about its tensors fails in one line without allocating what it claims."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    check_safetensors_header(path)
     try:
         return load_file(str(path), device=str(device))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise WeightsMismatchError(f"{path}: not a readable safetensors file ({e})") from None
+    except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as e:
+        raise WeightsMismatchError(f"{path}: not a readable safetensors file ({str(e).splitlines()[0] if str(e) else e!r})") from None
 
 
 def load_into(net: torch.nn.Module, state: Mapping[str, torch.Tensor], what: str) -> None:

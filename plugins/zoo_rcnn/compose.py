@@ -77,7 +77,7 @@ class ComposeReport:
 
 def _source_file(source: str, given: dict[str, Path]) -> Path:
     from zoo.api import get_spec
-    from zoo.cache import cached_weights
+    from zoo.cache import cached_weights, check_cached
 
     if source in given:
         return Path(given[source])
@@ -87,6 +87,7 @@ def _source_file(source: str, given: dict[str, Path]) -> Path:
     if path is None:
         raise WeightsNotFoundError(f"{source}: weights not in the cache; run 'zoo download {source}' "
                                    f"(or 'zoo import {source} FILE') first, then compose again")
+    check_cached(path, spec.name, w.tag)  # a damaged cached source is refused like any load
     return path
 
 
@@ -94,7 +95,7 @@ def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] 
                     save: bool = True, seed: int = 0) -> tuple[dict[str, torch.Tensor], ComposeReport]:
     """Build `name`'s state dict from the recipe `tag` (default: the first) and store it in the cache."""
     from zoo.api import build, get_spec
-    from zoo.cache import store
+    from zoo.cache import entry_lock, store
     from zoo.fsutil import sha256_file
     from zoo.weights import read_safetensors
 
@@ -131,8 +132,9 @@ def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] 
         report.copied[source] = n
     report.random = [k for k in state if k not in filled and not k.endswith("num_batches_tracked")]
     if save:
-        out, _ = store(spec.name, recipe.tag, state, origin="composed",
-                       original=" + ".join(src for src, _ in recipe.sources), original_format="composed",
-                       original_sha256=digest.hexdigest(), pinned_by="local", metadata={"composed": recipe.summary})
+        with entry_lock(spec.name, recipe.tag):  # one writer per cache entry, like download and import
+            out, _ = store(spec.name, recipe.tag, state, origin="composed",
+                           original=" + ".join(src for src, _ in recipe.sources), original_format="composed",
+                           original_sha256=digest.hexdigest(), pinned_by="local", metadata={"composed": recipe.summary})
         report.path = str(out)
     return state, report

@@ -39,7 +39,11 @@ def protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
         notes.append("bf16 on this CPU: no avx512_bf16 / amx_bf16, so bf16 math is emulated")
     if dev.type == "cuda" and cfg.precision == "fp32" and torch.backends.cudnn.allow_tf32:
         notes.append("CUDA fp32: cuDNN convolutions may use TF32 (torch.backends.cudnn.allow_tf32 is True), "
-                     "so % of the fp32 matmul peak can exceed 100")
+                     "faster than the fp32 matmul reference; a row above it raises the reference to its own rate")
+    from zoo.cache import verify_mode
+
+    if verify_mode() == "never":
+        notes.append("ZOO_VERIFY=never: cached weights were loaded without checking their sha256 against the lock")
     if cfg.compile:
         notes.append("compile: torch.compile(dynamic=False" + (f", mode={cfg.compile_mode!r}" if cfg.compile_mode
                      else "") + "); compile_s is the first call at each batch size (compilation + one run)")

@@ -24,7 +24,7 @@ import torch
 
 from zoo.bench.config import DEFAULT_ITERS, DEFAULT_WARMUP, BenchConfig
 from zoo.bench.env import DTYPES, collect_env
-from zoo.bench.flops import matmul_peak_gflops
+from zoo.bench.flops import apply_peak, peak_reference
 from zoo.bench.notes import RANDOM_INIT_E2E, protocol_notes
 from zoo.bench.prepare import prepare
 from zoo.bench.progress import BenchProgress
@@ -81,12 +81,10 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
     peak = None
     if cfg.flops:
         try:
-            peak = matmul_peak_gflops(dev, amp_dtype or torch.float32)
-            n = 1024 if dev.type == "cpu" else 8192
-            report.notes.append(f"% peak: achieved FLOP/s over the best {n}x{n} {DTYPES[cfg.precision]} matmul "
-                                f"measured on this device just before the run: {peak:.1f} GFLOP/s")
+            peak = peak_reference(dev, amp_dtype or torch.float32, cfg.channels_last)
+            report.notes.append(peak.note())
         except Exception as e:  # e.g. fp16 matmul unsupported on this CPU
-            report.notes.append(f"matmul peak not measured: {first_line(e)}")
+            report.notes.append(f"peak not measured: {first_line(e)}")
     n_rows = len(targets) * len(cfg.batch_sizes) * (2 if cfg.e2e else 1)
     with BenchProgress(show_progress, n_rows) as bar:
         for target in targets:
@@ -110,7 +108,7 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
             report.notes.extend(prep.notes)
             for bs in cfg.batch_sizes:
                 bar.describe(f"{prep.name} bs={bs} forward")
-                report.rows.append(forward_row(prep, bs, cfg, dev, amp_dtype, peak))
+                report.rows.append(forward_row(prep, bs, cfg, dev, amp_dtype, peak.gflops if peak else None))
                 bar.advance()
                 if cfg.e2e:
                     bar.describe(f"{prep.name} bs={bs} end-to-end")
@@ -118,6 +116,8 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
                     bar.advance()
             del prep
             free(dev)
+    if peak is not None:  # every row over one reference that no row exceeds
+        report.notes.extend(apply_peak(report.rows, peak))
     if cfg.e2e and any(r.weights == "random init" and r.kind == END_TO_END and r.ok for r in report.rows):
         report.notes.append(RANDOM_INIT_E2E)
     return report

@@ -141,9 +141,13 @@ def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | Non
     for f, r in results:
         r.source = f.source
     frames = []
-    for video in videos:
+    for video in videos:  # like images: a video that cannot be read is one line, the other inputs still run
         dst = output_path(out_dir, video.rel, model.spec.name, video=True) if out_dir is not None else None
-        frames.extend(_predict_video(model, video.path, opts, batch_size, dst, every, as_json, video.source))
+        try:
+            frames.extend(_predict_video(model, video.path, opts, batch_size, dst, every, as_json, video.source))
+        except InputError as e:
+            errors.append(str(e))
+            click.echo(f"error: {e}", err=True)
     shown = [r for _, r in results]
     if as_json:
         emit_json({"model": model.spec.name, "weights": model.weights_source,

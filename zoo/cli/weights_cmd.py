@@ -61,13 +61,17 @@ def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def import_cmd(name: str, file: Path, fmt: str | None, force: bool, as_json: bool) -> None:
     """Bring a local original checkpoint (Darknet .weights, torchvision .pth, safetensors) into the cache."""
-    from zoo.convert import converted_from, import_file
+    from zoo.convert import converted_from, import_entry
 
     spec, w = _target(name)
-    path, lock = import_file(spec, w, file, fmt, force=force)
+    done = import_entry(spec, w, file, fmt, force=force)
+    path, lock = done.path, done.lock
     if as_json:
         emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
-                   "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by})
+                   "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by, "converted": done.converted})
+        return
+    if not done.converted:
+        click.echo(f"{spec.name}.{w.tag} already holds {file} (same sha256, intact): nothing to convert\n  -> {path}")
         return
     if lock.pinned_by in ("registry", "hub-etag") and lock.original != str(file.resolve()):
         how = f"the same tensors as the cached entry, verified ({lock.pinned_by}) from {lock.original}: kept as is"
@@ -146,26 +150,27 @@ def cache_ls(as_json: bool) -> None:
 @cache_cmd.command("rm")
 @click.argument("names", nargs=-1, required=True)
 def cache_rm(names: tuple[str, ...]) -> None:
-    """Remove cached weights of NAME (or NAME.TAG)."""
-    from zoo.cache import cache_remove
+    """Remove cached weights of NAME (every tag) or NAME.TAG: registered names and tags only (or entries
+    listed by 'zoo cache ls'; a typo gets a did-you-mean and exit 2); nothing outside ZOO_HOME/weights is
+    ever touched."""
+    from zoo.cache import cache_entries, cache_remove
+
+    targets = [_rm_target(n, {(e.model, e.tag) for e in cache_entries()}) for n in names]  # all checked first
+    for n, (arch, tag) in zip(names, targets):
+        removed = cache_remove(arch, tag)
+        click.echo(f"removed {', '.join(removed)}" if removed else f"{n}: nothing cached")
+
+
+def _rm_target(name: str, cached: set[tuple[str, str]]) -> tuple[str, str | None]:
+    """(model, tag or None) for `zoo cache rm NAME`: a cached entry as listed, else a registered name or
+    NAME.TAG (UnknownModelError / UnknownTagError with did-you-mean otherwise)."""
     from zoo.plugin_manager import default_registry
 
-    code = 0
-    for n in names:
-        arch, _, tag = n.partition(".")
-        removed = cache_remove(arch, tag or None)
-        if removed:
-            click.echo(f"removed {', '.join(removed)}")
-            continue
-        try:
-            default_registry().resolve(n)  # a typo gets a did-you-mean and exit 2, not "nothing cached"
-        except ZooError as e:
-            click.echo(f"error: {e}", err=True)
-            code = max(code, e.exit_code)
-            continue
-        click.echo(f"{n}: nothing cached")
-    if code:
-        sys.exit(code)
+    arch, _, tag = name.partition(".")
+    if (arch, tag) in cached or (not tag and any(m == arch for m, _ in cached)):
+        return arch, tag or None
+    resolved = default_registry().resolve(name)
+    return resolved.spec.name, (resolved.weights.tag if resolved.tag_given and resolved.weights else None)
 
 
 @click.command("convert")

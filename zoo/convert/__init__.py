@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,29 +124,62 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
 VERIFIED = ("registry", "hub-etag")  # lock pins that checked the original against a published hash
 
 
-def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
-                force: bool = False) -> tuple[Path, Lock]:
-    """`zoo import`: a local original checkpoint through the same converters and checks as a download.
+@dataclass(frozen=True)
+class Imported:
+    """What `zoo import` did: the cached file, its lock, and whether this call converted (False: the same
+    original was already in the cache, e.g. converted by a concurrent import, and is reused)."""
+
+    path: Path
+    lock: Lock
+    converted: bool
+
+
+def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
+                 force: bool = False) -> Imported:
+    """`zoo import`: a local original checkpoint through the same converters and checks as a download, under
+    the entry's lock; an entry already converted from a file with the same sha256 (and intact) is reused.
 
     Cached weights whose original was checked against the registry (or the Hub) are not silently replaced by
     an unverified file: the same tensors keep the verified entry; other tensors need `force`."""
-    from zoo.cache import cached_weights
+    from zoo.cache import check_cached, entry_lock, lock_of
     from zoo.errors import InputError
+    from zoo.paths import weights_dir
 
-    state, used = convert_any(spec, w, path, fmt)
+    if not path.exists():
+        raise WeightsNotFoundError(f"{path}: no such file")
+    if path.is_dir() and not w.multi_file:
+        raise WeightsNotFoundError(f"{path}: a folder, not a weights file")
     actual = original_sha256(w, path)
-    pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
-    cached = cached_weights(spec, w)
-    existing = Lock.read(cached.parent) if cached is not None else None
-    if pinned == "local" and existing is not None and existing.pinned_by in VERIFIED:
-        if _same_tensors(state, cached):  # e.g. the zoo's own converted file imported again: nothing to replace
-            return cached, existing
-        if not force:
-            raise InputError(f"{spec.name}.{w.tag} is cached from the verified original ({existing.pinned_by} sha256 "
-                             f"{existing.original_sha256[:12]}…); {path} holds other weights (sha256 {actual[:12]}…, "
-                             "not the registry's file): pass --force to replace the verified entry with it")
-    return store(spec.name, w.tag, state, origin="import", original=str(path.resolve()), original_format=used,
-                 original_sha256=actual, pinned_by=pinned)
+    with entry_lock(spec.name, w.tag):
+        folder = weights_dir(spec.name, w.tag)
+        cached = folder / "model.safetensors"
+        existing = lock_of(folder) if cached.is_file() else None
+        if existing is not None and existing.original_sha256 == actual and (fmt is None or existing.original_format == fmt):
+            try:
+                check_cached(cached, spec.name, w.tag)
+                return Imported(cached, existing, False)
+            except WeightsMismatchError:
+                pass  # the cached copy is damaged: convert again
+        state, used = convert_any(spec, w, path, fmt)
+        pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
+        if pinned == "local" and existing is not None and existing.pinned_by in VERIFIED:
+            if _same_tensors(state, cached):  # e.g. the zoo's own converted file imported again: nothing to replace
+                return Imported(cached, existing, False)
+            if not force:
+                raise InputError(f"{spec.name}.{w.tag} is cached from the verified original ({existing.pinned_by} "
+                                 f"sha256 {existing.original_sha256[:12]}…); {path} holds other weights (sha256 "
+                                 f"{actual[:12]}…, not the registry's file): pass --force to replace the verified "
+                                 "entry with it")
+        out, lock = store(spec.name, w.tag, state, origin="import", original=str(path.resolve()), original_format=used,
+                          original_sha256=actual, pinned_by=pinned)
+        return Imported(out, lock, True)
+
+
+def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
+                force: bool = False) -> tuple[Path, Lock]:
+    """import_entry's (path, lock)."""
+    done = import_entry(spec, w, path, fmt, force)
+    return done.path, done.lock
 
 
 def _import_formats(spec: ModelSpec, w: WeightsSpec, guessed: str, registry: Any = None) -> list[str]:
