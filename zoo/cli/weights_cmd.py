@@ -70,7 +70,7 @@ def import_cmd(name: str, file: Path, fmt: str | None, force: bool, as_json: boo
         emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
                    "original_sha256": lock.original_sha256, "pinned_by": lock.pinned_by, "converted": done.converted})
         return
-    if not done.converted:
+    if not done.converted and lock.original_sha256 == done.original_sha256:
         click.echo(f"{spec.name}.{w.tag} already holds {file} (same sha256, intact): nothing to convert\n  -> {path}")
         return
     if lock.pinned_by in ("registry", "hub-etag") and lock.original != str(file.resolve()):

@@ -132,6 +132,7 @@ class Imported:
     path: Path
     lock: Lock
     converted: bool
+    original_sha256: str = ""  # of the file given (the lock's differs when the same tensors came from another file)
 
 
 def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
@@ -157,14 +158,14 @@ def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = 
         if existing is not None and existing.original_sha256 == actual and (fmt is None or existing.original_format == fmt):
             try:
                 check_cached(cached, spec.name, w.tag)
-                return Imported(cached, existing, False)
+                return Imported(cached, existing, False, actual)
             except WeightsMismatchError:
                 pass  # the cached copy is damaged: convert again
         state, used = convert_any(spec, w, path, fmt)
         pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
         if pinned == "local" and existing is not None and existing.pinned_by in VERIFIED:
             if _same_tensors(state, cached):  # e.g. the zoo's own converted file imported again: nothing to replace
-                return Imported(cached, existing, False)
+                return Imported(cached, existing, False, actual)
             if not force:
                 raise InputError(f"{spec.name}.{w.tag} is cached from the verified original ({existing.pinned_by} "
                                  f"sha256 {existing.original_sha256[:12]}…); {path} holds other weights (sha256 "
@@ -172,7 +173,7 @@ def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = 
                                  "entry with it")
         out, lock = store(spec.name, w.tag, state, origin="import", original=str(path.resolve()), original_format=used,
                           original_sha256=actual, pinned_by=pinned)
-        return Imported(out, lock, True)
+        return Imported(out, lock, True, actual)
 
 
 def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
