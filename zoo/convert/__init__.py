@@ -20,11 +20,12 @@ from zoo.fsutil import sha256_file
 from zoo.spec import ModelSpec, WeightsSpec
 
 
-def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None) -> dict[str, Any]:
+def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None,
+                 expected: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the converter registered for `fmt` and check the result against the model's keys and shapes.
 
-    The model is built once, on the meta device; converters that take a third argument get its
-    {key: shape} so they need not build it again."""
+    The model is built once, on the meta device (or `expected`, its state dict, is given by a caller trying
+    several formats); converters that take a third argument get its {key: shape} so they need not build it."""
     from zoo.api import build
     from zoo.plugin_manager import default_registry
     from zoo.refs import resolve_ref
@@ -36,7 +37,8 @@ def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None) ->
         known = ", ".join(c.format for c in registry.converters())
         raise ConversionError(f"no converter for format '{fmt}' (known: {known})")
     fn = resolve_ref(conv.fn, "converter")
-    expected = build(spec, device="meta", registry=registry).net.state_dict()
+    if expected is None:
+        expected = build(spec, device="meta", registry=registry).net.state_dict()
     target = {k: v.shape for k, v in expected.items()}
     takes_target = len(inspect.signature(fn).parameters) >= 3
     state = fn(path, spec, target) if takes_target else fn(path, spec)
@@ -109,10 +111,13 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
         else:
             check_importable(path, [w.format, *(x.format for x in spec.weights), "pytorch", "safetensors"])
         candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path), registry)
+    from zoo.api import build
+
+    expected = build(spec, device="meta", registry=registry).net.state_dict()  # once for every format tried
     errors = []
     for f in candidates:
         try:
-            return convert_file(spec, path, f, registry), f
+            return convert_file(spec, path, f, registry, expected), f
         except (ConversionError, WeightsMismatchError) as e:
             errors.append(f"as {f}: {e}")
     reasons = [e.split(": ", 1)[1] for e in errors]
