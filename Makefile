@@ -10,7 +10,7 @@ DATA ?= ../shared/data
 $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,runtimes]'
 	# GAN family reference (tests/plugins/gan): pytorch-pretrained-biggan imports boto3/requests/scipy at import
 	# time and boto3's botocore would downgrade python-dateutil, so the reference and the modules it imports go
 	# in with --no-deps (never in pyproject)
