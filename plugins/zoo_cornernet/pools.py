@@ -29,6 +29,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.ops.tracing import is_exporting
+
 # direction -> (dim, reversed scan)
 DIRECTIONS: dict[str, tuple[int, bool]] = {"top": (2, True), "bottom": (2, False), "left": (3, True), "right": (3, False)}
 
@@ -69,9 +71,31 @@ class _CornerPool(torch.autograd.Function):
 
 
 def corner_pool(x: torch.Tensor, direction: str) -> torch.Tensor:
-    """One of the four directional pools of an NCHW tensor (`top`, `bottom`, `left`, `right`)."""
+    """One of the four directional pools of an NCHW tensor (`top`, `bottom`, `left`, `right`).
+
+    While an exporter traces the network (ONNX, OpenVINO, TorchScript, torch.export) it takes `scan_max`
+    instead: ONNX has no cummax and torch.onnx cannot export `flip`, and neither exporter sees through a
+    custom autograd Function. Both give the same values (max is exact); eager keeps cummax (and its backward)."""
     dim, reverse = DIRECTIONS[direction]
+    if is_exporting():
+        return scan_max(x, dim, reverse)
     return _CornerPool.apply(x, dim, reverse)
+
+
+def scan_max(x: torch.Tensor, dim: int, reverse: bool) -> torch.Tensor:
+    """Running maximum along `dim` (from the end when `reverse`) by doubling: ceil(log2 n) steps of
+    max(x, x shifted by 1, 2, 4, ...), with slices, concatenation and maximum only, which every exporter
+    and runtime takes. The shifted-in values are the edge's own (a max with itself changes nothing)."""
+    n = x.shape[dim]
+    step = 1
+    while step < n:
+        if reverse:  # out[i] = max(x[i:]): bring x[i + step] to i
+            shifted = torch.cat([x.narrow(dim, step, n - step), x.narrow(dim, n - step, step)], dim)
+        else:  # out[i] = max(x[:i + 1]): bring x[i - step] to i
+            shifted = torch.cat([x.narrow(dim, 0, step), x.narrow(dim, 0, n - step)], dim)
+        x = torch.maximum(x, shifted)
+        step *= 2
+    return x
 
 
 class DirectionalPool(nn.Module):

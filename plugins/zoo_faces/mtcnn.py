@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torchvision.ops import nms
 
+from zoo.ops.tracing import is_exporting
+
 # facenet-pytorch 2.6.0 MTCNN() defaults (models/mtcnn.py, MTCNN.__init__)
 MIN_FACE_SIZE = 20
 THRESHOLDS = (0.6, 0.7, 0.7)
@@ -59,8 +61,11 @@ def max_pool_ceil(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
 
     Equal to ATen's result (a maximum is exact; a window cut by the edge takes the maximum of what is
     there, as ATen's ceil mode does), and several times faster on CPU than ATen's NCHW kernel, which is
-    the reference's bottleneck. Returns a channels-last NCHW tensor.
+    the reference's bottleneck. Returns a channels-last NCHW tensor. While an exporter traces the stage nets
+    it is ATen's own max_pool2d: tracers record the in-place maxima into views wrongly (wrong shapes in ONNX).
     """
+    if is_exporting():
+        return torch.nn.functional.max_pool2d(x, k, s, ceil_mode=True)
     h = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # NHWC view
     rows = _strided_max(h, 1, k, s)
     return _strided_max(rows, 2, k, s).permute(0, 3, 1, 2)
