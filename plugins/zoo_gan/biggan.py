@@ -53,6 +53,38 @@ def truncation_stats(running_means: torch.Tensor, running_vars: torch.Tensor, tr
     return mean, var
 
 
+def stats_weights(truncation: float, n_stats: int, batch: int = 1) -> torch.Tensor:
+    """[batch, n_stats] weights that pick `truncation_stats`'s blend as a product (entry `start` gets `coef`,
+    entry `start + 1` gets `1 - coef`, or `start` gets 1), computed here in double exactly as the port does.
+
+    They are how the truncation enters an exported network: a Python float would be frozen into the graph,
+    and the index arithmetic on a tensor truncation jumps between statistics under float32 rounding (the
+    port's blend is discontinuous where coef reaches 0), while a product with these weights is a plain
+    matmul every runtime takes and stays continuous at any precision."""
+    step = 1.0 / (n_stats - 1)
+    coef, start = math.modf(truncation / step)
+    w = torch.zeros(n_stats, dtype=torch.float64)
+    if coef != 0.0:
+        w[int(start)], w[int(start) + 1] = coef, 1 - coef
+    else:
+        w[int(start)] = 1.0
+    return w.float().expand(batch, n_stats).contiguous()
+
+
+def select_stats(running_means: torch.Tensor, running_vars: torch.Tensor, truncation: float | torch.Tensor,
+                 n_stats: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """([C] or [N, C]) mean and variance: `truncation_stats` for a float, a weighted sum for stats weights."""
+    if isinstance(truncation, torch.Tensor):
+        w = truncation.to(running_means.dtype)
+        return w @ running_means, w @ running_vars
+    return truncation_stats(running_means, running_vars, truncation, n_stats)
+
+
+def _per_image(t: torch.Tensor) -> torch.Tensor:
+    """[C] -> [1, C, 1, 1]; [N, C] -> [N, C, 1, 1]."""
+    return t.reshape(-1, t.shape[-1], 1, 1)
+
+
 class ConditionalBatchNorm(nn.Module):
     """BigGANBatchNorm(conditional=True): statistics by truncation, gain 1 + scale(c) and bias offset(c)."""
 
@@ -65,8 +97,8 @@ class ConditionalBatchNorm(nn.Module):
         self.scale = nn.Linear(cond_dim, num_features, bias=False)
         self.offset = nn.Linear(cond_dim, num_features, bias=False)
 
-    def forward(self, x: torch.Tensor, truncation: float, cond: torch.Tensor) -> torch.Tensor:
-        mean, var = truncation_stats(self.running_means, self.running_vars, truncation, self.n_stats)
+    def forward(self, x: torch.Tensor, truncation: float | torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        mean, var = select_stats(self.running_means, self.running_vars, truncation, self.n_stats)
         a = (1 + self.scale(cond)) * torch.rsqrt(var + self.eps)  # [N, C]
         b = self.offset(cond) - mean * a
         return torch.addcmul(b[:, :, None, None], x, a[:, :, None, None])
@@ -84,9 +116,12 @@ class BatchNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(num_features))
         self.bias = nn.Parameter(torch.zeros(num_features))
 
-    def forward(self, x: torch.Tensor, truncation: float) -> torch.Tensor:
-        mean, var = truncation_stats(self.running_means, self.running_vars, truncation, self.n_stats)
-        return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
+    def forward(self, x: torch.Tensor, truncation: float | torch.Tensor) -> torch.Tensor:
+        mean, var = select_stats(self.running_means, self.running_vars, truncation, self.n_stats)
+        if mean.dim() == 1:
+            return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
+        a = self.weight * torch.rsqrt(var + self.eps)  # per-image statistics: [N, C]
+        return torch.addcmul(_per_image(self.bias - mean * a), x, _per_image(a))
 
 
 class SelfAttn(nn.Module):
@@ -129,7 +164,7 @@ class GenBlock(nn.Module):
         self.bn_3 = ConditionalBatchNorm(mid, cond_dim, n_stats, eps)
         self.conv_3 = nn.Conv2d(mid, out_size, 1)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor, truncation: float) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, truncation: float | torch.Tensor) -> torch.Tensor:
         x0 = x
         x = self.conv_0(F.relu_(self.bn_0(x, truncation, cond)))
         x = F.relu_(self.bn_1(x, truncation, cond))
@@ -164,7 +199,7 @@ class BigGANGenerator(nn.Module):
         self.bn = BatchNorm(ch, n_stats, eps)
         self.conv_to_rgb = nn.Conv2d(ch, ch, 3, padding=1)
 
-    def forward(self, cond: torch.Tensor, truncation: float) -> torch.Tensor:
+    def forward(self, cond: torch.Tensor, truncation: float | torch.Tensor) -> torch.Tensor:
         z = self.gen_z(cond).view(-1, 4, 4, 16 * self.ch).permute(0, 3, 1, 2).contiguous()
         for layer in self.layers:
             z = layer(z, cond, truncation) if isinstance(layer, GenBlock) else layer(z)
@@ -184,7 +219,7 @@ class BigGANNet(nn.Module):
         self.embeddings = nn.Linear(num_classes, z_dim, bias=False)
         self.generator = BigGANGenerator(z_dim, ch, layers, attention_position, n_stats, eps)
 
-    def forward(self, z: torch.Tensor, class_vector: torch.Tensor, truncation: float) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, class_vector: torch.Tensor, truncation: float | torch.Tensor) -> torch.Tensor:
         cond = torch.cat((z, self.embeddings(class_vector)), dim=1)
         return self.generator(cond, truncation)
 
@@ -202,13 +237,25 @@ class BigGAN(Generator):
         self.num_classes = num_classes
 
     def forward(self, latents: torch.Tensor, classes: torch.Tensor | None = None,
-                truncation: float | None = None) -> torch.Tensor:
+                truncation: float | torch.Tensor | None = None) -> torch.Tensor:
+        """`truncation`: a float, or [N, n_stats] weights from `stats_weights` (what preprocess gives, so that
+        exported networks take the truncation as an input: every input of an exported network is a tensor)."""
         if classes is None:
             raise InputError(f"{self.spec.name} is class-conditional: give class vectors")
+        if isinstance(truncation, torch.Tensor):
+            return self.net(latents, classes.to(latents.dtype), truncation.to(latents.dtype))
         t = self.default_truncation if truncation is None else float(truncation)
         if not 0.0 < t <= 1.0:
             raise InputError(f"truncation must be in (0, 1], got {t}")
         return self.net(latents, classes.to(latents.dtype), t)
+
+    def preprocess(self, request: Any = None, n: int | None = None, seed: int | None = None, classes: Any = None,
+                   truncation: float | None = None, latents: Any = None,
+                   class_weights: list[dict[int, float]] | None = None) -> tuple[tuple[Any, ...], Any]:
+        """The generation task's preprocess, with the truncation handed to forward as stats weights."""
+        (z, cls, trunc), meta = super().preprocess(request, n, seed, classes, truncation, latents, class_weights)
+        weights = stats_weights(trunc, self.net.generator.bn.n_stats, z.shape[0]).to(z.device)
+        return (z, cls, weights), meta
 
 
 def build_biggan(spec: ModelSpec, z_dim: int = Z_DIM, channel_width: int = CHANNEL_WIDTH,

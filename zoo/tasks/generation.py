@@ -432,7 +432,7 @@ def interpolation_request(model: Generator, steps: int, seed: int = 0, classes: 
     result's JSON regenerates every frame."""
     if int(steps) < 2:
         raise InputError(f"--interpolate needs at least 2 steps, got {steps}")
-    (z, _, trunc), meta = model.preprocess(GenerationRequest(n=2, seed=seed, classes=_endpoint_classes(classes),
+    (z, _, _), meta = model.preprocess(GenerationRequest(n=2, seed=seed, classes=_endpoint_classes(classes),
                                                              truncation=truncation))
     t = torch.linspace(0, 1, int(steps), dtype=torch.float64)
     zs = slerp(z[0].cpu(), z[1].cpu(), t)
@@ -444,7 +444,7 @@ def interpolation_request(model: Generator, steps: int, seed: int = 0, classes: 
             w = {a: 1.0 - tv, b: tv} if a != b else {a: 1.0}
             weights.append({k: v for k, v in w.items() if v > 0.0})
     return GenerationRequest(n=int(steps), seed=seed, latents=zs.numpy().astype(np.float32), class_weights=weights,
-                             truncation=trunc)
+                             truncation=meta.truncation)  # the float (a batch may carry it as a tensor)
 
 
 def _endpoint_classes(classes: Any) -> Any:
