@@ -35,6 +35,8 @@ class BenchConfig:
     flops: bool = True
     memory: bool = True
     weights: str = "auto"  # auto: cached weights when present, else random init; random: always random init
+    backends: tuple[str, ...] = ("torch",)  # runtimes to run each model on (zoo.bench.backends; torch: eager)
+    precisions: tuple[str, ...] | None = None  # several precisions in one run (None: `precision` alone)
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:
@@ -53,6 +55,11 @@ class BenchConfig:
             raise InputError(f"unknown weights mode '{self.weights}' (auto, random)")
         if self.input_size is not None and min(self.input_size) < 1:
             raise InputError("--size must be positive")
+        if tuple(self.backends) != ("torch",) and (self.compile or self.fuse or self.channels_last):
+            raise InputError("--compile, --fuse and --channels-last are torch's: run them without --backend "
+                             "(a runtime backend optimises the exported graph itself)")
+        if self.precisions is not None and any(p not in PRECISIONS for p in self.precisions):
+            raise InputError(f"unknown precision in {','.join(self.precisions)} (fp32, fp16, bf16)")
         if self.compile_mode is not None and not self.compile:
             raise InputError("--compile-mode needs --compile (it picks how torch.compile runs)")
         if self.compile_mode is not None and self.compile_mode not in COMPILE_MODES:

@@ -82,7 +82,8 @@ class BenchRow:
     max_ms: float | None = None
     throughput: float | None = None  # images per second (batch size / mean latency)
     first_call_ms: float | None = None  # the first (cold) call; includes compilation with --compile
-    compile_s: float | None = None  # --compile: seconds of the first call at this batch size (compile + one run)
+    compile_s: float | None = None  # --compile: seconds of the first call at this batch size (compile + one run);
+    # a runtime backend's: seconds to compile the exported network (backend_info)
     preprocess_ms: float | None = None  # end-to-end rows: median of each stage
     forward_ms: float | None = None
     postprocess_ms: float | None = None
@@ -97,6 +98,11 @@ class BenchRow:
     rss_peak: int | None = None  # bytes: peak resident set size of the process during the row (CPU)
     rss_delta: int | None = None  # bytes: rss_peak minus the RSS before the row (the model already loaded)
     memory_method: str = ""  # how memory was measured
+    backend: str = "torch"  # what ran the network: torch (eager), onnxruntime, openvino (zoo bench --backend)
+    export_s: float | None = None  # runtime backends: seconds to export the network (0-ish on a cache hit)
+    cache_hit: bool | None = None  # runtime backends: the export came from the ZOO_HOME cache
+    parity_max_abs: float | None = None  # --backend: max abs difference of the raw outputs vs torch fp32
+    parity_detections: str = ""  # --backend, detectors: "same" or "differ: why" (a real photo, vs torch fp32)
 
     @property
     def ok(self) -> bool:
@@ -109,12 +115,13 @@ class BenchRow:
     def key(self) -> tuple[Any, ...]:
         """What identifies a row across runs (the device is not part of it: its change is an env note)."""
         return (self.model, self.kind, self.batch_size, self.input_size, self.precision, self.channels_last,
-                self.compiled, self.fused)
+                self.compiled, self.fused, self.backend)
 
     def label(self) -> str:
         flags = [self.precision] + [f for f, on in (("channels_last", self.channels_last),
                                                     ("compile", self.compiled), ("fuse", self.fused)) if on]
-        return f"{self.model} {self.kind} bs={self.batch_size} {self.input_size} {'+'.join(flags)}"
+        where = "" if self.backend == "torch" else f" [{self.backend}]"
+        return f"{self.model}{where} {self.kind} bs={self.batch_size} {self.input_size} {'+'.join(flags)}"
 
 
 @dataclass

@@ -40,7 +40,8 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
           warmup: int = DEFAULT_WARMUP, iters: int | None = None, time_budget: float | None = None,
           threads: int | None = None, input_size: int | Sequence[int] | None = None, task: str | None = None,
           e2e: bool = True, flops: bool = True, memory: bool = True, weights: str = "auto",
-          compile_mode: str | None = None, progress: bool = False) -> BenchReport:
+          compile_mode: str | None = None, progress: bool = False, backends: Sequence[str] | str | None = None,
+          precisions: Sequence[str] | str | None = None) -> BenchReport:
     """Benchmark models (names, patterns, ZooModel objects, or every model of `task`) -> BenchReport.
 
     Each batch size gets a `forward` row (the raw network call) and, with e2e, an `end-to-end` row
@@ -48,7 +49,14 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
     run until `time_budget` seconds are spent (whichever ends first when both are given).
     A ZooModel object is moved to the device (and to channels_last) in place; --fuse works on a copy.
     KeyboardInterrupt is never recorded as a failed row: it ends the run.
+    `backends` ("torch,onnxruntime" or "all" or a list) and `precisions` (several, or "all") run every
+    (backend, precision) pair with a parity column against torch fp32 (zoo.bench.backends).
     """
+    from zoo.bench.backends import parse_backends, parse_precisions
+
+    backend_list = parse_backends(backends if isinstance(backends, str) or backends is None else ",".join(backends))
+    precision_list = parse_precisions(precisions if isinstance(precisions, str) or precisions is None
+                                      else ",".join(precisions))
     if isinstance(batch_sizes, int):
         batch_sizes = (batch_sizes,)
     if isinstance(input_size, int):
@@ -57,7 +65,8 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
                       channels_last=channels_last, compile=compile, compile_mode=compile_mode, fuse=fuse,
                       warmup=warmup, iters=iters, time_budget=time_budget, threads=threads,
                       input_size=tuple(int(s) for s in input_size) if input_size is not None else None,  # type: ignore[arg-type]
-                      e2e=e2e, flops=flops, memory=memory, weights=weights)
+                      e2e=e2e, flops=flops, memory=memory, weights=weights, backends=backend_list,
+                      precisions=precision_list)
     cfg.validate()
     if cfg.iters is None and cfg.time_budget is None:
         cfg.iters = DEFAULT_ITERS
@@ -85,7 +94,14 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
             report.notes.append(peak.note())
         except Exception as e:  # e.g. fp16 matmul unsupported on this CPU
             report.notes.append(f"peak not measured: {first_line(e)}")
-    n_rows = len(targets) * len(cfg.batch_sizes) * (2 if cfg.e2e else 1)
+    several = cfg.backends != ("torch",) or cfg.precisions is not None
+    if several:
+        from zoo.bench.backends import backend_rows
+        from zoo.bench.backends import n_rows as rows_per_model
+
+        n_rows = len(targets) * rows_per_model(cfg)
+    else:
+        n_rows = len(targets) * len(cfg.batch_sizes) * (2 if cfg.e2e else 1)
     with BenchProgress(show_progress, n_rows) as bar:
         for target in targets:
             label = target if isinstance(target, str) else target.spec.name
@@ -106,6 +122,11 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
                 free(dev)
                 continue
             report.notes.extend(prep.notes)
+            if several:  # each (backend, precision) pair, with parity against torch fp32
+                report.rows.extend(backend_rows(prep, cfg, dev, peak.gflops if peak else None, bar, report.notes))
+                del prep
+                free(dev)
+                continue
             for bs in cfg.batch_sizes:
                 bar.describe(f"{prep.name} bs={bs} forward")
                 report.rows.append(forward_row(prep, bs, cfg, dev, amp_dtype, peak.gflops if peak else None))

@@ -48,8 +48,10 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--task", help="benchmark every model of this task (e.g. detection), in one table")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 @click.option("--batch-size", "batch_size", default="1", show_default=True, help="comma-separated, e.g. 1,8,32")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
-              help="fp16/bf16 run the forward under torch.autocast")
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, fp16, bf16 (torch: autocast; runtimes: their own), or several (fp32,bf16) or all")
+@click.option("--backend", "backend", default=None,
+              help="torch,onnxruntime,openvino or all: one table across backends, with a parity column")
 @click.option("--channels-last", is_flag=True, help="model and inputs in channels_last memory format")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (compile time reported apart)")
 @click.option("--compile-mode", default=None, help="torch.compile mode: default, reduce-overhead, max-autotune")
@@ -74,7 +76,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--plot", "plot_path", default=None, help="draw latency and throughput vs batch size to FILE.png")
 @click.option("--quiet", "-q", is_flag=True, help="no table and no progress bar")
 def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
-              channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
+              backend: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
               input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
               baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
@@ -101,7 +103,14 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
     for flag, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
         _writable(flag, path)  # a typo'd folder fails now, not after the whole run
     base = BenchReport.from_json(baseline) if baseline else None  # a bad baseline fails before any timing
-    report = bench(list(names), batch_sizes=_ints(batch_size), device=device, precision=precision,
+    from zoo.bench.backends import parse_backends, parse_precisions
+
+    precisions = parse_precisions(precision)  # one line for a typo, before any timing
+    several = backend is not None or len(precisions or ()) > 1
+    backends = ",".join(parse_backends(backend)) if backend is not None else None
+    report = bench(list(names), batch_sizes=_ints(batch_size), device=device,
+                   precision=precisions[0] if precisions and not several else "fp32",
+                   backends=backends, precisions=precisions if several else None,
                    channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
                    time_budget=time_budget, threads=threads, input_size=_size(input_size), task=task,
                    e2e=not no_e2e, flops=not no_flops, weights=weights, compile_mode=compile_mode,

@@ -40,14 +40,18 @@ def report_table(report: BenchReport) -> Any:
              f"{env.threads} threads, torch {env.torch}")
     t = Table(title=title, header_style="bold", show_lines=False)
     cuda = any(r.cuda_allocated is not None for r in report.rows)
-    right = {"batch", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img", "achieved (% peak)"}
-    for c in ("model", "row", "batch", "input", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img",
+    right = {"batch", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img", "achieved (% peak)",
+             "first call"}
+    # zoo bench --backend / several precisions: which runtime ran the row, its first call, parity vs torch fp32
+    runtimes = any(r.backend != "torch" or r.parity_max_abs is not None for r in report.rows)
+    extra = ("backend", "first call", "parity vs torch fp32") if runtimes else ()
+    for c in ("model", *extra[:1], "row", "batch", "input", *extra[1:], "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img",
               "achieved (% peak)", "CUDA alloc / reserved" if cuda else "RSS Δ peak", "notes"):
         t.add_column(c, overflow="fold", justify="right" if c in right else "left")
     prev = None
     for r in report.rows:
         notes = [f for f, on in (("channels_last", r.channels_last), ("fused", r.fused)) if on]
-        if r.compile_s is not None:
+        if r.compile_s is not None and r.backend == "torch":
             notes.append(f"compile {r.compile_s:.1f}s")
         if r.kind == END_TO_END and r.ok:
             notes.append(f"pre/fwd/post {_fmt(r.preprocess_ms)}/{_fmt(r.forward_ms)}/{_fmt(r.postprocess_ms)} ms")
@@ -56,12 +60,39 @@ def report_table(report: BenchReport) -> Any:
         same = prev is not None and prev.model == r.model and prev.weights == r.weights
         model = "" if same else f"{r.model}\n[dim]{r.weights}[/dim]"
         achieved = _rate(r.gflops_per_s) + (f" ({r.pct_of_peak:.0f}%)" if r.pct_of_peak is not None else "")
-        t.add_row(model, "fwd" if r.kind == FORWARD else "e2e", str(r.batch_size), r.input_size, _fmt(r.p50_ms),
+        cells = (_backend_cell(r), "fwd" if r.kind == FORWARD else "e2e", str(r.batch_size), r.input_size,
+                 _first_call(r), _parity(r)) if runtimes else \
+            ("fwd" if r.kind == FORWARD else "e2e", str(r.batch_size), r.input_size)
+        t.add_row(model, *cells, _fmt(r.p50_ms),
                   _fmt(r.p90_ms), _fmt(r.p99_ms),
                   f"{_fmt(r.mean_ms)} ({r.cv:.0%})" if r.mean_ms is not None and r.cv is not None else "",
                   _fmt(r.throughput, ".1f"), _fmt(r.gmacs_per_image, ".3f"), achieved, _memory(r), ", ".join(notes))
         prev = r
     return t
+
+
+def _backend_cell(r: BenchRow) -> str:
+    return f"{r.backend} {r.precision}"
+
+
+def _first_call(r: BenchRow) -> str:
+    """The first timed call, with the runtime's export and compile seconds apart (cached: the export was reused)."""
+    parts = [] if r.first_call_ms is None else [f"{r.first_call_ms:.0f} ms"]
+    if r.backend != "torch":
+        if r.export_s is not None:
+            parts.append(f"export {r.export_s:.1f}s" + (" (cached)" if r.cache_hit else ""))
+        if r.compile_s is not None:
+            parts.append(f"compile {r.compile_s:.1f}s")
+    return "\n".join(parts)
+
+
+def _parity(r: BenchRow) -> str:
+    if r.backend == "torch" and r.precision == "fp32":
+        return "reference"
+    text = "" if r.parity_max_abs is None else f"max|Δ| {r.parity_max_abs:.2g}"
+    if r.parity_detections:
+        text += ("\n" if text else "") + f"dets {r.parity_detections}"
+    return text
 
 
 def render_report(report: BenchReport, console: Any) -> None:
