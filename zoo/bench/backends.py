@@ -14,7 +14,6 @@ precision this CPU has not) gives failed rows that say why, and the sweep goes o
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 from typing import Any
@@ -161,13 +160,13 @@ def backend_rows(prep: Prepared, cfg: BenchConfig, dev: torch.device, peak: floa
 
 
 def _prepare_backend(prep: Prepared, backend: str, precision: str, cfg: BenchConfig) -> tuple[Prepared, dict]:
-    """The torch model itself for backend torch; else with_backend on a copy (export + compile, timed by the
-    runtime and reported in backend_info)."""
+    """The torch model itself for backend torch; else with_backend (a shallow copy sharing the weights whose
+    forward is the runtime; export + compile are timed by it and reported in backend_info)."""
     if backend == "torch":
         return prep, {}
     from zoo.runtimes import with_backend
 
-    model = with_backend(copy.deepcopy(prep.model), backend, precision=precision,
+    model = with_backend(prep.model, backend, precision=precision,
                          threads=cfg.threads or torch.get_num_threads(), dynamic_batch=True,
                          input_size=cfg.input_size)
     info = dict(getattr(model, "backend_info", {}) or {})
