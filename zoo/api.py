@@ -73,8 +73,18 @@ def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]
 
 
 def load(name: str, pretrained: bool = True, weights: str | Path | None = None, device: Any = "cpu",
-         registry: Registry | None = None, **options: Any) -> Any:
-    """Build `name` and load its weights: a local file, the cache (downloading if needed), or none."""
+         registry: Registry | None = None, *, backend: str = "torch", precision: str = "fp32",
+         threads: int | None = None, **options: Any) -> Any:
+    """Build `name` and load its weights: a local file, the cache (downloading if needed), or none.
+
+    `backend` ("onnxruntime", "openvino", ...: zoo.runtimes.BACKENDS) runs the network there at `precision`
+    with `threads` CPU threads (zoo.runtimes.with_backend: exported once, cached in ZOO_HOME/exports)."""
+    if backend != "torch" or precision != "fp32":
+        from zoo.runtimes import check_backend, check_precision, with_backend
+
+        check_precision(check_backend(backend), precision)  # a typo fails before any weights are read
+        model = load(name, pretrained, weights, device, registry, **options)
+        return with_backend(model, backend, precision=precision, threads=threads)
     from zoo.resolve import resolve_weights
 
     resolved = (default_registry() if registry is None else registry).resolve(name)

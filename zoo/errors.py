@@ -77,6 +77,14 @@ class InputError(ZooError):
     exit_code = 2
 
 
+class ExportError(ZooError):
+    """A network cannot be exported to a format (the op or reason named), or the export disagrees with PyTorch."""
+
+
+class RuntimeMissingError(ZooError):
+    """An inference runtime (onnxruntime, openvino, onnx) is not installed; the message names the pip install."""
+
+
 class StorageError(ZooError):
     """A cache folder cannot be written (disk full, read-only file system)."""
 
