@@ -235,8 +235,10 @@ def test_dataloader_batches_equal_the_list_path(tmp_path: Path, shared_data: Pat
             else:
                 assert torch.equal(item.image, torch.from_numpy(load_image(files[item.index])).permute(2, 0, 1))
         seen.extend(item.index for item in batch)
-        good = [item.image for item in batch if item.image is not None]
-        got.extend(as_rows(model.predict(good, conf=0.1)))
+        good = [item for item in batch if item.image is not None]
+        results = model.predict([item.image for item in good], conf=0.1)
+        assert [r.source for r in results] == [str(files[item.index]) for item in good]  # tagged by the loader
+        got.extend(as_rows(results))
     assert seen == list(range(len(files)))
     assert len(errors) == 1 and "9.png: not a readable image" in errors[0]
     want = as_rows(model.predict([str(f) for f in files if f != bad], conf=0.1))

@@ -209,14 +209,23 @@ def as_image_list(images: Any) -> list[Any]:
     return items
 
 
-def with_source(meta: ImageMeta, item: Any) -> ImageMeta:
-    """Record the file an image came from, so results name their source."""
-    import dataclasses
+def source_of(item: Any) -> str | None:
+    """The file an input image came from: a path, or a device image that the loader tagged with its file
+    (`image.zoo_source`, see zoo.data.loader); None for arrays and untagged tensors."""
     import os
 
     if isinstance(item, (str, os.PathLike)):
-        return dataclasses.replace(meta, source=str(item))
-    return meta
+        return str(item)
+    source = getattr(item, "zoo_source", None) if isinstance(item, torch.Tensor) else None
+    return source if isinstance(source, str) else None
+
+
+def with_source(meta: ImageMeta, item: Any) -> ImageMeta:
+    """Record the file an image came from, so results name their source."""
+    import dataclasses
+
+    source = source_of(item)
+    return dataclasses.replace(meta, source=source) if source is not None else meta
 
 
 def _keywords(method: Callable[..., Any], positional: int) -> list[str]:

@@ -126,7 +126,17 @@ def _to_device(batch: list[tuple[int, str, Any]], device: torch.device,
                 except InputError as e:
                     item.error = str(e)
             item.image = image
+    for item in out:
+        tag(item)
     return out
+
+
+def tag(item: Loaded) -> Loaded:
+    """Name the image's file on the tensor itself (`zoo_source`), so results name their source as they do when
+    predict is given the path (ZooModel.preprocess reads it through zoo.model.with_source)."""
+    if item.image is not None and item.name is not None:
+        item.image.zoo_source = item.name  # type: ignore[attr-defined]
+    return item
 
 
 def image_batches(paths: Sequence[str | os.PathLike[str]], batch_size: int, device: torch.device | str,
@@ -157,7 +167,7 @@ def video_batches(path: str | os.PathLike[str], batch_size: int, device: torch.d
         batch: list[Loaded] = []
         for i, frame in frames:
             image = to_device(torch.from_numpy(frame).permute(2, 0, 1), device)
-            batch.append(Loaded(i, image, None, f"{path}#frame={i}"))
+            batch.append(tag(Loaded(i, image, None, f"{path}#frame={i}")))
             if len(batch) == batch_size:
                 yield batch
                 batch = []
@@ -167,6 +177,6 @@ def video_batches(path: str | os.PathLike[str], batch_size: int, device: torch.d
     def in_worker() -> Iterator[list[Loaded]]:
         frames.close()
         for batch in _loader(VideoFrames(path, every), batch_size, device, workers):
-            yield [Loaded(i, to_device(t, device), None, f"{path}#frame={i}") for i, _, t in batch]
+            yield [tag(Loaded(i, to_device(t, device), None, f"{path}#frame={i}")) for i, _, t in batch]
 
     return fps, (in_worker() if workers else in_process())
