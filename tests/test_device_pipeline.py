@@ -287,6 +287,27 @@ def test_video_batches_are_the_frames_read_video_gives(tmp_path: Path, workers: 
         video_batches(tmp_path / "bad.mp4", 3, "cpu")
 
 
+def test_track_frames_through_the_loader_equal_frames_of(tmp_path: Path) -> None:
+    """zoo track on a GPU reads frames through the loader (_device_frames); here on the CPU device, the same
+    names and pixels as frames_of, for a folder and a video, every 2nd frame."""
+    from zoo.track.run import _device_frames, frames_of
+
+    write_folder(tmp_path / "imgs")
+    video = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (48, 32))
+    for i in range(5):
+        writer.write(random_images([(32, 48)], seed=i)[0])
+    writer.release()
+    for source in (tmp_path / "imgs", video):
+        _, frames, is_video = frames_of(source, 2)
+        want = list(frames)
+        _, frames, _ = frames_of(source, 2)
+        got = list(_device_frames(source, 2, torch.device("cpu"), is_video, frames))
+        assert [n for n, _ in got] == [n for n, _ in want] and len(want) == 3
+        for (_, g), (_, w) in zip(got, want):
+            assert torch.equal(g, torch.from_numpy(w).permute(2, 0, 1))
+
+
 # ---------------------------------------------------------------------------------------------- CUDA only
 @CUDA
 def test_pinned_non_blocking_copies_arrive_intact() -> None:
