@@ -12,8 +12,7 @@ import torch
 from torch import nn
 
 from zoo.errors import InputError
-from zoo.images import load_image
-from zoo.ops.resize import ImageMeta, letterbox, resize_crop, stretch
+from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 
 
@@ -59,42 +58,42 @@ class ZooModel(nn.Module):
 
     def preprocess(self, images: Any, resize: str | None = None,
                    size: int | tuple[int, int] | None = None) -> tuple[torch.Tensor, list[ImageMeta]]:
-        """Images -> (NCHW float batch on the model's device, per-image metas)."""
+        """Images -> (NCHW float batch on the model's device, per-image metas).
+
+        The images travel to the device as uint8 (JPEG files decoded there on CUDA) and are resized and
+        normalised there in batches (zoo.ops.batch): on the CPU the same kernels as the per-image functions of
+        zoo.ops.resize, so the same values."""
+        from zoo.data.decode import load_images
+        from zoo.ops.batch import MODES, resize_batch
+
         inp = self.spec.input
         mode = resize or inp.resize
+        if mode not in MODES:
+            raise InputError(f"unknown resize mode '{mode}' (letterbox, stretch, resize-crop, none)")
         hw = square_size(size) if size is not None else self.input_size
-        tensors, metas = [], []
-        for item in as_image_list(images):
-            arr = load_image(item)
-            if mode == "letterbox":
-                t, meta = letterbox(arr, hw, fill=0.5 / inp.scale)
-            elif mode == "stretch":
-                t, meta = stretch(arr, hw)
-            elif mode == "resize-crop":
-                # the shorter side keeps the spec's crop ratio (256/224) at any requested size
-                ratio = (inp.resize_size / inp.size[0]) if inp.resize_size else 1 / 0.875
-                t, meta = resize_crop(arr, hw, int(round(hw[0] * ratio)))
-            elif mode == "none":
-                t = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).float()
-                meta = ImageMeta(arr.shape[:2], arr.shape[:2])
-            else:
-                raise InputError(f"unknown resize mode '{mode}' (letterbox, stretch, resize-crop, none)")
-            tensors.append(t)
-            metas.append(with_source(meta, item))
-        batch = torch.cat(tensors) if len({t.shape for t in tensors}) == 1 else tensors
-        return self.normalize(batch), metas
+        items = as_image_list(images)
+        # the shorter side keeps the spec's crop ratio (256/224) at any requested size
+        ratio = (inp.resize_size / inp.size[0]) if inp.resize_size else 1 / 0.875
+        batch, metas = resize_batch(load_images(items, self.device), mode, hw, fill=0.5 / inp.scale,
+                                    resize_size=int(round(hw[0] * ratio)))
+        metas = [with_source(m, item) for m, item in zip(metas, items)]
+        return self.normalize(batch, inplace=True), metas
 
-    def normalize(self, batch: Any) -> Any:
-        """Scale pixel values and apply mean/std as the spec says."""
+    def normalize(self, batch: Any, inplace: bool = False) -> Any:
+        """Scale pixel values and apply mean/std as the spec says, on the model's device (`inplace`: reuse
+        `batch`'s memory when it is already there)."""
+        from zoo.data.decode import to_device
+        from zoo.ops.batch import normalize_
+
         if isinstance(batch, list):
-            return [self.normalize(b) for b in batch]
+            return [self.normalize(b, inplace) for b in batch]
         inp = self.spec.input
-        batch = batch * inp.scale
-        if inp.mean is not None and inp.std is not None:
-            mean = torch.tensor(inp.mean, dtype=batch.dtype).view(1, -1, 1, 1)
-            std = torch.tensor(inp.std, dtype=batch.dtype).view(1, -1, 1, 1)
-            batch = (batch - mean) / std
-        return batch.to(self.device)
+        moved = to_device(batch, self.device)
+        if not moved.is_floating_point():
+            moved = moved.float()
+        elif moved is batch and not inplace:
+            moved = moved.clone()  # the caller's tensor stays as it was
+        return normalize_(moved, inp.scale, inp.mean, inp.std)
 
     def postprocess(self, raw: Any, metas: list[ImageMeta]) -> list[Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement postprocess")
@@ -210,14 +209,23 @@ def as_image_list(images: Any) -> list[Any]:
     return items
 
 
-def with_source(meta: ImageMeta, item: Any) -> ImageMeta:
-    """Record the file an image came from, so results name their source."""
-    import dataclasses
+def source_of(item: Any) -> str | None:
+    """The file an input image came from: a path, or a device image that the loader tagged with its file
+    (`image.zoo_source`, see zoo.data.loader); None for arrays and untagged tensors."""
     import os
 
     if isinstance(item, (str, os.PathLike)):
-        return dataclasses.replace(meta, source=str(item))
-    return meta
+        return str(item)
+    source = getattr(item, "zoo_source", None) if isinstance(item, torch.Tensor) else None
+    return source if isinstance(source, str) else None
+
+
+def with_source(meta: ImageMeta, item: Any) -> ImageMeta:
+    """Record the file an image came from, so results name their source."""
+    import dataclasses
+
+    source = source_of(item)
+    return dataclasses.replace(meta, source=source) if source is not None else meta
 
 
 def _keywords(method: Callable[..., Any], positional: int) -> list[str]:

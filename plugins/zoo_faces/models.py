@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,7 @@ import torch
 
 from zoo.errors import InputError, SpecError
 from zoo.images import load_image
-from zoo.model import ZooModel, as_image_list, square_size, with_source
+from zoo.model import ZooModel, as_image_list, source_of, square_size, with_source
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import Detection, DetectionResult, Detector
@@ -122,7 +121,7 @@ class FaceEmbedder(ZooModel):
         crops, metas = [], []
         for item in as_image_list(images):
             image = load_image(item)
-            name = str(item) if isinstance(item, (str, Path)) else "image"
+            name = source_of(item) or "image"
             face = largest_face(self.detector().predict(image))
             if face is None:
                 raise InputError(f"{name}: no face found")

@@ -12,7 +12,6 @@ GenerationResults recording the source image each output came from.
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 import torch
@@ -21,7 +20,7 @@ from torch import nn
 
 from zoo.errors import InputError
 from zoo.images import load_image
-from zoo.model import ZooModel, as_image_list
+from zoo.model import ZooModel, as_image_list, source_of
 from zoo.spec import ModelSpec
 from zoo.tasks.generation import GenerationResult, to_uint8
 
@@ -101,7 +100,7 @@ class CycleGAN(ZooModel):
             if (oh, ow) != (h, w):  # the reference resizes PIL images bicubically
                 t = F.interpolate(t, size=(oh, ow), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
             tensors.append((t * 2 - 1).to(self.device))
-            metas.append({"source": str(item) if isinstance(item, (str, os.PathLike)) else None, "size": (h, w)})
+            metas.append({"source": source_of(item), "size": (h, w)})
         batch = torch.cat(tensors) if len({t.shape for t in tensors}) == 1 else tensors
         return batch, metas
 

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from zoo.errors import InputError, SpecError
-from zoo.ops.boxes import classwise_nms, cxcywh_to_xyxy
-from zoo.ops.resize import ImageMeta, boxes_to_original
+from zoo.ops.boxes import batched_classwise_nms, cxcywh_to_xyxy
+from zoo.ops.resize import ImageMeta, boxes_to_original_batched
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import DetectionResult, Detector, make_result
 from zoo_yolo.cfg import Section, read_cfg
@@ -74,18 +74,40 @@ class YoloDetector(Detector):
         """
         conf = self.default_conf if conf is None else float(conf)
         iou = self.default_iou if iou is None else float(iou)
-        results = []
-        for rows, meta in zip(raw, metas):
-            rows = rows[rows[:, 4] > conf].float()  # obj >= obj * p(class): a cheap first cut
-            scores = rows[:, 5:]
-            idx, cls = (scores > conf).nonzero(as_tuple=True)
-            boxes = cxcywh_to_xyxy(rows[idx, :4])
-            s = scores[idx, cls]
-            keep = classwise_nms(boxes, s, cls, iou, max_det, pre_nms_topk)
-            boxes = boxes_to_original(boxes[keep].cpu(), meta)
-            results.append(make_result(boxes, s[keep].cpu(), cls[keep].cpu(), self.spec.categories, meta.source,
-                                       meta.orig_size))
-        return results
+        dets = batch_detections(raw, metas, conf, iou, max_det, pre_nms_topk)
+        return [make_result(d[:, :4], d[:, 4], d[:, 5].long(), self.spec.categories, meta.source, meta.orig_size)
+                for d, meta in zip(dets, metas)]
+
+
+def batch_detections(raw: torch.Tensor | list[torch.Tensor], metas: list[ImageMeta], conf: float, iou: float,
+                     max_det: int = 300, pre_nms_topk: int | None = PRE_NMS_TOPK) -> list[torch.Tensor]:
+    """Rows [cx, cy, w, h, obj, obj*p(class)...] of a batch -> per image a CPU tensor [K, 6] of (x1, y1, x2, y2
+    in original pixels, score, class), best first.
+
+    Thresholds, box decoding, class-wise NMS (one batched_nms for the whole batch) and the mapping back to the
+    original images run on the outputs' device; the host gets one copy of the final detections.
+    """
+    rows_per_image = list(raw) if isinstance(raw, (list, tuple)) else None
+    if rows_per_image is not None:  # images of different sizes: flatten with image ids
+        image_of_row = torch.cat([torch.full((len(r),), i, dtype=torch.long, device=r.device)
+                                  for i, r in enumerate(rows_per_image)])
+        flat = torch.cat([r.reshape(-1, r.shape[-1]) for r in rows_per_image])
+        keep_rows = (flat[:, 4] > conf).nonzero(as_tuple=True)[0]
+        img, rows = image_of_row[keep_rows], flat[keep_rows].float()
+    else:
+        img, r = (raw[..., 4] > conf).nonzero(as_tuple=True)  # obj >= obj * p(class): a cheap first cut
+        rows = raw[img, r].float()
+    scores = rows[:, 5:]
+    idx, cls = (scores > conf).nonzero(as_tuple=True)
+    boxes = cxcywh_to_xyxy(rows[idx, :4])
+    s = scores[idx, cls]
+    img = img[idx]
+    keep = batched_classwise_nms(boxes, s, cls, img, iou, max_det, pre_nms_topk)
+    img = img[keep]
+    out = torch.cat([boxes_to_original_batched(boxes[keep], img, metas), s[keep, None].float(),
+                     cls[keep, None].float()], dim=1)
+    counts = torch.bincount(img, minlength=len(metas)).cpu().tolist()
+    return list(out.cpu().split(counts))  # grouped by image already: the one transfer to the host
 
 
 def build(spec: ModelSpec, size: int | tuple[int, int] | list[int] | None = None,

@@ -113,23 +113,24 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
 
 def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | None, as_json: bool,
          random_init: bool, batch_size: int, every: int, is_video: Any, load_image: Any) -> None:
+    from zoo.data.loader import image_batches
+
     videos = [f for f in files if is_video(f.path) and f.path.is_file()]
     results, errors = [], []
-    good: list[Any] = []
-    for f in files:  # read every image first: a corrupt one is reported in one line and skipped
-        if f in videos:
-            continue
-        try:
-            load_image(f.path)
-            good.append(f)
-        except InputError as e:
-            msg = str(e).replace(str(f.path), f.source, 1)
-            errors.append(msg)
-            click.echo(f"error: {msg}", err=True)
-    for i in range(0, len(good), batch_size):
-        chunk = good[i:i + batch_size]
-        for f, r in zip(chunk, model.predict([str(f.path) for f in chunk], **opts)):
-            results.append((f, r))
+    images = [f for f in files if f not in videos]
+    # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader); a corrupt
+    # file is reported in one line and skipped
+    for batch in image_batches([f.path for f in images], batch_size, model.device):
+        for item in batch:
+            if item.error is not None:
+                f = images[item.index]
+                msg = item.error.replace(str(f.path), f.source, 1)
+                errors.append(msg)
+                click.echo(f"error: {msg}", err=True)
+        chunk = [(images[item.index], item.image) for item in batch if item.image is not None]
+        if chunk:
+            for (f, _), r in zip(chunk, model.predict([im for _, im in chunk], **opts)):
+                results.append((f, r))
     if out_dir is not None:
         for f, r in results:
             dst = output_path(out_dir, f.rel, model.spec.name)
@@ -171,34 +172,25 @@ def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int
     import cv2
     import numpy as np
 
-    from zoo.images import read_video
+    from zoo.data.loader import video_batches
 
-    fps, frames = read_video(path, every)
+    fps, batches = video_batches(path, batch_size, model.device, every)  # a worker reads the next frames
     source = source or str(path)
     writer = None
     results: list[Any] = []
 
-    def run(batch: list[tuple[int, Any]]) -> None:
-        nonlocal writer
-        for (i, frame), r in zip(batch, model.predict([f for _, f in batch], **opts)):
-            r.source = f"{source}#frame={i}"
-            results.append(r)
-            if dst is not None:
-                if writer is None:
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    h, w = frame.shape[:2]
-                    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps / every, (w, h))
-                writer.write(np.ascontiguousarray(np.asarray(r.draw(frame))[:, :, ::-1]))
-
-    batch: list[tuple[int, Any]] = []
     try:
-        for item in frames:
-            batch.append(item)
-            if len(batch) >= batch_size:
-                run(batch)
-                batch = []
-        if batch:
-            run(batch)
+        for batch in batches:
+            for item, r in zip(batch, model.predict([item.image for item in batch], **opts)):
+                r.source = f"{source}#frame={item.index}"
+                results.append(r)
+                if dst is not None:
+                    frame = item.image.permute(1, 2, 0).cpu().numpy()
+                    if writer is None:
+                        dst.parent.mkdir(parents=True, exist_ok=True)
+                        h, w = frame.shape[:2]
+                        writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps / every, (w, h))
+                    writer.write(np.ascontiguousarray(np.asarray(r.draw(frame))[:, :, ::-1]))
     finally:
         if writer is not None:
             writer.release()

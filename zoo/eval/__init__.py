@@ -127,6 +127,8 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
 
 def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: float, progress: bool,
          results_path: str | Path | None) -> EvalReport:
+    from zoo.data.loader import image_batches
+
     spec = net.spec
     mine = dist.shard(data.images)
     opts = scorer.predict_options(net, conf)
@@ -138,9 +140,13 @@ def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: flo
     try:
         with _progress(progress and dist.main) as bar:
             job = bar.add_task(label, total=len(mine))
-            for i in range(0, len(mine), batch_size):
-                chunk = mine[i:i + batch_size]
-                outs = net.predict([str(e.path) for e in chunk], **opts)
+            # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader)
+            for batch in image_batches([e.path for e in mine], batch_size, net.device):
+                bad = next((item.error for item in batch if item.error is not None), None)
+                if bad is not None:
+                    raise InputError(bad)
+                chunk = [mine[item.index] for item in batch]
+                outs = net.predict([item.image for item in batch], **opts)
                 for e, r in zip(chunk, outs):
                     per_image[e.image_id] = scorer.record(r, e)
                 bar.advance(job, len(chunk))

@@ -93,6 +93,8 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
           config: TrackerConfig | None = None, **predict_options: Any) -> TrackRun:
     """Run `model` (a ZooModel) frame by frame over `source` and assign track ids in place."""
     fps, frames, video = frames_of(source, every)
+    if getattr(model, "device", None) is not None and model.device.type == "cuda":
+        frames = _device_frames(source, every, model.device, video, frames)
     tracker = Tracker(config)
     run = TrackRun()
     writer, out = None, Path(out_dir) if out_dir is not None else None
@@ -120,6 +122,27 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
     if out is not None:
         run.output = str(out / f"{Path(source).stem}.{model.spec.name}.mp4") if video else str(out)
     return run
+
+
+def _device_frames(source: str | Path, every: int, device: Any, video: bool,
+                   frames: Iterator[tuple[str, np.ndarray]]) -> Iterator[tuple[str, Any]]:
+    """The frames of frames_of, decoded by a DataLoader worker while the GPU runs the previous one and handed
+    over as uint8 3xHxW images on the device (zoo.data.loader)."""
+    from zoo.data.loader import image_batches, video_batches
+    from zoo.images import expand_inputs
+
+    if hasattr(frames, "close"):
+        frames.close()  # replaced by the loader's own reader
+    if video:
+        _, batches = video_batches(source, 1, device, every)
+    else:
+        files = expand_inputs([str(source)])
+        batches = image_batches(files[::max(1, every)], 1, device)
+    for batch in batches:
+        for item in batch:
+            if item.error is not None:
+                raise InputError(item.error)
+            yield str(item.name), item.image  # predict takes it as it is; drawing reads it back (load_image)
 
 
 def _write(out: Path, source: str | Path, name: str, drawn: np.ndarray, video: bool, fps: float, writer: Any,

@@ -1,0 +1,123 @@
+"""Images -> uint8 3xHxW tensors on the model's device, decoding JPEG files on the GPU where it can.
+
+On CUDA, plain JPEG files (baseline or progressive, RGB or gray, no EXIF rotation) are read as bytes and
+decoded together by nvJPEG (`torchvision.io.decode_jpeg(list, device="cuda")`); everything else is decoded
+on the host by zoo.images.load_image (EXIF orientation, 16-bit PNGs, palettes, ...) and copied to the device
+from pinned memory with `non_blocking=True`, as uint8 (a quarter of the bytes of the float batch).
+
+nvJPEG and libjpeg-turbo (PIL) use different IDCT and chroma upsampling, so a JPEG decoded on the GPU differs
+from the host decode by a few levels in some pixels (mean well under one level); `ZOO_GPU_DECODE=0` turns the
+device decode off when bit-equal inputs matter. On the CPU nothing changes: the host decode is the one used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo.images import is_url, load_image
+
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+EXIF_ORIENTATION = 0x0112
+
+
+def gpu_decode_enabled(device: torch.device) -> bool:
+    """Whether JPEG files are decoded on `device` (CUDA, and not switched off by ZOO_GPU_DECODE=0)."""
+    return device.type == "cuda" and os.environ.get("ZOO_GPU_DECODE", "1") != "0"
+
+
+def device_decodable(path: str | os.PathLike[str]) -> bool:
+    """A JPEG that nvJPEG decodes to what load_image gives (up to the decoders' rounding): RGB or gray, no EXIF
+    rotation, within PIL's decompression-bomb limit. Reads the header only."""
+    import warnings
+
+    from PIL import Image
+
+    if Path(path).suffix.lower() not in JPEG_SUFFIXES:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                w, h = im.size
+                limit = Image.MAX_IMAGE_PIXELS
+                return (im.format == "JPEG" and im.mode in ("RGB", "L") and (limit is None or w * h <= limit)
+                        and im.getexif().get(EXIF_ORIENTATION, 1) == 1)
+    except Exception:  # noqa: BLE001 - anything odd goes to load_image, which says what is wrong in one line
+        return False
+
+
+def read_bytes(path: str | os.PathLike[str]) -> torch.Tensor:
+    """A file's bytes as a 1-D uint8 tensor (what decode_jpeg takes)."""
+    return torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8)
+
+
+def decode_jpegs(data: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor | None]:
+    """JPEG byte tensors -> 3xHxW uint8 RGB on `device`, batched in one nvJPEG call; an entry nvJPEG refuses is
+    None (the caller decodes that file on the host)."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    if not data:
+        return []
+    try:
+        return list(decode_jpeg(list(data), mode=ImageReadMode.RGB, device=device))
+    except RuntimeError:  # one bad file fails the batch: decode one by one, keep what works
+        out: list[torch.Tensor | None] = []
+        for d in data:
+            try:
+                out.append(decode_jpeg(d, mode=ImageReadMode.RGB, device=device))
+            except RuntimeError:
+                out.append(None)
+        return out
+
+
+def host_to_device(arr: np.ndarray, device: torch.device) -> torch.Tensor:
+    """HxWx3 uint8 array -> 3xHxW uint8 tensor on `device`: pinned host memory and an asynchronous copy on
+    CUDA (the copy overlaps the next image's decode), a zero-copy view on the CPU."""
+    t = torch.from_numpy(arr)
+    if device.type == "cuda":
+        t = t.pin_memory().to(device, non_blocking=True)
+    elif device.type != "cpu":
+        t = t.to(device)
+    return t.permute(2, 0, 1)
+
+
+def is_device_image(item: Any) -> bool:
+    """A uint8 3xHxW tensor: used as it is (moved to the device when elsewhere), no host round trip."""
+    return isinstance(item, torch.Tensor) and item.dtype == torch.uint8 and item.ndim == 3 and item.shape[0] == 3
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A tensor onto `device`; from CPU memory to CUDA asynchronously (pinned first unless it already is)."""
+    if t.device == device:
+        return t
+    if device.type == "cuda" and t.device.type == "cpu":
+        return (t if t.is_pinned() else t.pin_memory()).to(device, non_blocking=True)
+    return t.to(device)
+
+
+def load_images(items: Sequence[Any], device: torch.device) -> list[torch.Tensor]:
+    """Paths, arrays, PIL images or tensors -> uint8 3xHxW tensors on `device`, in order.
+
+    load_image decides what every input means (its errors are the one-line InputErrors users see); JPEG files
+    go to nvJPEG instead when `device` is CUDA."""
+    out: list[torch.Tensor | None] = [None] * len(items)
+    jpegs: list[int] = []
+    gpu = gpu_decode_enabled(device)
+    for i, item in enumerate(items):
+        if is_device_image(item):
+            out[i] = to_device(item, device)
+        elif gpu and isinstance(item, (str, os.PathLike)) and not (isinstance(item, str) and is_url(item)) \
+                and device_decodable(item):
+            jpegs.append(i)
+        else:
+            out[i] = host_to_device(load_image(item), device)
+    if jpegs:
+        for i, t in zip(jpegs, decode_jpegs([read_bytes(items[i]) for i in jpegs], device)):
+            out[i] = t if t is not None else host_to_device(load_image(items[i]), device)
+    return out  # type: ignore[return-value]
