@@ -73,8 +73,21 @@ def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]
 
 
 def load(name: str, pretrained: bool = True, weights: str | Path | None = None, device: Any = "cpu",
-         registry: Registry | None = None, **options: Any) -> Any:
-    """Build `name` and load its weights: a local file, the cache (downloading if needed), or none."""
+         registry: Registry | None = None, optimize: bool | int = False, **options: Any) -> Any:
+    """Build `name` and load its weights: a local file, the cache (downloading if needed), or none.
+
+    optimize=True configures the model with the fastest correct configuration for its device at batch size 1
+    (an int: at that batch size), from the cache in ZOO_HOME or searched once (zoo.bench.optimize)."""
+    model = _load(name, pretrained, weights, device, registry, **options)
+    if optimize is False or optimize is None:
+        return model
+    from zoo.bench.optimize import optimize_model
+
+    return optimize_model(model, batch_size=1 if optimize is True else int(optimize))
+
+
+def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, registry: Registry | None,
+          **options: Any) -> Any:
     from zoo.resolve import resolve_weights
 
     resolved = (default_registry() if registry is None else registry).resolve(name)

@@ -97,6 +97,7 @@ class BenchRow:
     rss_peak: int | None = None  # bytes: peak resident set size of the process during the row (CPU)
     rss_delta: int | None = None  # bytes: rss_peak minus the RSS before the row (the model already loaded)
     memory_method: str = ""  # how memory was measured
+    variant: str = ""  # `zoo bench --optimize`: "optimize:<candidate>" ("" for the ordinary rows)
 
     @property
     def ok(self) -> bool:
@@ -109,12 +110,13 @@ class BenchRow:
     def key(self) -> tuple[Any, ...]:
         """What identifies a row across runs (the device is not part of it: its change is an env note)."""
         return (self.model, self.kind, self.batch_size, self.input_size, self.precision, self.channels_last,
-                self.compiled, self.fused)
+                self.compiled, self.fused) + ((self.variant,) if self.variant else ())
 
     def label(self) -> str:
         flags = [self.precision] + [f for f, on in (("channels_last", self.channels_last),
                                                     ("compile", self.compiled), ("fuse", self.fused)) if on]
-        return f"{self.model} {self.kind} bs={self.batch_size} {self.input_size} {'+'.join(flags)}"
+        return (f"{self.model} {self.kind} bs={self.batch_size} {self.input_size} {'+'.join(flags)}"
+                + (f" [{self.variant}]" if self.variant else ""))
 
 
 @dataclass
