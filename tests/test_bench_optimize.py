@@ -207,22 +207,29 @@ def test_apply_keeps_outputs_fp32_and_marks_the_model() -> None:
     assert result.topk
 
 
-def test_zoo_load_optimize_applies_the_cached_choice(zoo_home: Path) -> None:
+def _two_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """resnet18 at 224: two candidates keep the time down (the full set is covered on the tiny model)."""
+    monkeypatch.setattr(opt, "candidates", lambda dev, backends=True: [Candidate(), Candidate(fuse=True)])
+
+
+def test_zoo_load_optimize_applies_the_cached_choice(zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_candidates(monkeypatch)
     seeded = search("resnet18", batch_size=1, weights="random", **FAST)  # what load(optimize=True) will find
     model = zoo.load("resnet18", pretrained=False, device="cpu", optimize=True)
     assert model.optimize_result.from_cache and model.optimized == seeded.chosen
     assert model.predict(np.zeros((40, 40, 3), np.uint8)).topk
 
 
-def test_bench_and_predict_optimize_on_the_command_line(zoo_home: Path, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_bench_and_predict_optimize_on_the_command_line(zoo_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_candidates(monkeypatch)
     code, out, err = run(capsys, "bench", "resnet18", "--device", "cpu", "--size", "32", "--iters", "2", "--warmup",
                          "0", "--no-flops", "--optimize", "--json", "-", "-q")
     assert code == 0, err
     rep = json.loads(out)
     variants = [r["variant"] for r in rep["rows"]]
     assert variants[:2] == ["", ""]  # the default rows first (fp32 eager: the baseline)
-    assert "optimize:fp32" in variants and variants.count("optimize:chosen") == 2  # chosen: forward + e2e
+    assert "optimize:fp32" in variants and "optimize:fp32+fuse" in variants and variants.count("optimize:chosen") == 2  # chosen: forward + e2e
     chosen = [r for r in rep["rows"] if r["variant"] == "optimize:chosen"]
     assert {r["kind"] for r in chosen} == {"forward", "end-to-end"} and all(r["status"] == "ok" for r in chosen)
     assert any(n.startswith("optimize resnet18 bs=1 32x32") and "chose" in n for n in rep["notes"])
