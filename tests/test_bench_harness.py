@@ -148,6 +148,10 @@ def test_flags_channels_last_fuse_bf16_and_time_budget() -> None:
     # --fuse works on a copy: the caller's model keeps its BatchNorm and weights
     assert isinstance(model.net.bn, nn.BatchNorm2d)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    # --channels-last alone too: the caller's weights keep their layout (a later eager call is not changed)
+    zoo.benchmark(model, batch_sizes=[1], channels_last=True, e2e=False, flops=False, memory=False, **FAST)
+    assert model.net.conv.weight.is_contiguous() and not model.net.conv.weight.is_contiguous(
+        memory_format=torch.channels_last)
 
 
 def test_registered_model_by_name_with_input_size() -> None:
