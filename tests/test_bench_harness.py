@@ -17,7 +17,7 @@ from zoo.model import ZooModel
 from zoo.spec import InputSpec, ModelSpec
 from zoo.tasks.classification import Classifier
 
-FAST = {"iters": 2, "warmup": 0}
+FAST = {"iters": 2, "warmup": 0, "device": "cpu"}  # these check CPU behaviour: "auto" is CUDA on a GPU box
 
 
 def _spec(name: str, task: str = "classification", size: int = 16) -> ModelSpec:
@@ -138,7 +138,7 @@ def test_flags_channels_last_fuse_bf16_and_time_budget() -> None:
     model = _tiny()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     threads = torch.get_num_threads()
-    rep = zoo.benchmark(model, batch_sizes=[2], channels_last=True, fuse=True, precision="bf16", threads=1,
+    rep = zoo.benchmark(model, batch_sizes=[2], channels_last=True, fuse=True, precision="bf16", threads=1, device="cpu",
                     time_budget=0.05, iters=None, warmup=1)
     r = rep.row("tiny", 2)
     assert r.ok and r.channels_last and r.fused and r.precision == "bf16" and r.iters >= 2
@@ -148,6 +148,10 @@ def test_flags_channels_last_fuse_bf16_and_time_budget() -> None:
     # --fuse works on a copy: the caller's model keeps its BatchNorm and weights
     assert isinstance(model.net.bn, nn.BatchNorm2d)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    # --channels-last alone too: the caller's weights keep their layout (a later eager call is not changed)
+    zoo.benchmark(model, batch_sizes=[1], channels_last=True, e2e=False, flops=False, memory=False, **FAST)
+    assert model.net.conv.weight.is_contiguous() and not model.net.conv.weight.is_contiguous(
+        memory_format=torch.channels_last)
 
 
 def test_registered_model_by_name_with_input_size() -> None:
@@ -159,7 +163,7 @@ def test_registered_model_by_name_with_input_size() -> None:
 
 def test_resnet50_gmacs_match_published() -> None:
     """torchvision/timm publish 4.1 GMACs (4.089) for resnet50 at 224."""
-    rep = zoo.benchmark("resnet50", batch_sizes=[1], iters=1, warmup=0, e2e=False, memory=False)
+    rep = zoo.benchmark("resnet50", batch_sizes=[1], iters=1, warmup=0, e2e=False, memory=False, device="cpu")
     assert rep.row("resnet50", 1).gmacs_per_image == pytest.approx(4.089, rel=0.02)
 
 
@@ -211,7 +215,7 @@ class _Transient(nn.Module):
 @pytest.mark.skipif(sys.platform != "linux", reason="CPU peak RSS comes from /proc")
 def test_cpu_peak_rss_sees_transient_allocations() -> None:
     model = Classifier(_spec("transient"), _Transient()).eval()
-    rep = zoo.benchmark(model, batch_sizes=[1], e2e=False, flops=False, iters=2, warmup=0)
+    rep = zoo.benchmark(model, batch_sizes=[1], e2e=False, flops=False, iters=2, warmup=0, device="cpu")
     r = rep.row("transient", 1)
     assert r.rss_delta >= 60 << 20, (r.rss_delta, r.memory_method)
     assert r.rss_peak >= r.rss_delta

@@ -74,17 +74,32 @@ def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]
 
 def load(name: str, pretrained: bool = True, weights: str | Path | None = None, device: Any = "cpu",
          registry: Registry | None = None, *, backend: str = "torch", precision: str = "fp32",
-         threads: int | None = None, **options: Any) -> Any:
+         threads: int | None = None, optimize: bool | int = False, **options: Any) -> Any:
     """Build `name` and load its weights: a local file, the cache (downloading if needed), or none.
 
     `backend` ("onnxruntime", "openvino", ...: zoo.runtimes.BACKENDS) runs the network there at `precision`
-    with `threads` CPU threads (zoo.runtimes.with_backend: exported once, cached in ZOO_HOME/exports)."""
+    with `threads` CPU threads (zoo.runtimes.with_backend: exported once, cached in ZOO_HOME/exports).
+    optimize=True configures the model with the fastest correct configuration for its device at batch size 1
+    (an int: at that batch size), from the cache in ZOO_HOME or searched once (zoo.bench.optimize)."""
+    if optimize not in (False, None) and (backend != "torch" or precision != "fp32"):
+        raise InputError("optimize picks the backend and precision itself: give optimize or backend/precision, "
+                         "not both")
     if backend != "torch" or precision != "fp32":
         from zoo.runtimes import check_backend, check_precision, with_backend
 
         check_precision(check_backend(backend), precision)  # a typo fails before any weights are read
-        model = load(name, pretrained, weights, device, registry, **options)
+        model = _load(name, pretrained, weights, device, registry, **options)
         return with_backend(model, backend, precision=precision, threads=threads)
+    model = _load(name, pretrained, weights, device, registry, **options)
+    if optimize is False or optimize is None:
+        return model
+    from zoo.bench.optimize import optimize_model
+
+    return optimize_model(model, batch_size=1 if optimize is True else int(optimize))
+
+
+def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, registry: Registry | None,
+          **options: Any) -> Any:
     from zoo.resolve import resolve_weights
 
     resolved = (default_registry() if registry is None else registry).resolve(name)

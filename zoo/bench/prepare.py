@@ -43,13 +43,15 @@ def prepare(target: str | ZooModel, cfg: BenchConfig, dev: torch.device) -> Prep
     """Build (or take) a model and apply the config's fuse / channels_last / compile; count its MACs.
 
     `target` is a registry name (loaded with its cached weights when cfg.weights is "auto", never
-    downloaded; else random init) or a ZooModel (moved to `dev` in place; --fuse works on a copy, since
-    folding rewrites the model). Notes (what fusing did, why FLOPs were not counted) come back in
+    downloaded; else random init) or a ZooModel (moved to `dev` in place; --fuse and --channels-last work on
+    a copy, since they rewrite the weights). Notes (what fusing did, why FLOPs were not counted) come back in
     `Prepared.notes` for the report."""
     notes: list[str] = []
     if isinstance(target, ZooModel):
         name = target.spec.name
-        model = copy.deepcopy(target) if cfg.fuse else target  # folding rewrites the model: not the caller's
+        # folding and channels_last rewrite the model's weights: on a copy, never the caller's (a model left in
+        # channels_last by an earlier run makes the caller's later eager timings differ: issue 17 item 3)
+        model = copy.deepcopy(target) if cfg.fuse or cfg.channels_last else target
         model = model.to(dev).eval()
     else:
         name = target

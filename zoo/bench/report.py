@@ -103,6 +103,7 @@ class BenchRow:
     cache_hit: bool | None = None  # runtime backends: the export came from the ZOO_HOME cache
     parity_max_abs: float | None = None  # --backend: max abs difference of the raw outputs vs torch fp32
     parity_detections: str = ""  # --backend, detectors: "same" or "differ: why" (a real photo, vs torch fp32)
+    variant: str = ""  # `zoo bench --optimize`: "optimize:<candidate>" ("" for the ordinary rows)
 
     @property
     def ok(self) -> bool:
@@ -115,13 +116,14 @@ class BenchRow:
     def key(self) -> tuple[Any, ...]:
         """What identifies a row across runs (the device is not part of it: its change is an env note)."""
         return (self.model, self.kind, self.batch_size, self.input_size, self.precision, self.channels_last,
-                self.compiled, self.fused, self.backend)
+                self.compiled, self.fused, self.backend) + ((self.variant,) if self.variant else ())
 
     def label(self) -> str:
         flags = [self.precision] + [f for f, on in (("channels_last", self.channels_last),
                                                     ("compile", self.compiled), ("fuse", self.fused)) if on]
         where = "" if self.backend == "torch" else f" [{self.backend}]"
-        return f"{self.model}{where} {self.kind} bs={self.batch_size} {self.input_size} {'+'.join(flags)}"
+        return (f"{self.model}{where} {self.kind} bs={self.batch_size} {self.input_size} {'+'.join(flags)}"
+                + (f" [{self.variant}]" if self.variant else ""))
 
 
 @dataclass

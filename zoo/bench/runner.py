@@ -47,7 +47,7 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
     Each batch size gets a `forward` row (the raw network call) and, with e2e, an `end-to-end` row
     (preprocess + forward + postprocess). `iters` timed calls follow `warmup` untimed ones, or calls
     run until `time_budget` seconds are spent (whichever ends first when both are given).
-    A ZooModel object is moved to the device (and to channels_last) in place; --fuse works on a copy.
+    A ZooModel object is moved to the device in place; --fuse and --channels-last work on a copy.
     KeyboardInterrupt is never recorded as a failed row: it ends the run.
     `backends` ("torch,onnxruntime" or "all" or a list) and `precisions` (several, or "all") run every
     (backend, precision) pair with a parity column against torch fp32 (zoo.bench.backends).

@@ -74,13 +74,18 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--max-regression", default=0.10, show_default=True, help="allowed slow-down for --compare (0.10 = 10%)")
 @click.option("--compare-stat", default="p50_ms", show_default=True, help="latency statistic --compare uses")
 @click.option("--plot", "plot_path", default=None, help="draw latency and throughput vs batch size to FILE.png")
+@click.option("--optimize", is_flag=True,
+              help="also search the fastest configuration whose output matches fp32 eager (precision, channels_last, "
+                   "fuse, torch.compile modes, runtime backends): a row per candidate and the chosen one; cached")
+@click.option("--optimize-compile", default="auto", show_default=True,
+              help="torch.compile modes --optimize tries: auto (all on CUDA, none on CPU), on, off, or MODE[,MODE]")
 @click.option("--quiet", "-q", is_flag=True, help="no table and no progress bar")
 def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
               backend: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
               input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
               baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
-              quiet: bool) -> None:
+              optimize: bool, optimize_compile: str, quiet: bool) -> None:
     """Benchmark NAMEs (or fnmatch patterns like 'resnet*', or --task T): forward latency p50/p90/p99,
     throughput, memory, MACs and achieved FLOP/s per batch size, plus end-to-end rows."""
     from zoo.bench.report import BenchReport, compare
@@ -116,6 +121,12 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
                    e2e=not no_e2e, flops=not no_flops, weights=weights, compile_mode=compile_mode,
                    progress=not quiet)
     stdout_taken = "-" in (json_path, csv_path)
+    if optimize:
+        from zoo.bench.optimize import add_optimize_rows
+
+        add_optimize_rows(report, _ints(batch_size), device, _size(input_size), compile=optimize_compile,
+                          warmup=warmup, iters=iters or 20, weights=weights, e2e=not no_e2e, flops=not no_flops,
+                          log=None if quiet else lambda m: click.echo(f"optimize: {m}", err=True))
     out = console(stderr=stdout_taken)
     if not quiet:
         render_report(report, out)

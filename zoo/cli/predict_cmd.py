@@ -48,6 +48,8 @@ def make_predict_cmd() -> click.Command:
         click.Option(["--device"], default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N"),
         click.Option(["--every"], type=int, default=1, show_default=True, help="videos: run on every N-th frame"),
         click.Option(["--recursive", "-r"], is_flag=True, help="folders: take the images of their sub-folders too"),
+        click.Option(["--optimize"], is_flag=True, help="run the fastest configuration whose output matches fp32 "
+                     "eager at --batch-size on this device (cached in ZOO_HOME; searched once when not)"),
         *task_options(default_registry().tasks())])
     return cmd
 
@@ -86,7 +88,7 @@ WRITABLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
             random_init: bool, batch_size: int, device: str, every: int, recursive: bool = False,
-            **given: Any) -> None:
+            optimize: bool = False, **given: Any) -> None:
     """Predict on image files, folders of images, globs, http(s) URLs, '-' (stdin) or video files (one result
     per frame)."""
     import tempfile
@@ -108,6 +110,12 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
         files = collect_inputs(list(inputs), recursive, Path(tmp))
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
+        if optimize:
+            from zoo.bench.optimize import optimize_model
+
+            model = optimize_model(model, batch_size=batch_size, input_size=opts.get("size"),
+                                   log=lambda m: click.echo(f"optimize: {m}", err=True))
+            click.echo(model.optimize_result.summary(), err=True)
         _run(model, files, opts, out_dir, as_json, random_init, batch_size, every, is_video, load_image)
 
 

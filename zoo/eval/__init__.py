@@ -108,7 +108,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
     if task.dataset != kind:
         how = {"coco": "--coco DIR (or --ann FILE --images DIR)", "imagenet": "--imagenet DIR"}.get(task.dataset, "")
         raise InputError(f"{spec.name} is a {task.name} model: score it with {how or task.dataset + ' data'}")
-    dist, device = setup(str(resolve_device(device)))
+    dist, device = setup(str(resolve_device(device)), auto=str(device).strip().lower() in ("", "auto"))
     try:
         # the dataset is read and checked on every rank, so a bad one fails everywhere before any collective
         if kind == "coco":

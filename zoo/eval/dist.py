@@ -46,8 +46,14 @@ def from_env() -> tuple[int, int, int]:
             int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def setup(device: str) -> tuple[Dist, str]:
-    """Join the torchrun group if there is one; returns it and the device this rank should use."""
+def setup(device: str, auto: bool = False) -> tuple[Dist, str]:
+    """Join the torchrun group if there is one; returns it and the device this rank should use.
+
+    One process per GPU: rank `LOCAL_RANK` takes cuda:LOCAL_RANK. When torchrun starts more processes on a node
+    than it has GPUs (`--nproc_per_node 2` on a one-GPU machine died with "CUDA error: invalid device ordinal"),
+    a device chosen by "auto" falls back to the CPU on every rank (gloo; said once on stderr), and a CUDA device
+    asked for by name is refused in one line that says what to run. Every rank of a node decides alike (from
+    LOCAL_WORLD_SIZE and the visible GPU count), so no rank waits on a backend the others did not pick."""
     rank, world, local = from_env()
     if world <= 1:
         return Dist(), device
@@ -55,10 +61,30 @@ def setup(device: str) -> tuple[Dist, str]:
     import torch.distributed as td
 
     if device.startswith("cuda"):
-        device = f"cuda:{local}"
-        torch.cuda.set_device(local)
+        device = _rank_device(device, auto, rank, local, torch.cuda.device_count())
+        if device.startswith("cuda"):
+            torch.cuda.set_device(local)
     owns = False
     if not td.is_initialized():
         td.init_process_group("nccl" if device.startswith("cuda") else "gloo")
         owns = True
     return Dist(td.get_rank(), td.get_world_size(), local, owns), device
+
+
+def _rank_device(device: str, auto: bool, rank: int, local: int, visible: int) -> str:
+    """cuda:LOCAL_RANK when this node has a GPU per process; else cpu (auto) or a one-line InputError."""
+    import sys
+
+    from zoo.errors import InputError
+
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", str(local + 1)))
+    if per_node <= visible and local < visible:
+        return f"cuda:{local}"
+    fix = (f"run torchrun --nproc_per_node {visible} (one process per GPU)" if visible else "no GPU is visible")
+    if auto:
+        if rank == 0:
+            print(f"zoo eval: {per_node} processes on this node but {visible} CUDA GPU(s): every rank runs on the "
+                  f"CPU (gloo); to use the GPUs, {fix}", file=sys.stderr)
+        return "cpu"
+    raise InputError(f"--device {device}: torchrun started {per_node} processes on this node but only {visible} "
+                     f"CUDA GPU(s) are visible; {fix}, or use --device cpu")

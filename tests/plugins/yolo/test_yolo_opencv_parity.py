@@ -25,11 +25,16 @@ from clikit import trained_like_bn
 import zoo
 
 IOU_MATCH, SCORE_TOL, EXTRA_ABOVE, NMS = 0.9, 0.02, 0.3, 0.45
+# OpenCV 5 removed the Darknet importer (opencv/opencv#24785): the reference is then not there to compare with
+pytestmark = pytest.mark.skipif(not hasattr(cv2.dnn, "readNetFromDarknet"),
+                                reason=f"OpenCV {cv2.__version__} has no Darknet importer (removed in OpenCV 5)")
 
 
 @functools.cache
 def tiny(data: Path) -> object:
-    return zoo.load("yolov3-tiny", weights=data / "yolov3-tiny.weights")
+    # on the CPU by name: OpenCV runs on the CPU, and on a GPU fp32 convolutions may use TF32 (cuDNN's default
+    # in torch), which moves scores by more than this comparison's float-rounding tolerances
+    return zoo.load("yolov3-tiny", weights=data / "yolov3-tiny.weights", device="cpu")
 
 
 def raw_cfg(data: Path, folder: Path) -> Path:
@@ -205,7 +210,7 @@ def test_full_size_networks_match_opencv_with_random_weights(name: str, tmp_path
     from zoo_yolo.models import cfg_path
 
     torch.manual_seed(0)
-    model = zoo.build(name)
+    model = zoo.build(name, device="cpu")
     trained_like_bn(model, seed=1)  # batch-norm statistics that are not the identity
     weights = tmp_path / f"{name}.weights"
     write_weights(weights, model.net)

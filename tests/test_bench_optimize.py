@@ -1,0 +1,246 @@
+"""`--optimize` (issue 17): the search never picks a configuration whose answers differ from fp32 eager (even when
+it is the fastest), the choice is cached in ZOO_HOME and read back, and the surfaces (zoo bench --optimize,
+zoo.load(optimize=...), zoo predict --optimize) use it. On CPU with tiny models; the CUDA search is in
+tests/test_optimize_cuda.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import zoo
+import zoo.bench.rows
+from zoo.bench import optimize as opt
+from zoo.bench.optimize import Candidate, search
+from zoo.cli import main
+from zoo.model import ZooModel
+from zoo.spec import InputSpec, ModelSpec
+from zoo.tasks.classification import Classifier
+from zoo.tasks.detection import Detection, DetectionResult
+
+FAST = {"device": "cpu", "iters": 2, "warmup": 0}
+CORRUPT = Candidate("fp32", channels_last=True, fuse=True)  # made wrong (and fastest) on purpose
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Any:
+    """Two shared cores: one torch thread keeps tiny convolutions from spinning on a busy machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.bn(self.conv(x)).relu().mean((2, 3)))
+
+
+def _spec(name: str, task: str = "classification") -> ModelSpec:
+    return ModelSpec(name=name, family="test", task=task, builder=lambda spec, **_: None, input=InputSpec(size=(16, 16)))
+
+
+def _tiny(name: str = "tiny") -> Classifier:
+    torch.manual_seed(0)
+    return Classifier(_spec(name), _Net()).eval()
+
+
+def _sabotage(monkeypatch: pytest.MonkeyPatch, corrupt: Any) -> list[Candidate]:
+    """CORRUPT's forward output is corrupted by `corrupt`, and its timed row claims 1 microsecond (the fastest)."""
+    applied: list[Candidate] = []
+    real_apply, real_row = opt.apply, zoo.bench.rows.forward_row
+
+    def apply(model: Any, cand: Candidate, size: Any = None) -> Any:
+        applied.append(cand)
+        model = real_apply(model, cand, size)
+        if cand == CORRUPT:
+            inner = model.forward
+
+            def bad(*args: Any) -> Any:
+                return corrupt(inner(*args))
+
+            model.forward = bad
+        return model
+
+    def forward_row(prep: Any, bs: int, cfg: Any, *args: Any) -> Any:
+        row = real_row(prep, bs, cfg, *args)
+        if getattr(prep.model, "optimized", None) == CORRUPT:
+            row.p50_ms = row.mean_ms = 1e-3
+        return row
+
+    monkeypatch.setattr(opt, "apply", apply)
+    monkeypatch.setattr(zoo.bench.rows, "forward_row", forward_row)
+    return applied
+
+
+def test_a_wrong_configuration_is_never_chosen_even_when_fastest(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the logits' order reversed: every top-1 changes
+    _sabotage(monkeypatch, lambda out: -out)
+    res = search(_tiny(), batch_size=2, cache=False, **FAST)
+    bad = res.trial(CORRUPT)
+    assert bad is not None and bad.status == "wrong" and "top-1 changed on 2/2" in bad.check
+    assert bad.p50_ms == 1e-3 and all(t.p50_ms > 1e-3 for t in res.trials if t.candidate != CORRUPT)
+    assert res.chosen != CORRUPT and res.chosen_trial.status == "ok"
+    assert res.chosen_trial.p50_ms == min(t.p50_ms for t in res.trials if t.status == "ok")
+    assert res.baseline is not None and res.baseline.status == "ok"
+    assert "1 output differs" in res.summary() and any("<- chosen" in line for line in res.lines())
+
+
+def test_raw_outputs_are_checked_with_a_tolerance_when_there_is_no_postprocess(monkeypatch: pytest.MonkeyPatch) -> None:
+    _sabotage(monkeypatch, lambda out: out + 0.05 * out.abs().max())
+    plain = ZooModel(_spec("plain"), _Net()).eval()  # no postprocess: max-abs against the fp32 eager output
+    res = search(plain, batch_size=2, cache=False, backends=False, **FAST)
+    assert res.trial(CORRUPT).status == "wrong" and "tolerance" in res.trial(CORRUPT).check
+    assert res.chosen != CORRUPT
+    assert all(t.status == "ok" for t in res.trials if t.candidate != CORRUPT)  # folding/bf16 stay within it
+
+
+def test_the_search_is_cached_per_key_and_paid_once(zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = search(_tiny(), batch_size=2, **FAST)
+    assert not first.from_cache and first.trials[0].candidate.is_default
+    files = list((zoo_home / "optimize").glob("tiny-bs2-*.json"))
+    assert len(files) == 1
+    stored = json.loads(files[0].read_text())
+    assert stored["key"]["batch_size"] == 2 and stored["key"]["torch"] == torch.__version__
+    assert stored["key"]["device_name"] and stored["result"]["chosen"] == first.to_dict()["chosen"]
+
+    def no_timing(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("a cached search must not measure anything")
+
+    monkeypatch.setattr(zoo.bench.rows, "forward_row", no_timing)
+    again = search(_tiny(), batch_size=2, **FAST)
+    assert again.from_cache and again.chosen == first.chosen
+    assert [t.p50_ms for t in again.trials] == [t.p50_ms for t in first.trials]
+    assert "(cached search)" in again.summary()
+    # another batch size is another key: searched (here every timing fails, recorded per candidate)
+    other = search(_tiny(), batch_size=3, cache=False, **FAST)
+    assert not other.from_cache and all("must not measure" in t.error for t in other.trials)
+    assert other.chosen.is_default  # nothing correct was timed: the default configuration, never a guess
+
+
+def test_a_corrupt_cache_file_is_searched_again(zoo_home: Path) -> None:
+    first = search(_tiny(), batch_size=1, **FAST)
+    path = next((zoo_home / "optimize").glob("tiny-bs1-*.json"))
+    path.write_text("{not json")
+    again = search(_tiny(), batch_size=1, **FAST)
+    assert not again.from_cache and again.chosen.precision in ("fp32", "bf16") and first.trials
+    assert json.loads(path.read_text())["result"]["schema"] == opt.SCHEMA  # rewritten whole
+
+
+def test_candidates_per_device() -> None:
+    cpu = opt.candidates(torch.device("cpu"))
+    assert cpu[0] == Candidate() and {c.precision for c in cpu} <= {"fp32", "bf16"}
+    assert len([c for c in cpu if c.precision == "fp32" and not c.backend]) == 4  # channels_last x fuse
+    assert opt.compile_modes(torch.device("cpu")) == []  # compiling takes minutes on CPU: only when asked
+    assert opt.compile_modes(torch.device("cpu"), True) == list(opt.CPU_COMPILE_MODES)
+    assert opt.compile_modes(torch.device("cuda"), None) == ["default", "reduce-overhead", "max-autotune-no-cudagraphs"]
+    assert opt.compile_modes(torch.device("cuda"), "reduce-overhead") == ["reduce-overhead"]
+    assert opt.compile_modes(torch.device("cuda"), "off") == []
+    with pytest.raises(zoo.errors.InputError, match="unknown compile mode 'fast'"):
+        opt.compile_modes(torch.device("cpu"), "fast")
+
+
+def test_runtime_backends_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtimes helper's `zoo.runtimes.with_backend` is picked up on CPU when the module exists."""
+    import sys
+    import types
+
+    fake = types.ModuleType("zoo.runtimes")
+    fake.with_backend = lambda model, backend, precision="fp32", threads=None: model  # type: ignore[attr-defined]
+    fake.available_backends = lambda: ["onnxruntime"]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "zoo.runtimes", fake)
+    assert opt.runtime_candidates(torch.device("cpu")) == [Candidate(backend="onnxruntime")]
+    assert opt.runtime_candidates(torch.device("cuda")) == []
+    res = search(_tiny(), batch_size=1, cache=False, **FAST)
+    t = res.trial(Candidate(backend="onnxruntime"))
+    assert t is not None and t.status == "ok"  # the fake backend is the model itself: correct
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `zoo ARGS` run in this process."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _det(box: list[float], score: float, cls: int = 1) -> Detection:
+    return Detection(box=box, label=str(cls), class_id=cls, score=score)
+
+
+def test_same_detections_check() -> None:
+    ref = [DetectionResult(None, (100, 100), [_det([10, 10, 50, 50], 0.9), _det([60, 60, 90, 90], 0.27)])]
+    same = [DetectionResult(None, (100, 100), [_det([10.2, 10, 50, 50.1], 0.89)])]
+    ok, what = opt._same_detections(ref, same, conf=0.25)  # the 0.27 one sits at the threshold: may go
+    assert ok, what
+    moved = [DetectionResult(None, (100, 100), [_det([20, 20, 60, 60], 0.9)])]
+    assert not opt._same_detections(ref, moved, conf=0.25)[0]
+    other_class = [DetectionResult(None, (100, 100), [_det([10, 10, 50, 50], 0.9, cls=2)])]
+    assert "1 missing, 1 extra" in opt._same_detections(ref, other_class, conf=0.25)[1]
+    rescored = [DetectionResult(None, (100, 100), [_det([10, 10, 50, 50], 0.6)])]
+    assert not opt._same_detections(ref, rescored, conf=0.25)[0]
+
+
+def test_apply_keeps_outputs_fp32_and_marks_the_model() -> None:
+    model = opt.apply(_tiny(), Candidate("bf16", channels_last=True, fuse=True))
+    assert model.optimized == Candidate("bf16", channels_last=True, fuse=True)
+    assert isinstance(model.net.bn, nn.Identity)  # folded
+    with torch.inference_mode():
+        out = model(torch.rand(2, 3, 16, 16))
+    assert out.dtype == torch.float32
+    result = model.predict(np.zeros((20, 20, 3), np.uint8))
+    assert result.topk
+
+
+def _two_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """resnet18 at 224: two candidates keep the time down (the full set is covered on the tiny model)."""
+    monkeypatch.setattr(opt, "candidates", lambda dev, backends=True: [Candidate(), Candidate(fuse=True)])
+
+
+def test_zoo_load_optimize_applies_the_cached_choice(zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_candidates(monkeypatch)
+    seeded = search("resnet18", batch_size=1, weights="random", **FAST)  # what load(optimize=True) will find
+    model = zoo.load("resnet18", pretrained=False, device="cpu", optimize=True)
+    assert model.optimize_result.from_cache and model.optimized == seeded.chosen
+    assert model.predict(np.zeros((40, 40, 3), np.uint8)).topk
+
+
+def test_bench_and_predict_optimize_on_the_command_line(zoo_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_candidates(monkeypatch)
+    code, out, err = run(capsys, "bench", "resnet18", "--device", "cpu", "--size", "32", "--iters", "2", "--warmup",
+                         "0", "--no-flops", "--optimize", "--json", "-", "-q")
+    assert code == 0, err
+    rep = json.loads(out)
+    variants = [r["variant"] for r in rep["rows"]]
+    assert variants[:2] == ["", ""]  # the default rows first (fp32 eager: the baseline)
+    assert "optimize:fp32" in variants and "optimize:fp32+fuse" in variants and variants.count("optimize:chosen") == 2  # chosen: forward + e2e
+    chosen = [r for r in rep["rows"] if r["variant"] == "optimize:chosen"]
+    assert {r["kind"] for r in chosen} == {"forward", "end-to-end"} and all(r["status"] == "ok" for r in chosen)
+    assert any(n.startswith("optimize resnet18 bs=1 32x32") and "chose" in n for n in rep["notes"])
+    # predict --optimize searches at its batch size (none cached for 224x224 bs1 here) and says what it chose
+    img = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(img)
+    seeded = search("resnet18", batch_size=1, weights="random", **FAST)
+    code, out, err = run(capsys, "predict", "resnet18", str(img), "--random-init", "--device", "cpu",
+                         "--batch-size", "1", "--optimize", "--json")
+    assert code == 0, err
+    assert f"chose {seeded.chosen.label}" in err and "(cached search)" in err
+    assert json.loads(out)["results"][0]["topk"]
