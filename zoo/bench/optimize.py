@@ -20,19 +20,21 @@ The candidates (`candidates()`), in two stages so compilation is paid only where
 Every candidate is checked against the fp32 eager output on the same input: classifiers keep each image's top-1
 (a class the reference scores within 0.01 of its top-1 is a tie, not a change), detectors keep their detections
 (same class, IoU >= 0.9, score within 0.03; only detections within 0.03 of the score threshold may come and go),
-other models stay within a max-abs tolerance scaled to the output (1e-3 fp32, 1e-2 fp16, 4e-2 bf16). Each is
+other models stay within a max-abs tolerance scaled to the output (1e-3 fp32, 1e-2 fp16, 4e-2 bf16; 5e-3 for
+"fp32" on CUDA, where torch's default lets cuDNN use TF32: the reference itself runs with TF32 off). Each is
 timed with the harness' own forward row (zoo.bench.rows.forward_row: first call, warm-up, synchronised timed
 calls) and the fastest correct one is chosen; a candidate that fails or differs is never chosen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +50,7 @@ SCHEMA = "cvzoo.optimize/1"
 CUDA_COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
 CPU_COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
 RTOL = {"fp32": 1e-3, "fp16": 1e-2, "bf16": 4e-2}  # max-abs tolerance over max |reference| (other tasks)
+RTOL_TF32 = 5e-3  # fp32 candidates on CUDA where cuDNN may use TF32 (torch's default): 10 mantissa bits
 TOP1_TIE = 0.01  # classifiers: a class the reference scores within this of its top-1 is a tie
 IOU_MATCH, SCORE_TOL = 0.9, 0.03  # detectors: the same detection (IoU and score), and the threshold margin
 
@@ -307,10 +310,26 @@ class Reference:
     results: list[Any] | None
 
 
+@contextlib.contextmanager
+def true_fp32(dev: torch.device) -> Iterator[None]:
+    """On CUDA, TF32 off for the block (then restored): torch's own default lets cuDNN convolutions use TF32, so
+    the reference would otherwise not be fp32; the candidates run with the user's settings."""
+    if dev.type != "cuda":
+        yield
+        return
+    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
 def reference(model: Any, batch_size: int, input_size: tuple[int, int] | None) -> Reference:
     """fp32 eager outputs of `model` on its example request (random images), preprocessed once; models without
-    a postprocess (or a request preprocess takes) get their example inputs and a raw comparison."""
-    with torch.inference_mode():
+    a postprocess (or a request preprocess takes) get their example inputs and a raw comparison. On CUDA the
+    reference is true fp32 (TF32 off while it runs)."""
+    with torch.inference_mode(), true_fp32(model.device):
         metas = None
         try:
             pre_kw = {"size": input_size} if input_size is not None and "size" in model.options() else {}
@@ -343,8 +362,15 @@ def check(model: Any, ref: Reference, raw: Any, precision: str) -> tuple[bool, s
             return ok, f"{what}; {note}"
     if diff != diff:  # NaN
         return False, f"NaN in the output; {note}"
-    tol = RTOL.get(precision, RTOL["fp32"]) * max(scale, 1e-6)
+    rtol = RTOL.get(precision, RTOL["fp32"])
+    if precision == "fp32" and _tf32_on(model.device):
+        rtol = RTOL_TF32  # "fp32" candidates on CUDA run with torch's default: TF32 convolutions
+    tol = rtol * max(scale, 1e-6)
     return diff <= tol, f"{note}, tolerance {tol:.2e}"
+
+
+def _tf32_on(dev: torch.device) -> bool:
+    return dev.type == "cuda" and bool(torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32)
 
 
 def _same_top1(ref: list[Any], got: list[Any]) -> tuple[bool, str]:
