@@ -244,3 +244,10 @@ def test_bench_and_predict_optimize_on_the_command_line(zoo_home: Path, tmp_path
     assert code == 0, err
     assert f"chose {seeded.chosen.label}" in err and "(cached search)" in err
     assert json.loads(out)["results"][0]["topk"]
+
+
+def test_optimize_options_are_checked_before_any_timing(capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(capsys, "bench", "resnet18", "--optimize", "--optimize-compile", "fastest", "--device", "cpu")
+    assert code == 2 and "unknown compile mode 'fastest'" in err and "Traceback" not in err
+    code, _, err = run(capsys, "bench", "resnet18", "--optimize-compile", "off", "--device", "cpu")
+    assert code == 2 and "--optimize-compile needs --optimize" in err
