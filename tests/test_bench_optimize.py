@@ -194,6 +194,27 @@ def test_same_detections_check() -> None:
     assert "1 missing, 1 extra" in opt._same_detections(ref, other_class, conf=0.25)[1]
     rescored = [DetectionResult(None, (100, 100), [_det([10, 10, 50, 50], 0.6)])]
     assert not opt._same_detections(ref, rescored, conf=0.25)[0]
+    none = [DetectionResult(None, (100, 100), [])]
+    assert "1 missing, 0 extra" in opt._same_detections(ref, none, conf=0.25)[1]
+    assert "0 missing, 2 extra" in opt._same_detections(none, ref, conf=0.0)[1]
+
+
+def test_a_detector_whose_boxes_move_is_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """yolov3-tiny (random init, 64 px) end to end through the check: raw rows [cx, cy, w, h, ...] shifted by
+    20 px move every detection; the unchanged fp32 configuration is chosen."""
+    monkeypatch.setattr(opt, "candidates", lambda dev, backends=True: [Candidate(), CORRUPT])
+
+    def shift(out: torch.Tensor) -> torch.Tensor:
+        out = out.clone()
+        out[..., :2] += 20.0
+        return out
+
+    _sabotage(monkeypatch, shift)
+    res = search("yolov3-tiny", batch_size=1, input_size=64, weights="random", cache=False, **FAST)
+    assert res.trial(Candidate()).status == "ok" and "same detections" in res.trial(Candidate()).check
+    bad = res.trial(CORRUPT)
+    # random init: every detection sits at the 0.25 threshold, so the raw outputs decide
+    assert bad.status == "wrong" and "raw outputs differ" in bad.check and res.chosen == Candidate()
 
 
 def test_apply_keeps_outputs_fp32_and_marks_the_model() -> None:
