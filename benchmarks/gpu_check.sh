@@ -94,12 +94,14 @@ if [ "$DRY" = 1 ]; then
   # the logic, not the numbers: small models, 32 px, one call per row, one thread (2 shared cores here)
   export OMP_NUM_THREADS=1
   DEVICE=cpu; BATCHES=1,2; PRECISIONS="bf16"; SIZE=(--size 32); ITERS=(--iters 1 --warmup 0 --threads 1)
+  OPT_ITERS=("${ITERS[@]}")
   MODELS="resnet18 yolov3-tiny"; OPT_MODEL=resnet18; PICKS=""; OPT_COMPILE=off
   ANCHOR=(--device cpu --batch-sizes 1 --size 32 --precision bf16 --rounds 1 --iters 1); COMPILE_ANCHOR=()
   TESTS=(tests/test_bench_cuda.py tests/test_optimize_cuda.py)
   XDIST=(-p no:xdist)
 else
-  DEVICE=cuda; BATCHES=1,32; PRECISIONS="fp16 bf16"; SIZE=(); ITERS=(--iters 20 --warmup 3 --time-budget 1)
+  DEVICE=cuda; BATCHES=1,32; PRECISIONS="fp16 bf16"; SIZE=(); ITERS=(--iters 20 --warmup 3 --time-budget 0.5)
+  OPT_ITERS=(--iters 10 --warmup 2)  # per --optimize candidate: 12 eager candidates per model and batch size
   MODELS="resnet50 vgg16 densenet121 yolov3 yolov3-tiny faster-rcnn-r50-fpn"; OPT_MODEL=resnet50
   # one model of each newer family, where the family is installed
   PICKS="cornernet-squeeze openpose-body cyclegan-horse2zebra mtcnn"
@@ -133,14 +135,14 @@ sweep() {
 FIRST=${PRECISIONS%% *}
 sweep "$FIRST"
 stage 120 "optimize $OPT_MODEL (torch.compile: $OPT_COMPILE)" "${ZOO[@]}" bench "$OPT_MODEL" --device "$DEVICE" \
-  --batch-size "$BATCHES" "${SIZE[@]}" "${ITERS[@]}" --optimize --optimize-compile "$OPT_COMPILE" -q \
+  --batch-size "$BATCHES" "${SIZE[@]}" "${OPT_ITERS[@]}" --optimize --optimize-compile "$OPT_COMPILE" -q \
   --json "$OUT/optimize_compile.json"
 for p in $PRECISIONS; do
   [ "$p" = "$FIRST" ] || sweep "$p"
 done
 # every model, eager candidates only (precision x channels_last x fuse): compiling costs minutes per model
 stage 60 "optimize (eager candidates): $MODELS" "${ZOO[@]}" bench $MODELS --device "$DEVICE" \
-  --batch-size "$BATCHES" "${SIZE[@]}" "${ITERS[@]}" --optimize --optimize-compile off -q \
+  --batch-size "$BATCHES" "${SIZE[@]}" "${OPT_ITERS[@]}" --optimize --optimize-compile off -q \
   --json "$OUT/optimize_eager.json"
 
 # ------------------------------------------------------------------ 7. summary

@@ -272,3 +272,12 @@ def test_optimize_options_are_checked_before_any_timing(capsys: pytest.CaptureFi
     assert code == 2 and "unknown compile mode 'fastest'" in err and "Traceback" not in err
     code, _, err = run(capsys, "bench", "resnet18", "--optimize-compile", "off", "--device", "cpu")
     assert code == 2 and "--optimize-compile needs --optimize" in err
+
+
+def test_outputs_that_do_not_line_up_are_never_equal() -> None:
+    a = torch.ones(2, 3)
+    assert opt._max_abs(a, a + 0.5) == (0.5, 1.0)
+    assert opt._max_abs(a, np.ones((2, 3), np.float32)) == (0.0, 1.0)  # a backend's numpy output is compared
+    for other in (torch.ones(3, 2), [a], None, {"x": a}):
+        assert opt._max_abs(a, other)[0] == float("inf")
+    assert opt._max_abs({"x": a}, {"y": a})[0] == float("inf") and opt._max_abs([a], [a, a])[0] == float("inf")

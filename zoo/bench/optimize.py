@@ -425,7 +425,10 @@ def _same_detections(ref: list[Any], got: list[Any], conf: float) -> tuple[bool,
 
 
 def _max_abs(a: Any, b: Any) -> tuple[float, float]:
-    """(max |a - b|, max |a|) over the floating tensors of two output structures of the same shape."""
+    """(max |a - b|, max |a|) over the floating tensors of two output structures of the same shape; anything
+    that does not line up (shapes, lengths, keys, types) is infinitely different, never silently equal."""
+    if isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor) and hasattr(b, "__array__"):
+        b = torch.as_tensor(b).to(a.device)  # a runtime backend may hand back numpy arrays
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
         if not a.is_floating_point() or a.numel() == 0:
             return (0.0 if a.shape == b.shape and torch.equal(a.cpu(), b.cpu()) else float("inf")), 0.0
@@ -441,7 +444,12 @@ def _max_abs(a: Any, b: Any) -> tuple[float, float]:
         if a.keys() != b.keys():
             return float("inf"), 0.0
         return _max_abs([a[k] for k in a], [b[k] for k in a])
-    return 0.0, 0.0
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor) or type(a) is not type(b):
+        return float("inf"), 0.0
+    try:
+        return (0.0 if a == b else float("inf")), 0.0
+    except Exception:  # values without a plain equality
+        return float("inf"), 0.0
 
 
 def _clone(x: Any) -> Any:
@@ -464,8 +472,8 @@ def search(target: Any, device: Any = "auto", batch_size: int = 1, input_size: i
            compile: bool | str | Sequence[str] | None = None, backends: bool = True, warmup: int = 3,
            iters: int = 20, weights: str = "auto", cache: bool = True, flops: bool = False,
            log: Callable[[str], Any] | None = None) -> OptimizeResult:
-    """Try the candidates for `target` (a name, or a ZooModel, which is never modified: candidates work on
-    copies) at `batch_size` on `device`; the fastest correct one is `chosen`. A cached search for the same key
+    """Try the candidates for `target` (a name, or a ZooModel: moved to `device` in place, otherwise never
+    modified, since candidates work on copies) at `batch_size` on `device`; the fastest correct one is `chosen`. A cached search for the same key
     is returned without measuring (`from_cache`); cache=False always measures (and refreshes the cache)."""
     from zoo.bench.prepare import load_for_bench
     from zoo.devices import resolve_device
