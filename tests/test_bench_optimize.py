@@ -130,12 +130,13 @@ def test_the_search_is_cached_per_key_and_paid_once(zoo_home: Path, monkeypatch:
     assert other.chosen.is_default  # nothing correct was timed: the default configuration, never a guess
 
 
-def test_a_corrupt_cache_file_is_searched_again(zoo_home: Path) -> None:
+def test_a_corrupt_cache_file_is_searched_again(zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_candidates(monkeypatch)
     first = search(_tiny(), batch_size=1, **FAST)
     path = next((zoo_home / "optimize").glob("tiny-bs1-*.json"))
     path.write_text("{not json")
     again = search(_tiny(), batch_size=1, **FAST)
-    assert not again.from_cache and again.chosen.precision in ("fp32", "bf16") and first.trials
+    assert not again.from_cache and again.chosen in (Candidate(), Candidate(fuse=True)) and first.trials
     assert json.loads(path.read_text())["result"]["schema"] == opt.SCHEMA  # rewritten whole
 
 
