@@ -19,6 +19,8 @@ networks are the same kernels; what can differ is how they are measured. This sc
     (launch-bound check: when issue time ~ event time, the row measures the CPU's Python/dispatch speed, not
     the GPU, and small host disturbances move it by tens of percent: eager resnet50 at bs1 and bs32 fp16 on
     an H100/H200 is in that regime, which is the likely cause of the issue's 22 %);
+  - with --compile MODES, torch.compile of torchvision's resnet50 in the same interleaving (the issue's goal:
+    the zoo's --optimize choice >= 1.1x that; benchmarks/gpu_check.sh compares the two);
   - the structural facts printed first: parameter layouts, dtypes, requires_grad, hooks, cudnn/TF32 switches.
 The p50 of every contender over all rounds and the ratio to torchvision are printed, with the command. The goal
 of the issue: the zoo within 3 % of torchvision.
@@ -85,6 +87,8 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=30, help="timed calls per contender per round")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--cudnn-benchmark", action="store_true", help="set torch.backends.cudnn.benchmark (both alike)")
+    ap.add_argument("--compile", default="", help="also torch.compile(torchvision's resnet50, mode=M) for these "
+                    "comma-separated modes (default, reduce-overhead, ...), at the largest batch size only")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
@@ -112,16 +116,24 @@ def main() -> None:
         print("  ", facts(name, m))
     out: dict[str, Any] = {"argv": sys.argv, "device": str(dev), "torch": torch.__version__, "switches": switches,
                            "facts": [facts(n, m) for n, m in contenders.items()], "rows": []}
-    for bs in (int(b) for b in args.batch_sizes.split(",")):
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    modes = [m for m in args.compile.split(",") if m]
+    for bs in sizes:
         x = torch.rand(bs, 3, args.size, args.size, device=dev)
-
         calls = {n: make_call(m, x, dev, dtype) for n, m in contenders.items()}
+        if bs == max(sizes):  # compiling costs about a minute per mode and shape: the largest batch only
+            for mode in modes:
+                compiled = torch.compile(tv, mode=None if mode == "default" else mode, dynamic=False)
+                calls[f"torchvision+compile:{mode}"] = make_call(compiled, x, dev, dtype)
         gpu: dict[str, list[float]] = {n: [] for n in calls}
         issue: dict[str, list[float]] = {n: [] for n in calls}
         with torch.inference_mode():
-            for f in calls.values():  # warm every contender before any timing
+            for n, f in calls.items():  # warm every contender before any timing (compiles the compiled ones)
+                t0 = time.perf_counter()
                 for _ in range(5):
                     f()
+                if "compile" in n:
+                    print(f"  {n}: compiled and warmed in {time.perf_counter() - t0:.1f} s")
             names = list(calls)
             for r in range(args.rounds):
                 order = names if r % 2 == 0 else names[::-1]  # both orders
@@ -135,7 +147,7 @@ def main() -> None:
         for n in names:
             p50, p50_issue = statistics.median(gpu[n]), statistics.median(issue[n])
             bound = "launch-bound" if dev.type == "cuda" and p50_issue > 0.8 * p50 else ""
-            print(f"  {n:22s} {p50:8.3f} ms  (issue {p50_issue:7.3f} ms) ratio {p50 / base:6.3f} {bound}")
+            print(f"  {n:34s} {p50:8.3f} ms  (issue {p50_issue:7.3f} ms) ratio {p50 / base:6.3f} {bound}")
             out["rows"].append({"batch_size": bs, "model": n, "p50_ms": p50, "issue_p50_ms": p50_issue,
                                 "ratio_to_torchvision": p50 / base, "launch_bound": bool(bound)})
     if args.json:

@@ -6,9 +6,15 @@ numbers against a reference run on the CPU by name."""
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 import zoo
 from zoo.bench.optimize import search
+from zoo.spec import InputSpec, ModelSpec
+from zoo.tasks.classification import Classifier
+
+spec = ModelSpec(name="flags", family="test", task="classification", builder=lambda spec, **_: None,
+                 input=InputSpec(size=(8, 8)))
 
 
 def _switches() -> dict[str, object]:
@@ -28,7 +34,9 @@ def test_building_benchmarking_and_optimizing_leave_torch_switches_alone() -> No
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        search(model, device="cpu", batch_size=1, input_size=32, iters=1, warmup=0, cache=False, backends=False)
+        tiny = Classifier(spec, nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.LazyLinear(3)))
+        tiny(torch.rand(1, 3, 8, 8))  # materialise the lazy layer
+        search(tiny.eval(), device="cpu", batch_size=1, iters=1, warmup=0, cache=False, backends=False)
     finally:
         torch.set_num_threads(threads)
     assert _switches() == before

@@ -26,7 +26,9 @@ def _tiny() -> Classifier:
 
 
 def test_cuda_search_tries_half_precisions_and_cuda_graphs() -> None:
+    switches = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     res = search(_tiny(), device="cuda", batch_size=4, compile="reduce-overhead", iters=5, warmup=2, cache=False)
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == switches  # restored
     labels = {t.candidate.label for t in res.trials}
     assert {"fp32", "fp16", "fp16+channels_last+fuse"} <= labels
     graphs = [t for t in res.trials if t.candidate.compile_mode == "reduce-overhead"]

@@ -107,6 +107,14 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
         raise InputError("--json - and --csv - cannot both write to stdout")
     for flag, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
         _writable(flag, path)  # a typo'd folder fails now, not after the whole run
+    if optimize_compile != "auto" and not optimize:
+        raise InputError("--optimize-compile needs --optimize (it picks the torch.compile modes the search tries)")
+    if optimize:
+        import torch
+
+        from zoo.bench.optimize import compile_modes
+
+        compile_modes(torch.device("cpu"), optimize_compile)  # a typo'd mode fails now, not after the run
     base = BenchReport.from_json(baseline) if baseline else None  # a bad baseline fails before any timing
     from zoo.bench.backends import parse_backends, parse_precisions
 

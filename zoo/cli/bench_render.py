@@ -50,7 +50,8 @@ def report_table(report: BenchReport) -> Any:
         t.add_column(c, overflow="fold", justify="right" if c in right else "left")
     prev = None
     for r in report.rows:
-        notes = [f for f, on in (("channels_last", r.channels_last), ("fused", r.fused)) if on]
+        notes = ([r.variant] if r.variant else []) + [f for f, on in (("channels_last", r.channels_last),
+                                                                        ("fused", r.fused)) if on]
         if r.compile_s is not None and r.backend == "torch":
             notes.append(f"compile {r.compile_s:.1f}s")
         if r.kind == END_TO_END and r.ok:
