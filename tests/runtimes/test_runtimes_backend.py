@@ -141,7 +141,7 @@ def test_predict_cli_on_onnxruntime(yolo_pair: tuple[Any, Any], in_yolo_home: Pa
     (["predict", "resnet18", "IMG", "--random-init", "--threads", "0"], "--threads must be at least 1, got 0"),
     (["export", "resnet18", "--format", "onx"], "unknown export format 'onx'"),
     (["export", "resnet18", "--format", "onnx", "--batch", "2", "--dynamic-batch"], "contradict each other"),
-    (["export", "resnet18", "--format", "onnx", "--input-size", "big"], "--input-size expects N or HxW"),
+    (["export", "resnet18", "--format", "onnx", "--size", "big"], "--size expects N or HxW"),
     (["export", "yolov3-tiny", "--format", "onnx", "--random-init", "--input-size", "100"],
      "YOLO input size must be a positive multiple of 32, got 100x100"),
 ])

@@ -119,3 +119,23 @@ def test_bad_options(resnet18: Any, home: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the runtimes extra were not installed
     with pytest.raises(RuntimeMissingError, match=r"onnx is not installed .*pip install 'cvzoo\[runtimes\]'"):
         export(resnet18, "onnx", input_size=SIZE, batch=3)
+
+
+def test_zoo_export_cli(resnet18: Any, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from rtkit import run_cli
+    from safetensors.torch import save_file
+
+    weights = tmp_path / "r18.safetensors"
+    save_file({k: v.contiguous() for k, v in resnet18.net.state_dict().items()}, str(weights))
+    args = ["export", "resnet18", "--format", "pt2", "--weights", str(weights), "--size", "64"]
+    code, out, err = run_cli(capsys, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["format"] == "pt2" and not doc["cached"] and set(doc["parity"]) == {"random", "image"}
+    assert doc["metadata"]["weights"] == str(weights) and doc["metadata"]["weights_sha256"] == weights_sha256(resnet18)
+    code, out, err = run_cli(capsys, *args)  # the human view of the same, now from the cache
+    assert code == 0, err
+    assert f"{doc['path']}  (pt2, " in out and "cached, instant" in out and f"sha256: {doc['sha256']}" in out
+    assert "  labels: 1000 (tench, goldfish, " in out and "  inputs: input_0 1x3x64x64 float32" in out

@@ -13,7 +13,8 @@ from zoo.errors import InputError
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
-    """'320' or '256x320' (HxW) -> (h, w); anything else is one line."""
+    """'320' or '256x320' (HxW) -> (h, w); anything else is one line. (--size is the zoo's name for it, as in
+    bench; --input-size, the issue's spelling, is the same option.)"""
     if text is None:
         return None
     parts = text.lower().replace("*", "x").split("x")
@@ -22,7 +23,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     except ValueError:
         values = []
     if len(values) not in (1, 2) or min(values) < 1:
-        raise InputError(f"--input-size expects N or HxW with positive integers (e.g. 224, 416x416), got '{text}'")
+        raise InputError(f"--size expects N or HxW with positive integers (e.g. 224, 416x416), got '{text}'")
     return (values[0], values[-1])
 
 
@@ -34,7 +35,7 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--precision", default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the format runs)")
 @click.option("--batch", type=int, default=None, help="fixed batch size of the export [default: 1]")
 @click.option("--dynamic-batch", is_flag=True, help="any batch size (the first dimension stays symbolic)")
-@click.option("--input-size", help="N or HxW [default: the model's own]")
+@click.option("--size", "--input-size", "input_size", help="input N or HxW [default: the model's own]")
 @click.option("--no-check", is_flag=True, help="skip the parity check against PyTorch")
 @click.option("--image", type=click.Path(path_type=Path), help="the real image of the parity check "
               "[default: the bundled photo]")

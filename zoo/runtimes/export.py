@@ -446,7 +446,8 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise (err or ExportError(f"{model.spec.name}: {first_line(e)}")) from None
     start = time.perf_counter()
     wsha = weights_sha256(model)
-    key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "format": fmt,
+    key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
+                  "format": fmt,
                   "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
