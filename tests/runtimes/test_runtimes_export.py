@@ -61,24 +61,25 @@ def test_cache_hits_and_re_exports(resnet18: Any, home: Path) -> None:
     again = export(resnet18, "pt2", input_size=SIZE)
     assert again.cached and again.path == first.path and again.sha256 == first.sha256
     assert again.parity == first.parity and again.metadata == first.metadata
-    # another option: another entry
-    batched = export(resnet18, "pt2", input_size=SIZE, batch=2)
+    # another option: another entry (check=False from here: parity is the test above's subject)
+    batched = export(resnet18, "pt2", input_size=SIZE, batch=2, check=False)
     assert not batched.cached and batched.path != first.path and batched.metadata["batch"] == 2
     # other weights (what a changed weights file loads): another entry, recording the new tensors' sha256
     changed = copy.deepcopy(resnet18)
     with torch.no_grad():
         changed.net.conv1.weight[0, 0, 0, 0] += 1.0
-    other = export(changed, "pt2", input_size=SIZE)
+    other = export(changed, "pt2", input_size=SIZE, check=False)
     assert not other.cached and other.path != first.path
     assert other.metadata["weights_sha256"] == weights_sha256(changed) != first.metadata["weights_sha256"]
     # a corrupt artefact is detected by its recorded sha256 and exported again
     data = bytearray(first.path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     first.path.write_bytes(bytes(data))
-    fixed = export(resnet18, "pt2", input_size=SIZE)
-    assert not fixed.cached and fixed.path == first.path and fixed.parity
+    fixed = export(resnet18, "pt2", input_size=SIZE, check=False)
+    assert not fixed.cached and fixed.path == first.path
     assert read_metadata(fixed.path)["weights_sha256"] == weights_sha256(resnet18)
-    assert export(resnet18, "pt2", input_size=SIZE).cached
+    hit = export(resnet18, "pt2", input_size=SIZE)  # a --no-check entry is checked once on its next use
+    assert hit.cached and max(hit.parity.values()) < 1e-4
 
 
 def test_out_writes_the_file_there(resnet18: Any, home: Path, tmp_path: Path) -> None:
