@@ -170,3 +170,16 @@ def test_core_imports_no_runtime() -> None:
             "bad = [m for m in ('onnx', 'onnxruntime', 'openvino', 'onnxscript') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_torch_backend_at_lower_precision(resnet18: Any) -> None:
+    from zoo.testing.kit import SAMPLE_IMAGE
+
+    assert with_backend(resnet18, "torch") is resnet18  # fp32 PyTorch: the model as is
+    half = with_backend(resnet18, "torch", precision="bf16")
+    assert half.backend_info["precision"] == "bf16" and next(half.net.parameters()).dtype == torch.bfloat16
+    assert next(resnet18.net.parameters()).dtype == torch.float32  # a copy was cast, not the caller's model
+    batch, _ = resnet18.preprocess(str(SAMPLE_IMAGE), size=64)
+    with torch.no_grad():
+        ref, got = resnet18(batch), half(batch)
+    assert got.dtype == torch.float32 and 0 < float((got - ref).abs().max()) < 0.1 * float(ref.abs().max())

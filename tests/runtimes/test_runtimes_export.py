@@ -140,3 +140,22 @@ def test_zoo_export_cli(resnet18: Any, home: Path, tmp_path: Path, capsys: pytes
     assert code == 0, err
     assert f"{doc['path']}  (pt2, " in out and "cached, instant" in out and f"sha256: {doc['sha256']}" in out
     assert "  labels: 1000 (tench, goldfish, " in out and "  inputs: input_0 1x3x64x64 float32" in out
+
+
+def test_install_keeps_an_intact_entry_and_replaces_a_corrupt_one(tmp_path: Path) -> None:
+    import json
+
+    from zoo.runtimes.export import MANIFEST, _install, _record
+
+    def entry(folder: Path, content: bytes) -> Path:
+        folder.mkdir()
+        (folder / "model.pt2").write_bytes(content)
+        (folder / MANIFEST).write_text(json.dumps({"files": _record(folder / "model.pt2", "pt2")}))
+        return folder
+
+    final = entry(tmp_path / "entry", b"theirs")  # another process (a torchrun rank) finished first
+    staging = entry(tmp_path / ".tmp-export-1", b"mine")
+    assert _install(staging, final) == final and (final / "model.pt2").read_bytes() == b"theirs"
+    (final / "model.pt2").write_bytes(b"rot!!!")  # same size, new content: the recorded sha256 disagrees
+    assert _install(staging, final) == final and (final / "model.pt2").read_bytes() == b"mine"
+    assert not staging.exists()

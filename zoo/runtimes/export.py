@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import errno
 import hashlib
 import io
 import json
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from zoo.errors import ExportError, InputError, first_line
+from zoo.errors import ExportError, InputError, disk_error, first_line
 from zoo.fsutil import sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
@@ -472,8 +473,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         onnx_file = export(model, "onnx", batch=batch, dynamic_batch=dynamic_batch, input_size=input_size,
                            check=False).path
     target_dir = folder.parent if folder is not None else Path(out).expanduser().resolve().parent
-    target_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=target_dir))
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=target_dir))
+    except OSError as e:
+        raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
         try:
@@ -490,14 +494,31 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         else:
             (staging / MANIFEST).write_text(json.dumps({"key": key_fields, "files": files, "metadata": meta,
                                                         "parity": parity, "seconds": seconds}))
-            if folder.exists():
-                shutil.rmtree(folder)  # a corrupt or half-written entry: this export replaces it
-            os.replace(staging, folder)
-            final = folder / FILE_NAMES[fmt]
+            final = _install(staging, folder) / FILE_NAMES[fmt]
+            manifest = _read_manifest(folder) or {}  # another rank's copy, when it won the race
+            files, meta = manifest.get("files", files), manifest.get("metadata", meta)
         return ExportResult(final, fmt, files[path.name]["sha256"], seconds, False, parity, meta)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(staging: Path, folder: Path) -> Path:
+    """Move a finished export into place. A corrupt entry there is replaced; an intact one that another
+    process (another torchrun rank) finished meanwhile is kept, and this copy dropped."""
+    for _ in range(3):
+        if folder.exists():
+            manifest = _read_manifest(folder)
+            if manifest is not None and _intact(folder, manifest):
+                return folder
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.replace(staging, folder)
+            return folder
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise (disk_error(e, folder.parent, "set ZOO_HOME to a writable folder") or e) from None
+    raise ExportError(f"{folder}: could not be replaced (another process keeps writing it)")
 
 
 def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[torch.Tensor], in_spec: Any,
