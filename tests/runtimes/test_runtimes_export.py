@@ -4,8 +4,8 @@ ZOO_HOME/exports cache hits, re-exports on changed weights or options, and repla
 from __future__ import annotations
 
 import copy
-import os
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Any
