@@ -115,6 +115,8 @@ def test_bad_options(resnet18: Any, home: Path, monkeypatch: pytest.MonkeyPatch)
         export(resnet18, "onnx", precision="bf16")
     with pytest.raises(InputError, match="--batch must be at least 1"):
         export(resnet18, "onnx", batch=0)
+    with pytest.raises(InputError, match=r"yolov3-tiny cannot take a 100x100 input \(torch: "):
+        export(zoo.build("yolov3-tiny"), "onnx", input_size=100)  # the API: no CLI check of the size before
     monkeypatch.setattr("zoo.runtimes.runners.cpu_has_bf16", lambda: False)
     with pytest.raises(InputError, match=r"this CPU has no native bf16 \(AVX512-BF16 or AMX\)"):
         export(resnet18, "openvino", precision="bf16")

@@ -438,13 +438,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise InputError(f"{model.spec.name} is on {model.device}: export runs on the CPU (load with device='cpu')")
     model.eval()
     trace_batch = max(batch, 2) if dynamic_batch else batch  # a size-1 example would pin the batch dim to 1
-    try:
-        leaves, in_spec = _leaves(model, trace_batch, input_size)
-    except RuntimeError as e:
-        from zoo.model import size_error
-
-        err = size_error(model.spec.name, None, e, tuple(input_size) if input_size else None)
-        raise (err or ExportError(f"{model.spec.name}: {first_line(e)}")) from None
+    leaves, in_spec = _leaves(model, trace_batch, input_size)
     start = time.perf_counter()
     wsha = weights_sha256(model)
     key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
@@ -457,8 +451,16 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         hit = _cache_hit(folder, fmt, model, precision, leaves, in_spec, check, image, start)
         if hit is not None:
             return hit
-    with torch.inference_mode():
-        ref_out = model(*pytree.tree_unflatten([t.clone() for t in leaves], in_spec))
+    try:
+        with torch.inference_mode():
+            ref_out = model(*pytree.tree_unflatten([t.clone() for t in leaves], in_spec))
+    except RuntimeError as e:  # torch refusing the size (YOLO's 100x100): named as such, not a traceback
+        from zoo.model import size_error
+
+        err = size_error(model.spec.name, leaves, e)
+        if err is None:
+            raise
+        raise err from None
     out_leaves, out_spec = pytree.tree_flatten(ref_out)
     if not all(isinstance(t, torch.Tensor) for t in out_leaves):
         raise ExportError(f"{model.spec.name}: forward returns non-tensor values; it cannot be exported")
