@@ -442,8 +442,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     start = time.perf_counter()
     wsha = weights_sha256(model)
     key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
-                  "format": fmt,
-                  "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
+                  "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     folder = cache_dir(model.spec.name, fmt, precision, key) if out is None else None
@@ -546,6 +545,8 @@ def _place(path: Path, fmt: str, out: Path) -> Path:
         out = out / FILE_NAMES[fmt]
     if fmt == "openvino" and out.suffix != ".xml":
         out = out.with_suffix(".xml")
+    if not out.suffix:  # read_metadata (and people) tell the formats apart by it
+        out = out.with_name(out.name + Path(FILE_NAMES[fmt]).suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "openvino":
         os.replace(path.with_suffix(".bin"), out.with_suffix(".bin"))
