@@ -1,5 +1,6 @@
-"""Shared state for the runtimes tests: exports are the slow part (seconds each), so a module's tests share
-one ZOO_HOME (and so one export cache) instead of the empty one every other test gets."""
+"""Shared state for the runtimes tests: exports are the slow part (seconds each), so these tests share one
+ZOO_HOME (and so one export cache) instead of the empty one every other test gets: resnet18 (seed 0) exported
+by test_runtimes_export is a cache hit for test_runtimes_backend."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rtkit import SHARED_DATA
 import zoo
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("rt_home")
 
@@ -26,13 +27,13 @@ def home(shared_home: Path, zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return shared_home
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def resnet18() -> Any:
     torch.manual_seed(0)
     return zoo.build("resnet18")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def yolo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A ZOO_HOME holding the real yolov3-tiny weights (imported from ../shared/data like the yolo tests)."""
     if not (SHARED_DATA / "yolov3-tiny.weights").exists():

@@ -26,7 +26,7 @@ SIZE = (64, 64)
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_matches_pytorch_and_describes_itself(fmt: str, resnet18: Any, home: Path) -> None:
-    res = export(resnet18, fmt, input_size=SIZE)
+    res = export(resnet18, fmt, input_size=SIZE, dynamic_batch=True)  # what with_backend asks for, too
     assert res.path.is_file() and res.path.is_relative_to(home / "exports" / "resnet18") and res.format == fmt
     assert set(res.parity) == {"random", "image"}  # a random input and the bundled photo through preprocess
     assert max(res.parity.values()) < 1e-4
@@ -34,11 +34,12 @@ def test_every_format_matches_pytorch_and_describes_itself(fmt: str, resnet18: A
     assert meta == res.metadata
     assert meta["name"] == "resnet18" and meta["weights"] == "random init" and meta["format"] == fmt
     assert meta["weights_sha256"] == weights_sha256(resnet18)
-    assert meta["inputs"] == [{"name": "input_0", "shape": [1, 3, 64, 64], "dtype": "float32"}]
+    assert meta["inputs"] == [{"name": "input_0", "shape": [None, 3, 64, 64], "dtype": "float32"}]
+    assert meta["batch"] == "dynamic"
     assert meta["categories"] == "imagenet1k" and len(meta["labels"]) == 1000 and meta["labels"][0] == "tench"
     assert meta["input_spec"]["mean"] == [0.485, 0.456, 0.406] and meta["input_spec"]["resize"] == "resize-crop"
     # the artefact computes what PyTorch computes on an input of its own, not just on the check's inputs
-    x = torch.rand(1, 3, *SIZE)
+    x = torch.rand(3, 3, *SIZE)  # and at another batch size than the export's example (2)
     with torch.no_grad():
         ref = resnet18(x)
     got = open_runner(res.path, fmt).run([x])
@@ -46,7 +47,7 @@ def test_every_format_matches_pytorch_and_describes_itself(fmt: str, resnet18: A
 
 
 def test_parity_catches_an_artefact_of_other_weights(resnet18: Any, home: Path) -> None:
-    res = export(resnet18, "onnx", input_size=SIZE)  # cached by the test above
+    res = export(resnet18, "onnx", input_size=SIZE, dynamic_batch=True)  # cached by the test above
     other = copy.deepcopy(resnet18)
     with torch.no_grad():
         other.net.fc.bias += 0.5
@@ -58,8 +59,8 @@ def test_parity_catches_an_artefact_of_other_weights(resnet18: Any, home: Path) 
 
 
 def test_cache_hits_and_re_exports(resnet18: Any, home: Path) -> None:
-    first = export(resnet18, "pt2", input_size=SIZE)
-    again = export(resnet18, "pt2", input_size=SIZE)
+    first = export(resnet18, "pt2", input_size=SIZE, dynamic_batch=True)
+    again = export(resnet18, "pt2", input_size=SIZE, dynamic_batch=True)
     assert again.cached and again.path == first.path and again.sha256 == first.sha256
     assert again.parity == first.parity and again.metadata == first.metadata
     # another option: another entry (check=False from here: parity is the test above's subject)
@@ -69,17 +70,17 @@ def test_cache_hits_and_re_exports(resnet18: Any, home: Path) -> None:
     changed = copy.deepcopy(resnet18)
     with torch.no_grad():
         changed.net.conv1.weight[0, 0, 0, 0] += 1.0
-    other = export(changed, "pt2", input_size=SIZE, check=False)
+    other = export(changed, "pt2", input_size=SIZE, dynamic_batch=True, check=False)
     assert not other.cached and other.path != first.path
     assert other.metadata["weights_sha256"] == weights_sha256(changed) != first.metadata["weights_sha256"]
     # a corrupt artefact is detected by its recorded sha256 and exported again
     data = bytearray(first.path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     first.path.write_bytes(bytes(data))
-    fixed = export(resnet18, "pt2", input_size=SIZE, check=False)
+    fixed = export(resnet18, "pt2", input_size=SIZE, dynamic_batch=True, check=False)
     assert not fixed.cached and fixed.path == first.path
     assert read_metadata(fixed.path)["weights_sha256"] == weights_sha256(resnet18)
-    hit = export(resnet18, "pt2", input_size=SIZE)  # a --no-check entry is checked once on its next use
+    hit = export(resnet18, "pt2", input_size=SIZE, dynamic_batch=True)  # a --no-check entry is checked once on its next use
     assert hit.cached and max(hit.parity.values()) < 1e-4
 
 
