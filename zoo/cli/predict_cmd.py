@@ -50,8 +50,33 @@ def make_predict_cmd() -> click.Command:
         click.Option(["--recursive", "-r"], is_flag=True, help="folders: take the images of their sub-folders too"),
         click.Option(["--optimize"], is_flag=True, help="run the fastest configuration whose output matches fp32 "
                      "eager at --batch-size on this device (cached in ZOO_HOME; searched once when not)"),
+        *runtime_options(),
         *task_options(default_registry().tasks())])
     return cmd
+
+
+def runtime_options() -> list[click.Option]:
+    """--backend / --precision / --threads, shared by predict and eval."""
+    return [
+        click.Option(["--backend"], default="torch", show_default=True,
+                     help="run the network on torch, onnxruntime, openvino, torchscript or pt2 (exported once, cached)"),
+        click.Option(["--precision"], default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the backend runs)"),
+        click.Option(["--threads"], type=int, default=None, help="CPU threads of the network [default: torch's]"),
+    ]
+
+
+def runtime_setup(backend: str, precision: str, threads: int | None, device: str) -> str:
+    """Check --backend/--precision/--threads before any work; set torch's threads; the device to load on
+    (runtimes run on the CPU: 'auto' means cpu with one)."""
+    from zoo.runtimes import check_backend, check_precision
+
+    check_precision(check_backend(backend), precision)
+    at_least("--threads", threads)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return "cpu" if backend != "torch" and device == "auto" else device
 
 
 def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +113,8 @@ WRITABLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
             random_init: bool, batch_size: int, device: str, every: int, recursive: bool = False,
-            optimize: bool = False, **given: Any) -> None:
+            optimize: bool = False, backend: str = "torch", precision: str = "fp32", threads: int | None = None,
+            **given: Any) -> None:
     """Predict on image files, folders of images, globs, http(s) URLs, '-' (stdin) or video files (one result
     per frame)."""
     import tempfile
@@ -99,6 +125,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
 
     at_least("--batch-size", batch_size)
     at_least("--every", every)
+    device = runtime_setup(backend, precision, threads, device)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":
         raise InputError(f"{name} is a {task.name} model: it takes {task.inputs}, not images "
@@ -106,9 +133,13 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
     opts = checked_options(name, task, given)
     if weights is not None and random_init:
         raise InputError("--weights FILE and --random-init contradict each other: give one")
+    if optimize and (backend != "torch" or precision != "fp32"):
+        raise InputError("--optimize picks the backend and precision itself: give --optimize or "
+                         "--backend/--precision, not both")
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
         files = collect_inputs(list(inputs), recursive, Path(tmp))
-        model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
+        model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
+                         precision=precision, threads=threads)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
         if optimize:
             from zoo.bench.optimize import optimize_model
