@@ -198,18 +198,23 @@ def precisions(dev: torch.device) -> list[str]:
 
 
 def runtime_candidates(dev: torch.device) -> list[Candidate]:
-    """The hook for the runtimes backends (issue 15): on CPU, one fp32 candidate per backend that
-    `zoo.runtimes` offers, when that module exists (`available_backends()` when it has one, else both)."""
+    """The runtimes backends (issue 15) on CPU: fp32 for each backend `zoo.runtimes.available_backends()` says is
+    installed, plus OpenVINO bf16 where the CPU has bf16 (the fastest on such CPUs; the check decides)."""
     if dev.type != "cpu":
         return []
+    import importlib
+
     try:
-        import zoo.runtimes as rt  # type: ignore[import-not-found]
+        rt = importlib.import_module("zoo.runtimes")  # sys.modules first: a test may stand one in
     except ImportError:
         return []
     if not hasattr(rt, "with_backend"):
         return []
     names = rt.available_backends() if hasattr(rt, "available_backends") else ("onnxruntime", "openvino")
-    return [Candidate(backend=str(n)) for n in names]
+    out = [Candidate(backend=str(n)) for n in names]
+    if "openvino" in names and "bf16" in precisions(dev):
+        out.append(Candidate(precision="bf16", backend="openvino"))
+    return out
 
 
 def compile_modes(dev: torch.device, compile: bool | str | Sequence[str] | None = None) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from zoo.errors import InputError
 
-__all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "ExportResult", "check_backend", "check_format", "check_precision",
+__all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "ExportResult", "available_backends", "check_backend", "check_format", "check_precision",
            "export", "read_metadata", "same_detections", "with_backend"]
 
 FORMATS = ("onnx", "openvino", "torchscript", "pt2")
@@ -65,6 +65,14 @@ def _choice(what: str, value: str, valid: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(str(value), valid, n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise InputError(f"unknown {what} '{value}' (one of: {', '.join(valid)}){hint}")
+
+
+def available_backends() -> list[str]:
+    """The runtime backends (not torch) whose package is installed, without importing it."""
+    import importlib.util
+
+    return [b for b, pkg in (("onnxruntime", "onnxruntime"), ("openvino", "openvino"))
+            if importlib.util.find_spec(pkg) is not None]
 
 
 def check_format(fmt: str) -> str:
