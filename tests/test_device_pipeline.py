@@ -323,16 +323,25 @@ def test_pinned_non_blocking_copies_arrive_intact() -> None:
 @CUDA
 def test_jpegs_decode_on_the_device_close_to_the_host_decode(tmp_path: Path, shared_data: Path,
                                                               images: list[Path]) -> None:
-    paths = write_folder(tmp_path / "imgs")
-    jpegs = [p for p in [*images, *paths] if p.suffix == ".jpg"]
+    """nvJPEG against PIL's libjpeg-turbo: the same image up to IDCT and chroma-upsampling rounding (mean
+    absolute difference under 2 levels, torchvision's own bound in test_decode_jpegs_cuda) on the real photo
+    and a smooth synthetic one; noise images (worst case for chroma upsampling) only have to decode."""
+    smooth = tmp_path / "smooth.jpg"
+    y, x = np.mgrid[0:123, 0:157]
+    cv2.imwrite(str(smooth), np.stack([x * 255 // 157, y * 255 // 123, (x + y) * 255 // 280], -1).astype(np.uint8))
+    jpegs = [p for p in images if p.suffix == ".jpg"] + [smooth]
     out = load_images([str(p) for p in jpegs], torch.device("cuda"))
     for p, t in zip(jpegs, out):
         host = torch.from_numpy(load_image(p)).permute(2, 0, 1)
         assert t.is_cuda and t.shape == host.shape
         diff = (t.cpu().float() - host.float()).abs()
-        assert diff.mean().item() < 1.0, (p, diff.mean().item())  # nvJPEG vs libjpeg-turbo: rounding, not content
-    items = [item for batch in image_batches([*jpegs, *paths], 2, "cuda", workers=2) for item in batch]
-    assert all(item.error is None and item.image.is_cuda for item in items)
+        assert diff.mean().item() < 2.0, (p, diff.mean().item())
+    noise = write_folder(tmp_path / "imgs")
+    items = [item for batch in image_batches([*jpegs, *noise], 2, "cuda", workers=2) for item in batch]
+    assert [item.index for item in items] == list(range(len(jpegs) + len(noise)))
+    assert all(item.error is None and item.image.is_cuda and item.image.dtype == torch.uint8 for item in items)
+    for item, path in zip(items, [*jpegs, *noise]):
+        assert tuple(item.image.shape[1:]) == load_image(path).shape[:2]
 
 
 @CUDA

@@ -105,9 +105,9 @@ def batch_detections(raw: torch.Tensor | list[torch.Tensor], metas: list[ImageMe
     keep = batched_classwise_nms(boxes, s, cls, img, iou, max_det, pre_nms_topk)
     img = img[keep]
     out = torch.cat([boxes_to_original_batched(boxes[keep], img, metas), s[keep, None].float(),
-                     cls[keep, None].float()], dim=1)
-    counts = torch.bincount(img, minlength=len(metas)).cpu().tolist()
-    return list(out.cpu().split(counts))  # grouped by image already: the one transfer to the host
+                     cls[keep, None].float(), img[:, None].float()], dim=1).cpu()  # the one transfer to the host
+    counts = torch.bincount(out[:, 6].long(), minlength=len(metas)).tolist()
+    return [d[:, :6] for d in out.split(counts)]  # grouped by image already (batched_classwise_nms)
 
 
 def build(spec: ModelSpec, size: int | tuple[int, int] | list[int] | None = None,
