@@ -245,6 +245,31 @@ def test_dataloader_batches_equal_the_list_path(tmp_path: Path, shared_data: Pat
     assert_same_detections(got, want, px=0.0)
 
 
+def test_models_with_their_own_preprocess_get_checked_paths(tmp_path: Path) -> None:
+    """A family whose preprocess may need the file itself gets the path (checked by the workers) unless it says
+    `device_images = True`; the shared preprocess and YOLO's get decoded device images."""
+    from zoo.data.loader import takes_device_images
+    from zoo.model import ZooModel
+
+    class OwnPreprocess(ZooModel):
+        def preprocess(self, images: object) -> tuple:  # type: ignore[override]
+            return images, []
+
+    class SaysSo(OwnPreprocess):
+        device_images = True
+
+    spec = zoo.get_spec("resnet18")
+    assert takes_device_images(zoo.build("yolov3-tiny", size=64)) and takes_device_images(ZooModel(spec, torch.nn.Identity()))
+    assert not takes_device_images(OwnPreprocess(spec, torch.nn.Identity()))
+    assert takes_device_images(SaysSo(spec, torch.nn.Identity()))
+    paths = write_folder(tmp_path / "imgs", n=3)
+    (tmp_path / "imgs" / "bad.png").write_bytes(b"nope")
+    items = [i for b in image_batches([*paths, tmp_path / "imgs" / "bad.png"], 2, "cpu", workers=1, decode=False)
+             for i in b]
+    assert [i.image for i in items[:3]] == [str(p) for p in paths] and items[3].image is None
+    assert "bad.png: not a readable image" in items[3].error
+
+
 def test_predict_cli_on_a_folder_reports_the_bad_file_and_predicts_the_rest(tmp_path: Path, shared_data: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import json

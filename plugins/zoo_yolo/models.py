@@ -58,6 +58,7 @@ class YoloDetector(Detector):
 
     default_conf = 0.25
     default_iou = NMS_IOU
+    device_images = True  # preprocess is ZooModel's (after a size check): give it the loader's device images
 
     def preprocess(self, images: Any, resize: str | None = None,
                    size: int | tuple[int, int] | None = None) -> tuple[torch.Tensor, list[ImageMeta]]:

@@ -127,7 +127,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
 
 def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: float, progress: bool,
          results_path: str | Path | None) -> EvalReport:
-    from zoo.data.loader import image_batches
+    from zoo.data.loader import image_batches, takes_device_images
 
     spec = net.spec
     mine = dist.shard(data.images)
@@ -141,7 +141,8 @@ def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: flo
         with _progress(progress and dist.main) as bar:
             job = bar.add_task(label, total=len(mine))
             # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader)
-            for batch in image_batches([e.path for e in mine], batch_size, net.device):
+            for batch in image_batches([e.path for e in mine], batch_size, net.device,
+                                       decode=takes_device_images(net)):
                 bad = next((item.error for item in batch if item.error is not None), None)
                 if bad is not None:
                     raise InputError(bad)

@@ -30,6 +30,16 @@ def group_by_size(images: Sequence[torch.Tensor]) -> dict[tuple[int, int], list[
     return groups
 
 
+def stack_float(images: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Same-size CHW images -> one contiguous NCHW float32 tensor, converted while copied (one pass over the
+    pixels, whatever the images' strides: a permuted HWC array is read in place)."""
+    first = images[0]
+    out = torch.empty((len(images), *first.shape), dtype=torch.float32, device=first.device)
+    for k, im in enumerate(images):
+        out[k].copy_(im)
+    return out
+
+
 def resize_batch(images: Sequence[torch.Tensor], mode: str, size: tuple[int, int], fill: float = 127.5,
                  resize_size: int | None = None) -> tuple[torch.Tensor | list[torch.Tensor], list[ImageMeta]]:
     """uint8 (or float) CHW images on one device -> (float NCHW batch in [0, 255], one ImageMeta per image).
@@ -61,7 +71,7 @@ def resize_batch(images: Sequence[torch.Tensor], mode: str, size: tuple[int, int
     else:
         out = torch.empty((len(images), 3, h, w), dtype=torch.float32, device=dev)
     for (h0, w0), idx in groups.items():
-        x = torch.stack([images[i] for i in idx]).float()
+        x = stack_float([images[i] for i in idx])
         if mode == "stretch":
             out[idx] = _resize(x, h, w, antialias=False)
             meta = ImageMeta((h0, w0), (h, w), (h / h0, w / w0))
