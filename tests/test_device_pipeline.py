@@ -47,12 +47,14 @@ def reference_resize(image: np.ndarray, mode: str, size: tuple[int, int], resize
     return resize_crop(image, size, resize_size)
 
 
+@pytest.mark.parametrize("stack", [None, True, False])
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", ["letterbox", "stretch", "resize-crop"])
-def test_batched_resize_equals_per_image_path(mode: str, device: str) -> None:
+def test_batched_resize_equals_per_image_path(mode: str, device: str, stack: bool | None) -> None:
+    """Per image (the CPU default) and stacked by size (the CUDA default; forced here on either device)."""
     images = random_images(SIZES)
     tensors = [torch.from_numpy(a).permute(2, 0, 1).to(device) for a in images]
-    batch, metas = resize_batch(tensors, mode, (96, 128), fill=127.5, resize_size=110)
+    batch, metas = resize_batch(tensors, mode, (96, 128), fill=127.5, resize_size=110, stack=stack)
     assert batch.shape == (len(images), 3, 96, 128) and batch.device.type == device
     for k, image in enumerate(images):
         ref, meta = reference_resize(image, mode, (96, 128), 110)
