@@ -43,6 +43,7 @@ import zoo
 from zoo.images import load_image
 from zoo.ops.boxes import classwise_nms, cxcywh_to_xyxy
 from zoo.ops.resize import boxes_to_original, letterbox, resize_crop, stretch
+from zoo.tasks.detection import make_result
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SIZES = [(640, 480), (480, 640), (800, 600), (500, 375)]  # (width, height) of the photos
@@ -83,8 +84,11 @@ def old_preprocess(model: Any, paths: list[Path]) -> torch.Tensor:
     return batch.to(model.device)
 
 
-def old_postprocess(raw: torch.Tensor, metas: list[Any], conf: float = 0.25, iou: float = 0.45) -> list[torch.Tensor]:
-    out = []
+def old_postprocess(raw: torch.Tensor, metas: list[Any], conf: float = 0.25, iou: float = 0.45,
+                    results: bool = False) -> list[Any]:
+    """The previous YoloDetector.postprocess; `results`: build the DetectionResults as it did (timed), else
+    return [K, 6] tensors (compared)."""
+    out: list[Any] = []
     for rows, meta in zip(raw, metas):
         rows = rows[rows[:, 4] > conf].float()
         scores = rows[:, 5:]
@@ -92,6 +96,10 @@ def old_postprocess(raw: torch.Tensor, metas: list[Any], conf: float = 0.25, iou
         boxes = cxcywh_to_xyxy(rows[idx, :4])
         s = scores[idx, cls]
         keep = classwise_nms(boxes, s, cls, iou, 300, 30_000)
+        if results:
+            out.append(make_result(boxes_to_original(boxes[keep].cpu(), meta), s[keep].cpu(), cls[keep].cpu(),
+                                   "coco80", meta.source, meta.orig_size))
+            continue
         out.append(torch.cat([boxes_to_original(boxes[keep].cpu(), meta), s[keep, None].cpu(),
                               cls[keep, None].float().cpu()], 1))
     return out
@@ -155,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                         raw = model(batch)
                         same = all(a.shape == b.shape and torch.allclose(a, b, atol=1e-3)
                                    for a, b in zip(old_postprocess(raw, metas), new_postprocess(model, raw, metas)))
-                        stages["post"] = (partial(old_postprocess, raw, metas), partial(model.postprocess, raw, metas))
+                        stages["post"] = (partial(old_postprocess, raw, metas, results=True),
+                                          partial(model.postprocess, raw, metas))
                     for stage, (old, new) in stages.items():
                         samples: dict[str, list[float]] = {"old": [], "new": []}
                         for fn in (old, new):
