@@ -271,6 +271,9 @@ def test_models_with_their_own_preprocess_get_checked_paths(tmp_path: Path) -> N
              for i in b]
     assert [i.image for i in items[:3]] == [str(p) for p in paths] and items[3].image is None
     assert "bad.png: not a readable image" in items[3].error
+    unchecked = [i for b in image_batches([*paths, tmp_path / "imgs" / "bad.png"], 2, "cpu", workers=0, decode=False,
+                                          check=False) for i in b]  # eval: the model's preprocess reads (and refuses)
+    assert [i.image for i in unchecked] == [str(p) for p in [*paths, tmp_path / "imgs" / "bad.png"]]
 
 
 def test_predict_cli_on_a_folder_reports_the_bad_file_and_predicts_the_rest(tmp_path: Path, shared_data: Path,

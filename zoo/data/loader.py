@@ -69,10 +69,12 @@ class ImageFiles(Dataset):
     """Image files -> (index, kind, payload): kind "image" (uint8 3xHxW), "jpeg" (bytes for the device
     decoder), "path" (read and found good, handed on as the path: decode=False) or "error" (the message)."""
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]], jpeg_bytes: bool = False, decode: bool = True):
+    def __init__(self, paths: Sequence[str | os.PathLike[str]], jpeg_bytes: bool = False, decode: bool = True,
+                 check: bool = True):
         self.paths = [str(p) for p in paths]
         self.jpeg_bytes = jpeg_bytes
         self.decode = decode
+        self.check = check
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -80,6 +82,8 @@ class ImageFiles(Dataset):
     def __getitem__(self, i: int) -> tuple[int, str, Any]:
         path = self.paths[i]
         try:
+            if not self.decode and not self.check:
+                return i, "path", path
             if self.decode and self.jpeg_bytes and device_decodable(path):
                 return i, "jpeg", read_bytes(path)
             image = load_image(path)
@@ -159,16 +163,16 @@ def tag(item: Loaded) -> Loaded:
 
 
 def image_batches(paths: Sequence[str | os.PathLike[str]], batch_size: int, device: torch.device | str,
-                  workers: int | None = None, decode: bool = True) -> Iterator[list[Loaded]]:
+                  workers: int | None = None, decode: bool = True, check: bool = True) -> Iterator[list[Loaded]]:
     """Batches of `paths` decoded by DataLoader workers, in order, as Loaded items on `device`; with
     `decode=False` (models that take paths: takes_device_images) the workers only check that each file reads,
-    and the items carry the paths."""
+    and the items carry the paths (`check=False`: not even that, the model's preprocess reads them)."""
     device = torch.device(device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
     workers = default_workers(device) if workers is None else workers
     names = [str(p) for p in paths]
-    ds = ImageFiles(names, jpeg_bytes=gpu_decode_enabled(device), decode=decode)
+    ds = ImageFiles(names, jpeg_bytes=gpu_decode_enabled(device), decode=decode, check=check)
     for batch in _loader(ds, batch_size, device, min(workers, len(names))):
         yield _to_device(batch, device, names)
 

@@ -140,9 +140,10 @@ def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: flo
     try:
         with _progress(progress and dist.main) as bar:
             job = bar.add_task(label, total=len(mine))
-            # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader)
-            for batch in image_batches([e.path for e in mine], batch_size, net.device,
-                                       decode=takes_device_images(net)):
+            # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader); a
+            # model with its own preprocess reads the paths itself, as before (no second read to check them)
+            decode = takes_device_images(net)
+            for batch in image_batches([e.path for e in mine], batch_size, net.device, decode=decode, check=decode):
                 bad = next((item.error for item in batch if item.error is not None), None)
                 if bad is not None:
                     raise InputError(bad)
