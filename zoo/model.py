@@ -72,10 +72,12 @@ class ZooModel(nn.Module):
             raise InputError(f"unknown resize mode '{mode}' (letterbox, stretch, resize-crop, none)")
         hw = square_size(size) if size is not None else self.input_size
         items = as_image_list(images)
-        # the shorter side keeps the spec's crop ratio (256/224) at any requested size
-        ratio = (inp.resize_size / inp.size[0]) if inp.resize_size else 1 / 0.875
+        resize_size = None
+        if mode == "resize-crop":  # the shorter side keeps the spec's crop ratio (256/224) at any requested size
+            ratio = (inp.resize_size / inp.size[0]) if inp.resize_size else 1 / 0.875
+            resize_size = int(round(hw[0] * ratio))
         batch, metas = resize_batch(load_images(items, self.device), mode, hw, fill=0.5 / inp.scale,
-                                    resize_size=int(round(hw[0] * ratio)))
+                                    resize_size=resize_size)
         metas = [with_source(m, item) for m, item in zip(metas, items)]
         return self.normalize(batch, inplace=True), metas
 

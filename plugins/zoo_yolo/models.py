@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from zoo.errors import InputError, SpecError
-from zoo.ops.boxes import batched_classwise_nms, cxcywh_to_xyxy
+from zoo.ops.boxes import batched_classwise_nms, classwise_nms, cxcywh_to_xyxy
 from zoo.ops.resize import ImageMeta, boxes_to_original_batched
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import DetectionResult, Detector, make_result
@@ -58,6 +58,7 @@ class YoloDetector(Detector):
 
     default_conf = 0.25
     default_iou = NMS_IOU
+    device_images = True  # preprocess is ZooModel's (after a size check): give it the loader's device images
 
     def preprocess(self, images: Any, resize: str | None = None,
                    size: int | tuple[int, int] | None = None) -> tuple[torch.Tensor, list[ImageMeta]]:
@@ -102,12 +103,15 @@ def batch_detections(raw: torch.Tensor | list[torch.Tensor], metas: list[ImageMe
     boxes = cxcywh_to_xyxy(rows[idx, :4])
     s = scores[idx, cls]
     img = img[idx]
-    keep = batched_classwise_nms(boxes, s, cls, img, iou, max_det, pre_nms_topk)
+    if len(metas) == 1:  # one image: its own NMS, without the batch bookkeeping
+        keep = classwise_nms(boxes, s, cls, iou, max_det, pre_nms_topk)
+    else:
+        keep = batched_classwise_nms(boxes, s, cls, img, iou, max_det, pre_nms_topk)
     img = img[keep]
     out = torch.cat([boxes_to_original_batched(boxes[keep], img, metas), s[keep, None].float(),
-                     cls[keep, None].float()], dim=1)
-    counts = torch.bincount(img, minlength=len(metas)).cpu().tolist()
-    return list(out.cpu().split(counts))  # grouped by image already: the one transfer to the host
+                     cls[keep, None].float(), img[:, None].float()], dim=1).cpu()  # the one transfer to the host
+    counts = torch.bincount(out[:, 6].long(), minlength=len(metas)).tolist()
+    return [d[:, :6] for d in out.split(counts)]  # grouped by image already (batched_classwise_nms)
 
 
 def build(spec: ModelSpec, size: int | tuple[int, int] | list[int] | None = None,

@@ -152,14 +152,15 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
 
 def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | None, as_json: bool,
          random_init: bool, batch_size: int, every: int, is_video: Any, load_image: Any) -> None:
-    from zoo.data.loader import image_batches
+    from zoo.data.loader import image_batches, takes_device_images
 
     videos = [f for f in files if is_video(f.path) and f.path.is_file()]
     results, errors = [], []
     images = [f for f in files if f not in videos]
     # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader); a corrupt
     # file is reported in one line and skipped
-    for batch in image_batches([f.path for f in images], batch_size, model.device):
+    for batch in image_batches([f.path for f in images], batch_size, model.device,
+                               decode=takes_device_images(model)):
         for item in batch:
             if item.error is not None:
                 f = images[item.index]
@@ -211,16 +212,19 @@ def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int
     import cv2
     import numpy as np
 
-    from zoo.data.loader import video_batches
+    from zoo.data.loader import takes_device_images, video_batches
 
     fps, batches = video_batches(path, batch_size, model.device, every)  # a worker reads the next frames
+    as_arrays = not takes_device_images(model)  # families with their own preprocess get HxWx3 arrays, as before
     source = source or str(path)
     writer = None
     results: list[Any] = []
 
     try:
         for batch in batches:
-            for item, r in zip(batch, model.predict([item.image for item in batch], **opts)):
+            frames = [np.ascontiguousarray(item.image.permute(1, 2, 0).cpu().numpy()) if as_arrays else item.image
+                      for item in batch]
+            for item, r in zip(batch, model.predict(frames, **opts)):
                 r.source = f"{source}#frame={item.index}"
                 results.append(r)
                 if dst is not None:

@@ -31,11 +31,11 @@ MAX_WORKERS = 4  # decoding a batch of photos on 4 cores keeps pace with a GPU's
 
 @dataclass
 class Loaded:
-    """One input of a batch: its position in the input list, the image on the device (None when it failed),
-    or the one-line reason it could not be read."""
+    """One input of a batch: its position in the input list, the image on the device (the file's path when the
+    loader only checked it, see `decode`; None when it failed), or the one-line reason it could not be read."""
 
     index: int
-    image: torch.Tensor | None
+    image: Any
     error: str | None = None
     name: str | None = None  # a video frame's "<path>#frame=<i>"; the file's path for images
 
@@ -52,13 +52,29 @@ def default_workers(device: torch.device | str) -> int:
     return max(1, min(MAX_WORKERS, (os.cpu_count() or 2) - 1))
 
 
+def takes_device_images(model: Any) -> bool:
+    """Whether `model.predict` is given the loader's decoded device images (else the checked file paths):
+    models on the shared ZooModel.preprocess, and families that say so with `device_images = True`. A family
+    with its own preprocess may need the file itself (its name, its EXIF, a side file), so the default for
+    those is the path, which every preprocess takes."""
+    from zoo.model import ZooModel
+
+    flag = getattr(model, "device_images", None)
+    if flag is not None:
+        return bool(flag)
+    return getattr(type(model), "preprocess", None) is ZooModel.preprocess
+
+
 class ImageFiles(Dataset):
     """Image files -> (index, kind, payload): kind "image" (uint8 3xHxW), "jpeg" (bytes for the device
-    decoder) or "error" (the message)."""
+    decoder), "path" (read and found good, handed on as the path: decode=False) or "error" (the message)."""
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]], jpeg_bytes: bool = False):
+    def __init__(self, paths: Sequence[str | os.PathLike[str]], jpeg_bytes: bool = False, decode: bool = True,
+                 check: bool = True):
         self.paths = [str(p) for p in paths]
         self.jpeg_bytes = jpeg_bytes
+        self.decode = decode
+        self.check = check
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -66,9 +82,14 @@ class ImageFiles(Dataset):
     def __getitem__(self, i: int) -> tuple[int, str, Any]:
         path = self.paths[i]
         try:
-            if self.jpeg_bytes and device_decodable(path):
+            if not self.decode and not self.check:
+                return i, "path", path
+            if self.decode and self.jpeg_bytes and device_decodable(path):
                 return i, "jpeg", read_bytes(path)
-            return i, "image", torch.from_numpy(load_image(path)).permute(2, 0, 1).contiguous()
+            image = load_image(path)
+            if not self.decode:
+                return i, "path", path
+            return i, "image", torch.from_numpy(image).permute(2, 0, 1).contiguous()
         except InputError as e:
             return i, "error", str(e)
         except OSError as e:  # vanished or unreadable between listing and reading
@@ -112,6 +133,8 @@ def _to_device(batch: list[tuple[int, str, Any]], device: torch.device,
         name = names[index] if names is not None else None
         if kind == "error":
             out.append(Loaded(index, None, payload, name))
+        elif kind == "path":
+            out.append(Loaded(index, payload, None, name))
         elif kind == "jpeg":
             item = Loaded(index, None, None, name)
             out.append(item)
@@ -134,20 +157,22 @@ def _to_device(batch: list[tuple[int, str, Any]], device: torch.device,
 def tag(item: Loaded) -> Loaded:
     """Name the image's file on the tensor itself (`zoo_source`), so results name their source as they do when
     predict is given the path (ZooModel.preprocess reads it through zoo.model.with_source)."""
-    if item.image is not None and item.name is not None:
+    if isinstance(item.image, torch.Tensor) and item.name is not None:
         item.image.zoo_source = item.name  # type: ignore[attr-defined]
     return item
 
 
 def image_batches(paths: Sequence[str | os.PathLike[str]], batch_size: int, device: torch.device | str,
-                  workers: int | None = None) -> Iterator[list[Loaded]]:
-    """Batches of `paths` decoded by DataLoader workers, in order, as Loaded items on `device`."""
+                  workers: int | None = None, decode: bool = True, check: bool = True) -> Iterator[list[Loaded]]:
+    """Batches of `paths` decoded by DataLoader workers, in order, as Loaded items on `device`; with
+    `decode=False` (models that take paths: takes_device_images) the workers only check that each file reads,
+    and the items carry the paths (`check=False`: not even that, the model's preprocess reads them)."""
     device = torch.device(device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
     workers = default_workers(device) if workers is None else workers
     names = [str(p) for p in paths]
-    ds = ImageFiles(names, jpeg_bytes=gpu_decode_enabled(device))
+    ds = ImageFiles(names, jpeg_bytes=gpu_decode_enabled(device), decode=decode, check=check)
     for batch in _loader(ds, batch_size, device, min(workers, len(names))):
         yield _to_device(batch, device, names)
 

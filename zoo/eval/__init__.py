@@ -139,7 +139,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
 
 def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: float, progress: bool,
          results_path: str | Path | None) -> EvalReport:
-    from zoo.data.loader import image_batches
+    from zoo.data.loader import image_batches, takes_device_images
 
     spec = net.spec
     mine = dist.shard(data.images)
@@ -152,8 +152,10 @@ def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: flo
     try:
         with _progress(progress and dist.main) as bar:
             job = bar.add_task(label, total=len(mine))
-            # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader)
-            for batch in image_batches([e.path for e in mine], batch_size, net.device):
+            # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader); a
+            # model with its own preprocess reads the paths itself, as before (no second read to check them)
+            decode = takes_device_images(net)
+            for batch in image_batches([e.path for e in mine], batch_size, net.device, decode=decode, check=decode):
                 bad = next((item.error for item in batch if item.error is not None), None)
                 if bad is not None:
                     raise InputError(bad)

@@ -92,8 +92,10 @@ def draw_tracks(result: Any, frame: np.ndarray, trails: dict[int, list[tuple[flo
 def track(model: Any, source: str | Path, out_dir: str | Path | None = None, every: int = 1,
           config: TrackerConfig | None = None, **predict_options: Any) -> TrackRun:
     """Run `model` (a ZooModel) frame by frame over `source` and assign track ids in place."""
+    from zoo.data.loader import takes_device_images
+
     fps, frames, video = frames_of(source, every)
-    if getattr(model, "device", None) is not None and model.device.type == "cuda":
+    if getattr(model, "device", None) is not None and model.device.type == "cuda" and takes_device_images(model):
         frames = _device_frames(source, every, model.device, video, frames)
     tracker = Tracker(config)
     run = TrackRun()
