@@ -97,7 +97,8 @@ if [ "$DRY" = 1 ]; then
   OPT_ITERS=("${ITERS[@]}")
   MODELS="resnet18 yolov3-tiny"; OPT_MODEL=resnet18; PICKS=""; OPT_COMPILE=off
   ANCHOR=(--device cpu --batch-sizes 1 --size 32 --precision bf16 --rounds 1 --iters 1); COMPILE_ANCHOR=()
-  TESTS=(tests/test_bench_cuda.py tests/test_optimize_cuda.py)
+  TESTS=(tests/test_bench_cuda.py tests/test_optimize_cuda.py tests/test_device_pipeline.py)
+  PIPE=(--device cpu --batch-sizes 1,2 --rounds 1 --iters 1)
   XDIST=(-p no:xdist)
 else
   DEVICE=cuda; BATCHES=1,32; PRECISIONS="fp16 bf16"; SIZE=(); ITERS=(--iters 20 --warmup 3 --time-budget 0.5)
@@ -109,7 +110,8 @@ else
   ANCHOR=(--device cuda --batch-sizes 1,32 --precision fp16 --rounds 5 --iters 20)
   COMPILE_ANCHOR=(--compile default,reduce-overhead)
   TESTS=(tests/test_bench_cuda.py tests/test_optimize_cuda.py tests/test_gpu_flags.py tests/test_bench_harness.py
-         tests/test_eval_dist.py tests/plugins/yolo/test_yolo_opencv_parity.py)
+         tests/test_eval_dist.py tests/plugins/yolo/test_yolo_opencv_parity.py tests/test_device_pipeline.py)
+  PIPE=(--device cuda --batch-sizes 1,32 --rounds 3 --iters 10)
   XDIST=(-n 4)
 fi
 KNOWN=$("$PY" -c "import zoo; print('\n'.join(zoo.list_models()))" 2>>"$LOG")
@@ -125,6 +127,10 @@ stage 60 "tests: ${TESTS[*]}" "$PY" -m pytest -q "${XDIST[@]}" --basetemp="$OUT/
 # ------------------------------------------------------------------ 4. anchors (the issue's goals need them)
 stage 30 "anchor: zoo vs torchvision resnet50, interleaved" "$PY" benchmarks/gpu_anchor_resnet50.py \
   "${ANCHOR[@]}" "${COMPILE_ANCHOR[@]}" --json "$OUT/anchor_resnet50.json"
+
+# the device input pipeline (issue 17 item 1): the old per-image host path against the batched device path
+stage 30 "input pipeline: host per-image vs device batched" "$PY" benchmarks/device_pipeline.py "${PIPE[@]}" \
+  --json "$OUT/device_pipeline.json"
 
 # ------------------------------------------------------------------ 5. the sweep and --optimize, by priority
 # (the goals need the first precision's default rows and $OPT_MODEL's --optimize rows; the rest comes after)
