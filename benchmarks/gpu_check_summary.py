@@ -81,7 +81,8 @@ def optimize_table(report: dict[str, Any]) -> list[str]:
     out = ["--optimize (forward p50 of the chosen configuration vs the fp32 eager row of the same run):"]
     for r in rows(report, variant="optimize:chosen", kind="forward"):
         base = one(report, model=r["model"], batch_size=r["batch_size"], kind="forward", variant="")
-        flags = "+".join([r["precision"]] + [f for f in ("channels_last", "fused", "compiled") if r.get(f)])
+        flags = "+".join([r["precision"]] + [f for f in ("channels_last", "fused", "compiled") if r.get(f)]
+                         + ([r["backend"]] if r.get("backend", "torch") != "torch" else []))
         speed = (base["p50_ms"] / r["p50_ms"]) if base and r.get("p50_ms") else None
         e2e = one(report, model=r["model"], batch_size=r["batch_size"], kind="end-to-end", variant="optimize:chosen")
         out.append(f"  {r['model']:24s} bs={r['batch_size']:<3d} {flags:36s} {fmt(r.get('p50_ms'), '.3f')} ms"

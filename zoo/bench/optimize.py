@@ -683,7 +683,9 @@ def add_optimize_rows(report: Any, batch_sizes: Sequence[int], device: Any = "au
             report.notes.extend(line.strip() for line in res.lines())
             for t in res.trials:
                 if t.status == "ok" and t.row is not None:
-                    report.rows.append(_from_fields(BenchRow, t.row))
+                    trial_row = _from_fields(BenchRow, t.row)
+                    trial_row.backend = t.candidate.backend or "torch"  # a runtime candidate's row says so
+                    report.rows.append(trial_row)
             model = apply(load_for_bench(name, weights, dev), res.chosen, size)
             cand = res.chosen
             cfg = BenchConfig(batch_sizes=(bs,), device=str(dev), precision=cand.precision,
@@ -695,6 +697,7 @@ def add_optimize_rows(report: Any, batch_sizes: Sequence[int], device: Any = "au
             rows = [forward_row(prep, bs, cfg, dev, None, None)] + ([e2e_row(prep, bs, cfg, dev, None)] if e2e else [])
             for row in rows:
                 row.variant = "optimize:chosen"
+                row.backend = cand.backend or "torch"
                 if row.kind == "forward" and res.chosen_trial and res.chosen_trial.row:
                     for f in ("macs", "flops"):
                         setattr(row, f, res.chosen_trial.row.get(f))
