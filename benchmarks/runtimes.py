@@ -46,8 +46,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import zoo  # noqa: E402
 from yolo_vs_opencv import CONF, NMS, opencv_pipeline  # noqa: E402
+
+import zoo  # noqa: E402
 from zoo.bench.prepare import load_for_bench  # noqa: E402
 from zoo.bench.protocol import time_calls, warm_up  # noqa: E402
 from zoo.runtimes import with_backend  # noqa: E402

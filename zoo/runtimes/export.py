@@ -79,6 +79,9 @@ class FlatNet(nn.Module):
         self.model = model
         self.in_spec = in_spec
         self.dtype = dtype
+        # a new Module is in training mode, and torch.onnx.export(dynamo=False) restores the wrapper's mode
+        # recursively after exporting: without this the caller's model came back in training mode
+        self.train(model.training)
 
     def forward(self, *leaves: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.dtype is not None:
