@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
-import torch.utils._pytree as _pytree
 import torch.nn.functional as F
+import torch.utils._pytree as _pytree
 from torch import nn
 
 from zoo_cornernet.pools import DirectionalPool

@@ -223,11 +223,12 @@ def _autocast(backend: str, precision: str) -> Any:
 
 
 def _predict(model: Any, cfg: BenchConfig) -> Any:
-    """Detections on the bundled photo, at the benchmark's input size when the model takes one."""
+    """Detections on the parity photo (default: the bundled one), at the benchmark's input size when the
+    model takes one."""
     from zoo.testing.kit import SAMPLE_IMAGE
 
     opts = {"size": cfg.input_size} if cfg.input_size is not None and "size" in model.options() else {}
-    return model.predict(str(SAMPLE_IMAGE), **opts)
+    return model.predict(cfg.parity_image or str(SAMPLE_IMAGE), **opts)
 
 
 def _clone(args: Any) -> Any:
