@@ -28,6 +28,7 @@ COMMANDS = {
     "plugin": "zoo.cli.plugin_cmd:plugin_group",
     "publish": "zoo.cli.publish_cmd:publish_cmd",
     "track": "zoo.cli.track_cmd:track_cmd",
+    "export": "zoo.cli.export_cmd:export_cmd",
 }
 
 

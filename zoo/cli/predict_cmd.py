@@ -48,8 +48,33 @@ def make_predict_cmd() -> click.Command:
         click.Option(["--device"], default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N"),
         click.Option(["--every"], type=int, default=1, show_default=True, help="videos: run on every N-th frame"),
         click.Option(["--recursive", "-r"], is_flag=True, help="folders: take the images of their sub-folders too"),
+        *runtime_options(),
         *task_options(default_registry().tasks())])
     return cmd
+
+
+def runtime_options() -> list[click.Option]:
+    """--backend / --precision / --threads, shared by predict and eval."""
+    return [
+        click.Option(["--backend"], default="torch", show_default=True,
+                     help="run the network on torch, onnxruntime, openvino, torchscript or pt2 (exported once, cached)"),
+        click.Option(["--precision"], default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the backend runs)"),
+        click.Option(["--threads"], type=int, default=None, help="CPU threads of the network [default: torch's]"),
+    ]
+
+
+def runtime_setup(backend: str, precision: str, threads: int | None, device: str) -> str:
+    """Check --backend/--precision/--threads before any work; set torch's threads; the device to load on
+    (runtimes run on the CPU: 'auto' means cpu with one)."""
+    from zoo.runtimes import check_backend, check_precision
+
+    check_precision(check_backend(backend), precision)
+    at_least("--threads", threads)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return "cpu" if backend != "torch" and device == "auto" else device
 
 
 def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +111,7 @@ WRITABLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
             random_init: bool, batch_size: int, device: str, every: int, recursive: bool = False,
-            **given: Any) -> None:
+            backend: str = "torch", precision: str = "fp32", threads: int | None = None, **given: Any) -> None:
     """Predict on image files, folders of images, globs, http(s) URLs, '-' (stdin) or video files (one result
     per frame)."""
     import tempfile
@@ -97,6 +122,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
 
     at_least("--batch-size", batch_size)
     at_least("--every", every)
+    device = runtime_setup(backend, precision, threads, device)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":
         raise InputError(f"{name} is a {task.name} model: it takes {task.inputs}, not images "
@@ -106,7 +132,8 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
         raise InputError("--weights FILE and --random-init contradict each other: give one")
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
         files = collect_inputs(list(inputs), recursive, Path(tmp))
-        model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
+        model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
+                         precision=precision, threads=threads)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
         _run(model, files, opts, out_dir, as_json, random_init, batch_size, every, is_video, load_image)
 

@@ -71,9 +71,10 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
              images: str | Path | None = None, imagenet: str | Path | None = None, split: str | None = None,
              limit: int | None = None, batch_size: int = 4, conf: float | None = None, device: str = "auto",
              weights: str | Path | None = None, pretrained: bool = True, results: str | Path | None = None,
-             progress: bool = True, registry: Any = None, **options: Any) -> EvalReport:
+             progress: bool = True, registry: Any = None, *, backend: str = "torch", precision: str = "fp32",
+             threads: int | None = None, **options: Any) -> EvalReport:
     """Run `model` (a name or a ZooModel) over a dataset and score it with its task's scorer;
-    `options` go to the model's builder."""
+    `options` go to the model's builder; `backend` / `precision` / `threads` as in zoo.runtimes.with_backend."""
     from zoo.devices import resolve_device
     from zoo.eval import datasets
     from zoo.eval.dist import setup
@@ -92,6 +93,10 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
         raise InputError(f"--conf must be a number in [0, 1], got {conf}")
     if weights is not None and not pretrained:
         raise InputError("--weights FILE and --random-init contradict each other: give one")
+    if backend != "torch" or precision != "fp32":
+        from zoo.runtimes import check_backend, check_precision
+
+        check_precision(check_backend(backend), precision)
     registry = default_registry() if registry is None else registry
     kind = "imagenet" if imagenet is not None else "coco"
     spec = model.spec if not isinstance(model, str) else registry.get(model)
@@ -120,7 +125,14 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
             data = datasets.load_folder(Path(imagenet), categories(spec.categories or "imagenet1k", registry), limit)
         scorer = resolve_ref(task.scorer, "scorer")(spec, data, registry)
         net = _load_model(model, weights, pretrained, device, options, registry)
-        return _run(net, data, scorer, dist, batch_size, conf, progress, results)
+        if backend != "torch" or precision != "fp32":
+            from zoo.runtimes import with_backend
+
+            net = with_backend(net, backend, precision=precision, threads=threads)
+        report = _run(net, data, scorer, dist, batch_size, conf, progress, results)
+        if backend != "torch" or precision != "fp32":
+            report.notes.append(f"the network ran on {backend} at {precision}")
+        return report
     finally:
         dist.close()
 

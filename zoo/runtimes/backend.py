@@ -97,6 +97,10 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
         raise InputError(f"{model.spec.name} already runs on {model.backend}: give the PyTorch model")
     if backend == "torch":
         return model if precision == "fp32" else _torch_precision(model, precision)
+    if backend in ("onnxruntime", "openvino"):
+        from zoo.runtimes.runners import require
+
+        require(backend)  # missing: one line naming the pip install, before any export
     check_cpu_precision(backend, precision)
     if model.device.type != "cpu":
         raise InputError(f"--backend {backend} runs on the CPU; {model.spec.name} is on {model.device} "

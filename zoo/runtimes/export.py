@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import errno
 import hashlib
 import io
 import json
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from zoo.errors import ExportError, InputError, first_line
+from zoo.errors import ExportError, InputError, disk_error, first_line
 from zoo.fsutil import sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
@@ -42,6 +43,9 @@ __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
 CACHE_VERSION = 1  # bump when the layout of artefacts or their metadata changes
 OPSET = 18  # opset of both ONNX exporters here; OpenVINO 2024+ and onnxruntime 1.16+ read it
 MANIFEST = "export.json"
+RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscript", "openvino"), "torchscript": (),
+                   "pt2": ()}
+CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
 FILE_NAMES = {"onnx": "model.onnx", "openvino": "model.xml", "torchscript": "model.torchscript.pt", "pt2": "model.pt2"}
 META_KEY = "zoo.json"  # the file name of the metadata inside TorchScript / torch.export archives
 # Parity tolerance per precision: |exported - torch fp32| <= atol + rtol * max(1, max|torch|). fp32 runtimes
@@ -212,14 +216,13 @@ def _quiet() -> contextlib.ExitStack:
 
 
 def _reason(exc: BaseException) -> str:
-    """The op an exporter refused when it names one, else the first line of its message."""
-    text = str(exc)
-    m = re.search(r"(?:operator|op)\s+'?([\w:.]+::[\w.]+|aten\.[\w.]+|[\w]+::[\w]+)'?", text) or \
-        re.search(r"\b(aten(?:::|\.)[\w.]+)", text)
-    line = first_line(exc, with_type=True)
-    if len(line) > 200:
-        line = line[:197] + "..."
-    return f"unsupported op {m.group(1)} ({line})" if m else line
+    """The op an exporter refused when its message names one, else the first line of its message."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the dynamo exporter colours its report
+    m = re.search(r"\b(aten(?:::|\.)[A-Za-z_][\w.]*)", text) or re.search(r"operator '([\w:.]+)'", text)
+    if m:
+        return f"{m.group(1).rstrip('.')} is not supported ({type(exc).__name__})"
+    line = re.sub(r"\x1b\[[0-9;]*m", "", first_line(exc, with_type=True))
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def _dynamic_shapes(leaves: list[torch.Tensor], dynamic_batch: bool) -> Any:
@@ -273,8 +276,9 @@ def _embed_onnx(path: Path, meta: dict[str, Any]) -> None:
 
 
 def _export_file(fmt: str, flat: FlatNet, leaves: list[torch.Tensor], path: Path, dynamic_batch: bool,
-                 n_out: int, meta_of: Any) -> dict[str, Any]:
-    """Write the artefact of `fmt` at `path` with its metadata (`meta_of(exporter)` builds it)."""
+                 n_out: int, meta_of: Any, onnx_file: Path | None = None) -> dict[str, Any]:
+    """Write the artefact of `fmt` at `path` with its metadata (`meta_of(exporter)` builds it); OpenVINO
+    converts `onnx_file` (the cached ONNX export of the same network and options)."""
     if fmt == "onnx":
         exporter = _onnx_export(flat, leaves, path, dynamic_batch, n_out)
         meta = meta_of(exporter)
@@ -282,16 +286,15 @@ def _export_file(fmt: str, flat: FlatNet, leaves: list[torch.Tensor], path: Path
         return meta
     if fmt == "openvino":
         ov = require("openvino")
-        require("onnx")
-        with tempfile.TemporaryDirectory(prefix="zoo-ov-", dir=path.parent) as tmp:
-            onnx_path = Path(tmp) / "model.onnx"
-            exporter = _onnx_export(flat, leaves, onnx_path, dynamic_batch, n_out)
-            meta = meta_of(f"{exporter} -> openvino.convert_model")
-            try:
-                with _quiet():
-                    model = ov.convert_model(str(onnx_path))
-            except Exception as e:
-                raise ExportError(f"OpenVINO cannot convert the network: {_reason(e)}") from None
+        assert onnx_file is not None
+        exporter = json.loads(next(p.value for p in require("onnx").load(str(onnx_file), load_external_data=False)
+                                   .metadata_props if p.key == "exporter"))
+        meta = meta_of(f"{exporter} -> openvino.convert_model")
+        try:
+            with _quiet():
+                model = ov.convert_model(str(onnx_file))
+        except Exception as e:
+            raise ExportError(f"OpenVINO cannot convert the network: {_reason(e)}") from None
         for k, v in meta.items():
             model.set_rt_info(json.dumps(v), ["zoo", k])
         ov.save_model(model, str(path), compress_to_fp16=False)
@@ -328,8 +331,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             model = require("openvino").Core().read_model(str(path))
             if not model.has_rt_info(["zoo"]):
                 return {}
-            keys = model.get_rt_info()["zoo"].astype(dict)
-            return {k: json.loads(model.get_rt_info(["zoo", k]).astype(str)) for k in keys}
+            info = model.get_rt_info()["zoo"]  # a dict of OVAny in openvino 2025+
+            info = info.astype(dict) if hasattr(info, "astype") else info
+            return {k: json.loads(v.astype(str) if hasattr(v, "astype") else str(v)) for k, v in info.items()}
         extra = {META_KEY: ""}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -424,6 +428,8 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
 
     check_format(fmt)
     check_precision(fmt, precision)
+    for module in RUNTIME_MODULES[fmt] + (CHECK_MODULES.get(fmt, ()) if check else ()):
+        require(module)  # a missing runtime is said before minutes of exporting, not after
     check_cpu_precision("openvino" if fmt == "openvino" else "torch", precision)
     if not isinstance(model, ZooModel):
         raise InputError(f"export takes a ZooModel, got {type(model).__name__}")
@@ -435,17 +441,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise InputError(f"{model.spec.name} is on {model.device}: export runs on the CPU (load with device='cpu')")
     model.eval()
     trace_batch = max(batch, 2) if dynamic_batch else batch  # a size-1 example would pin the batch dim to 1
-    try:
-        leaves, in_spec = _leaves(model, trace_batch, input_size)
-    except RuntimeError as e:
-        from zoo.model import size_error
-
-        err = size_error(model.spec.name, None, e, tuple(input_size) if input_size else None)
-        raise (err or ExportError(f"{model.spec.name}: {first_line(e)}")) from None
+    leaves, in_spec = _leaves(model, trace_batch, input_size)
     start = time.perf_counter()
     wsha = weights_sha256(model)
-    key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "format": fmt,
-                  "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
+    key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
+                  "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     folder = cache_dir(model.spec.name, fmt, precision, key) if out is None else None
@@ -453,8 +453,16 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         hit = _cache_hit(folder, fmt, model, precision, leaves, in_spec, check, image, start)
         if hit is not None:
             return hit
-    with torch.inference_mode():
-        ref_out = model(*pytree.tree_unflatten([t.clone() for t in leaves], in_spec))
+    try:
+        with torch.inference_mode():
+            ref_out = model(*pytree.tree_unflatten([t.clone() for t in leaves], in_spec))
+    except RuntimeError as e:  # torch refusing the size (YOLO's 100x100): named as such, not a traceback
+        from zoo.model import size_error
+
+        err = size_error(model.spec.name, leaves, e)
+        if err is None:
+            raise
+        raise err from None
     out_leaves, out_spec = pytree.tree_flatten(ref_out)
     if not all(isinstance(t, torch.Tensor) for t in out_leaves):
         raise ExportError(f"{model.spec.name}: forward returns non-tensor values; it cannot be exported")
@@ -464,15 +472,22 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     def meta_of(exporter: str) -> dict[str, Any]:
         return _metadata(model, fmt, precision, batch, dynamic_batch, leaves, in_spec, out_spec, wsha, exporter)
 
+    onnx_file = None
+    if fmt == "openvino":  # from the (cached) ONNX export: `--backend all` and the tests export the network once
+        onnx_file = export(model, "onnx", batch=batch, dynamic_batch=dynamic_batch, input_size=input_size,
+                           check=False).path
     target_dir = folder.parent if folder is not None else Path(out).expanduser().resolve().parent
-    target_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=target_dir))
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=target_dir))
+    except OSError as e:
+        raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
         try:
             with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
                 warnings.simplefilter("ignore")
-                meta = _export_file(fmt, flat, leaves, path, dynamic_batch, len(out_leaves), meta_of)
+                meta = _export_file(fmt, flat, leaves, path, dynamic_batch, len(out_leaves), meta_of, onnx_file)
         except ExportError as e:
             raise ExportError(f"{model.spec.name}: {e}") from None
         parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
@@ -483,14 +498,31 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         else:
             (staging / MANIFEST).write_text(json.dumps({"key": key_fields, "files": files, "metadata": meta,
                                                         "parity": parity, "seconds": seconds}))
-            if folder.exists():
-                shutil.rmtree(folder)  # a corrupt or half-written entry: this export replaces it
-            os.replace(staging, folder)
-            final = folder / FILE_NAMES[fmt]
+            final = _install(staging, folder) / FILE_NAMES[fmt]
+            manifest = _read_manifest(folder) or {}  # another rank's copy, when it won the race
+            files, meta = manifest.get("files", files), manifest.get("metadata", meta)
         return ExportResult(final, fmt, files[path.name]["sha256"], seconds, False, parity, meta)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(staging: Path, folder: Path) -> Path:
+    """Move a finished export into place. A corrupt entry there is replaced; an intact one that another
+    process (another torchrun rank) finished meanwhile is kept, and this copy dropped."""
+    for _ in range(3):
+        if folder.exists():
+            manifest = _read_manifest(folder)
+            if manifest is not None and _intact(folder, manifest):
+                return folder
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.replace(staging, folder)
+            return folder
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise (disk_error(e, folder.parent, "set ZOO_HOME to a writable folder") or e) from None
+    raise ExportError(f"{folder}: could not be replaced (another process keeps writing it)")
 
 
 def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[torch.Tensor], in_spec: Any,
@@ -516,6 +548,8 @@ def _place(path: Path, fmt: str, out: Path) -> Path:
         out = out / FILE_NAMES[fmt]
     if fmt == "openvino" and out.suffix != ".xml":
         out = out.with_suffix(".xml")
+    if not out.suffix:  # read_metadata (and people) tell the formats apart by it
+        out = out.with_name(out.name + Path(FILE_NAMES[fmt]).suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "openvino":
         os.replace(path.with_suffix(".bin"), out.with_suffix(".bin"))

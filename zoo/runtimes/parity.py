@@ -27,14 +27,19 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), equal.astype(np.float64))
 
 
-def same_detections(a: Any, b: Any, iou: float = 0.9, score_tol: float = 0.02) -> tuple[bool, str]:
+def same_detections(a: Any, b: Any, iou: float = 0.9, score_tol: float = 0.02,
+                    conf: float | None = None) -> tuple[bool, str]:
     """Whether detections `a` and `b` (DetectionResults, lists of them, or lists of Detection) match one to
     one: each of `a` pairs with an unused one of `b` of the same class, IoU >= `iou` and score within
     `score_tol` (greedy, highest scores first). Returns (ok, why): why names the first mismatch.
 
-    Near the score threshold a box can exist on one side only; such a box (score within `score_tol` of the
-    lowest score both sides share... ) is still a mismatch: thresholds are the caller's to choose."""
+    With `conf` (the score threshold both ran with), a box that only one side kept is no mismatch when its
+    score is within `score_tol` of the threshold: a score of 0.251 against 0.249 is the same answer."""
     da, db = _dets(a), _dets(b)
+    if conf is not None:  # drop what sits at the threshold on one side only; a real difference still shows
+        edge = conf + score_tol
+        da, db = ([d for d in da if d.score >= edge or _has_twin(d, db, iou, score_tol)],
+                  [d for d in db if d.score >= edge or _has_twin(d, da, iou, score_tol)])
     if len(da) != len(db):
         return False, f"{len(da)} detections against {len(db)}"
     if not da:
@@ -59,6 +64,15 @@ def same_detections(a: Any, b: Any, iou: float = 0.9, score_tol: float = 0.02) -
         worst_iou = min(worst_iou, best)
         worst_score = max(worst_score, abs(db[best_j].score - d.score))
     return True, f"{len(da)} detections match (min IoU {worst_iou:.4f}, max score diff {worst_score:.4f})"
+
+
+def _has_twin(d: Any, others: list[Any], iou: float, score_tol: float) -> bool:
+    """Whether `others` holds a detection of d's class at IoU >= `iou` and score within `score_tol`."""
+    same = [e for e in others if e.class_id == d.class_id and abs(e.score - d.score) <= score_tol]
+    if not same:
+        return False
+    ious = _iou(np.asarray([d.box], dtype=np.float64), np.asarray([e.box for e in same], dtype=np.float64))
+    return bool((ious >= iou).any())
 
 
 def same_top1(a: Any, b: Any) -> tuple[bool, str]:

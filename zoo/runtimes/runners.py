@@ -84,7 +84,7 @@ def check_shapes(expected: list[tuple[Any, ...]], leaves: list[torch.Tensor], pa
         if len(want) != len(got_shape) or any(w is not None and w != g for w, g in zip(want, got_shape)):
             shown = "x".join("N" if w is None else str(w) for w in want)
             raise InputError(f"{path.name} was exported for input {shown}, got {'x'.join(map(str, got_shape))}; "
-                             "export again with that --input-size / --batch (or --dynamic-batch)")
+                             "export again with that --size / --batch (or --dynamic-batch)")
 
 
 def _numpy(t: torch.Tensor) -> Any:

@@ -1,0 +1,105 @@
+"""`zoo export NAME --format onnx|openvino|torchscript|pt2`: the network as a self-describing artefact, checked
+against PyTorch; without --out it lands in (or comes from) the ZOO_HOME/exports cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zoo.cli.output import emit_json
+from zoo.errors import InputError
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'320' or '256x320' (HxW) -> (h, w); anything else is one line. (--size is the zoo's name for it, as in
+    bench; --input-size, the issue's spelling, is the same option.)"""
+    if text is None:
+        return None
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise InputError(f"--size expects N or HxW with positive integers (e.g. 224, 416x416), got '{text}'")
+    return (values[0], values[-1])
+
+
+@click.command("export")
+@click.argument("name")
+@click.option("--format", "fmt", required=True, metavar="FORMAT", help="onnx, openvino, torchscript or pt2")
+@click.option("--out", type=click.Path(path_type=Path), help="write the file here (a folder: model.<ext> in it) "
+              "instead of the ZOO_HOME/exports cache")
+@click.option("--precision", default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the format runs)")
+@click.option("--batch", type=int, default=None, help="fixed batch size of the export [default: 1]")
+@click.option("--dynamic-batch", is_flag=True, help="any batch size (the first dimension stays symbolic)")
+@click.option("--size", "--input-size", "input_size", help="input N or HxW [default: the model's own]")
+@click.option("--no-check", is_flag=True, help="skip the parity check against PyTorch")
+@click.option("--image", type=click.Path(path_type=Path), help="the real image of the parity check "
+              "[default: the bundled photo]")
+@click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
+@click.option("--random-init", is_flag=True, help="random weights (timing and format checks only)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
+def export_cmd(name: str, fmt: str, out: Path | None, precision: str, batch: int | None, dynamic_batch: bool,
+               input_size: str | None, no_check: bool, image: Path | None, weights: Path | None, random_init: bool,
+               as_json: bool) -> None:
+    """Export NAME's network with its metadata embedded (name, weights and their sha256, input spec,
+    categories, output structure), then compare it with PyTorch on a random input and on a real image."""
+    import zoo
+    from zoo.runtimes import check_format, check_precision
+    from zoo.runtimes.export import export
+
+    check_precision(check_format(fmt), precision)
+    if batch is not None and dynamic_batch:
+        raise InputError("--batch N and --dynamic-batch contradict each other: give one")
+    if batch is not None and batch < 1:
+        raise InputError(f"--batch must be at least 1, got {batch}")
+    if weights is not None and random_init:
+        raise InputError("--weights FILE and --random-init contradict each other: give one")
+    if image is not None and not image.is_file():
+        raise InputError(f"{image}: no such image")
+    size = parse_size(input_size)
+    model = zoo.load(name, pretrained=not random_init, weights=weights, device="cpu")
+    if size is not None:
+        from zoo.bench.prepare import check_size
+
+        check_size(model, size)  # YOLO's "a multiple of 32" before any exporter runs
+    res = export(model, fmt, out, precision=precision, batch=batch or 1, dynamic_batch=dynamic_batch,
+                 input_size=size, check=not no_check, image=str(image) if image else None)
+    if as_json:
+        emit_json(res.to_json())
+        return
+    render(res)
+
+
+def render(res: Any) -> None:
+    """What was written and what it says about itself."""
+    size = sum(p.stat().st_size for p in [res.path, res.path.with_suffix(".bin")] if p.is_file())
+    how = "cached, instant" if res.cached else f"{res.seconds:.1f} s"
+    click.echo(f"{res.path}  ({res.format}, {size / 1e6:.1f} MB, {how})")
+    click.echo(f"sha256: {res.sha256}")
+    if res.parity:
+        click.echo("parity with PyTorch (max abs diff): "
+                   + ", ".join(f"{k} input {v:.3g}" for k, v in res.parity.items()))
+    else:
+        click.echo("parity with PyTorch: not checked (--no-check)")
+    for key, value in describe(res.metadata):
+        click.echo(f"  {key}: {value}")
+
+
+def describe(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """Metadata rows for people: long label lists and tree specs shortened."""
+    rows = []
+    for key, value in meta.items():
+        if key == "labels" and isinstance(value, list):
+            head = ", ".join(value[:5])
+            value = f"{len(value)} ({head}{', ...' if len(value) > 5 else ''})"
+        elif key == "inputs" and isinstance(value, list):
+            value = ", ".join(f"{i['name']} {'x'.join('N' if d is None else str(d) for d in i['shape'])} {i['dtype']}"
+                              for i in value)
+        elif key in ("in_tree", "out_tree") and isinstance(value, str) and len(value) > 80:
+            value = value[:77] + "..."
+        rows.append((key, str(value)))
+    return rows
