@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import time
 from typing import Any
 
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the exports in ZOO_HOME's cache (default: removed)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     names = zoo.list_models() if args.models == "all" else args.models.split(",")
@@ -98,6 +100,10 @@ def main() -> None:
         print(f"| {name} | {model.spec.family} | {label} | " + " | ".join(text) + f" | {note} |", flush=True)
         rows.append({"model": name, "family": model.spec.family, "input": label, "note": note, "formats": cells})
         del model
+        if not args.keep:  # VGG's four artefacts alone are 2 GB: the table needs none of them afterwards
+            from zoo.paths import safe_part, zoo_home
+
+            shutil.rmtree(zoo_home() / "exports" / safe_part(name, "model name"), ignore_errors=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"torch": torch.__version__, "rows": rows}, fh, indent=1)
