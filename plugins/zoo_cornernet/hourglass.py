@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+import torch.utils._pytree as _pytree
 from torch import nn
 
 from zoo_cornernet.pools import DirectionalPool
@@ -40,6 +41,11 @@ class CornerMaps(NamedTuple):
     br_embedding: torch.Tensor
     tl_offset: torch.Tensor  # [N, 2, H/s, W/s] (x, y) sub-pixel offsets
     br_offset: torch.Tensor
+
+
+# An exported network records its outputs' structure (zoo.runtimes rebuilds CornerMaps from the runtime's flat
+# outputs); a namedtuple's structure serialises only under a registered name.
+_pytree._register_namedtuple(CornerMaps, serialized_type_name="zoo_cornernet.hourglass.CornerMaps")
 
 
 class ConvBNReLU(nn.Module):

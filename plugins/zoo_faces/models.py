@@ -35,6 +35,10 @@ class FaceDetector(Detector):
     """
 
     default_conf = 0.0  # O-Net's threshold (0.7) already decides; `conf` can only raise it
+    # zoo.runtimes' one line for `zoo export mtcnn` / `--backend`: why this forward is no single graph
+    export_refusal = ("the MTCNN cascade is not one graph: the image pyramid's sizes, NMS and the candidate "
+                      "counts between P-Net, R-Net and O-Net decide what runs next (its stage networks "
+                      "export one by one: docs/runtimes.md)")
 
     def __init__(self, spec: ModelSpec, net: mtcnn.MTCNNNet, min_face_size: float = mtcnn.MIN_FACE_SIZE,
                  thresholds: Sequence[float] = mtcnn.THRESHOLDS, factor: float = mtcnn.FACTOR):

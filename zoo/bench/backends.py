@@ -188,7 +188,7 @@ class _Reference:
 
     def detections(self) -> Any:
         if self._detections is None:
-            self._detections = _predict(self.model)
+            self._detections = _predict(self.model, self.cfg)
         return self._detections
 
     def compare(self, model: Any, backend: str, precision: str) -> tuple[float | None, str]:
@@ -207,7 +207,7 @@ class _Reference:
             from zoo.runtimes.parity import same_detections
 
             with _autocast(backend, precision):
-                mine = _predict(model)
+                mine = _predict(model, self.cfg)
             ok, why = same_detections(self.detections(), mine)
             return max_abs, "same" if ok else f"differ: {why}"[:200]
         except Exception as e:
@@ -222,10 +222,13 @@ def _autocast(backend: str, precision: str) -> Any:
     return nullcontext()
 
 
-def _predict(model: Any) -> Any:
+def _predict(model: Any, cfg: BenchConfig) -> Any:
+    """Detections on the parity photo (default: the bundled one), at the benchmark's input size when the
+    model takes one."""
     from zoo.testing.kit import SAMPLE_IMAGE
 
-    return model.predict(str(SAMPLE_IMAGE))
+    opts = {"size": cfg.input_size} if cfg.input_size is not None and "size" in model.options() else {}
+    return model.predict(cfg.parity_image or str(SAMPLE_IMAGE), **opts)
 
 
 def _clone(args: Any) -> Any:

@@ -37,6 +37,7 @@ class BenchConfig:
     weights: str = "auto"  # auto: cached weights when present, else random init; random: always random init
     backends: tuple[str, ...] = ("torch",)  # runtimes to run each model on (zoo.bench.backends; torch: eager)
     precisions: tuple[str, ...] | None = None  # several precisions in one run (None: `precision` alone)
+    parity_image: str | None = None  # --backend: the photo detectors' detections are compared on (None: bundled)
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:

@@ -41,7 +41,7 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
           threads: int | None = None, input_size: int | Sequence[int] | None = None, task: str | None = None,
           e2e: bool = True, flops: bool = True, memory: bool = True, weights: str = "auto",
           compile_mode: str | None = None, progress: bool = False, backends: Sequence[str] | str | None = None,
-          precisions: Sequence[str] | str | None = None) -> BenchReport:
+          precisions: Sequence[str] | str | None = None, parity_image: str | None = None) -> BenchReport:
     """Benchmark models (names, patterns, ZooModel objects, or every model of `task`) -> BenchReport.
 
     Each batch size gets a `forward` row (the raw network call) and, with e2e, an `end-to-end` row
@@ -50,7 +50,8 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
     A ZooModel object is moved to the device in place; --fuse and --channels-last work on a copy.
     KeyboardInterrupt is never recorded as a failed row: it ends the run.
     `backends` ("torch,onnxruntime" or "all" or a list) and `precisions` (several, or "all") run every
-    (backend, precision) pair with a parity column against torch fp32 (zoo.bench.backends).
+    (backend, precision) pair with a parity column against torch fp32 (zoo.bench.backends); detectors compare
+    their detections on `parity_image` (default: the bundled sample photo).
     """
     from zoo.bench.backends import parse_backends, parse_precisions
 
@@ -66,8 +67,12 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
                       warmup=warmup, iters=iters, time_budget=time_budget, threads=threads,
                       input_size=tuple(int(s) for s in input_size) if input_size is not None else None,  # type: ignore[arg-type]
                       e2e=e2e, flops=flops, memory=memory, weights=weights, backends=backend_list,
-                      precisions=precision_list)
+                      precisions=precision_list, parity_image=None if parity_image is None else str(parity_image))
     cfg.validate()
+    if cfg.backends != ("torch",) or cfg.precisions is not None:
+        from zoo.bench.backends import combos
+
+        combos(cfg)  # a precision no backend asked for runs: one line before any model is built
     if cfg.iters is None and cfg.time_budget is None:
         cfg.iters = DEFAULT_ITERS
     dev = resolve_device(cfg.device)

@@ -52,6 +52,8 @@ def _size(text: str | None) -> tuple[int, int] | None:
               help="fp32, fp16, bf16 (torch: autocast; runtimes: their own), or several (fp32,bf16) or all")
 @click.option("--backend", "backend", default=None,
               help="torch,onnxruntime,openvino or all: one table across backends, with a parity column")
+@click.option("--parity-image", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="--backend, detectors: the photo whose detections are compared with torch fp32's")
 @click.option("--channels-last", is_flag=True, help="model and inputs in channels_last memory format")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (compile time reported apart)")
 @click.option("--compile-mode", default=None, help="torch.compile mode: default, reduce-overhead, max-autotune")
@@ -81,7 +83,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
               help="torch.compile modes --optimize tries: auto (all on CUDA, none on CPU), on, off, or MODE[,MODE]")
 @click.option("--quiet", "-q", is_flag=True, help="no table and no progress bar")
 def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
-              backend: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
+              backend: str | None, parity_image: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
               input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
               baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
@@ -123,7 +125,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
     backends = ",".join(parse_backends(backend)) if backend is not None else None
     report = bench(list(names), batch_sizes=_ints(batch_size), device=device,
                    precision=precisions[0] if precisions and not several else "fp32",
-                   backends=backends, precisions=precisions if several else None,
+                   backends=backends, precisions=precisions if several else None, parity_image=parity_image,
                    channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
                    time_budget=time_budget, threads=threads, input_size=_size(input_size), task=task,
                    e2e=not no_e2e, flops=not no_flops, weights=weights, compile_mode=compile_mode,

@@ -42,11 +42,15 @@ def report_table(report: BenchReport) -> Any:
     cuda = any(r.cuda_allocated is not None for r in report.rows)
     right = {"batch", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img", "achieved (% peak)",
              "first call"}
-    # zoo bench --backend / several precisions: which runtime ran the row, its first call, parity vs torch fp32
+    # zoo bench --backend / several precisions: which runtime ran the row, its first call (export and compile
+    # apart) and parity vs torch fp32 take the place of p90/p99, GMACs and achieved FLOP/s (in JSON/CSV still)
     runtimes = any(r.backend != "torch" or r.parity_max_abs is not None for r in report.rows)
-    extra = ("backend", "first call", "parity vs torch fp32") if runtimes else ()
-    for c in ("model", *extra[:1], "row", "batch", "input", *extra[1:], "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img",
-              "achieved (% peak)", "CUDA alloc / reserved" if cuda else "RSS Δ peak", "notes"):
+    memory = "CUDA alloc / reserved" if cuda else "RSS Δ peak"
+    columns = (("model", "backend", "row", "batch", "input", "p50 ms", "mean ms (cv)", "img/s", "first call",
+                "parity vs torch fp32", memory, "notes") if runtimes else
+               ("model", "row", "batch", "input", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img",
+                "achieved (% peak)", memory, "notes"))
+    for c in columns:
         t.add_column(c, overflow="fold", justify="right" if c in right else "left")
     prev = None
     for r in report.rows:
@@ -59,21 +63,20 @@ def report_table(report: BenchReport) -> Any:
         if not r.ok:
             notes.insert(0, f"[red]{r.status.upper()}[/red] {r.error}")
         same = prev is not None and prev.model == r.model and prev.weights == r.weights
-        model = "" if same else f"{r.model}\n[dim]{r.weights}[/dim]"
-        achieved = _rate(r.gflops_per_s) + (f" ({r.pct_of_peak:.0f}%)" if r.pct_of_peak is not None else "")
-        cells = (_backend_cell(r), "fwd" if r.kind == FORWARD else "e2e", str(r.batch_size), r.input_size,
-                 _first_call(r), _parity(r)) if runtimes else \
-            ("fwd" if r.kind == FORWARD else "e2e", str(r.batch_size), r.input_size)
-        t.add_row(model, *cells, _fmt(r.p50_ms),
-                  _fmt(r.p90_ms), _fmt(r.p99_ms),
-                  f"{_fmt(r.mean_ms)} ({r.cv:.0%})" if r.mean_ms is not None and r.cv is not None else "",
-                  _fmt(r.throughput, ".1f"), _fmt(r.gmacs_per_image, ".3f"), achieved, _memory(r), ", ".join(notes))
+        cells = {
+            "model": "" if same else f"{r.model}\n[dim]{r.weights}[/dim]",
+            "backend": f"{r.backend} {r.precision}", "row": "fwd" if r.kind == FORWARD else "e2e",
+            "batch": str(r.batch_size), "input": r.input_size, "p50 ms": _fmt(r.p50_ms), "p90 ms": _fmt(r.p90_ms),
+            "p99 ms": _fmt(r.p99_ms),
+            "mean ms (cv)": f"{_fmt(r.mean_ms)} ({r.cv:.0%})" if r.mean_ms is not None and r.cv is not None else "",
+            "img/s": _fmt(r.throughput, ".1f"), "GMACs/img": _fmt(r.gmacs_per_image, ".3f"),
+            "achieved (% peak)": _rate(r.gflops_per_s) + (f" ({r.pct_of_peak:.0f}%)" if r.pct_of_peak is not None
+                                                          else ""),
+            "first call": _first_call(r), "parity vs torch fp32": _parity(r), memory: _memory(r),
+            "notes": ", ".join(notes)}
+        t.add_row(*(cells[c] for c in columns))
         prev = r
     return t
-
-
-def _backend_cell(r: BenchRow) -> str:
-    return f"{r.backend} {r.precision}"
 
 
 def _first_call(r: BenchRow) -> str:

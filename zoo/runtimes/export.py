@@ -83,6 +83,9 @@ class FlatNet(nn.Module):
         self.model = model
         self.in_spec = in_spec
         self.dtype = dtype
+        # a new Module is in training mode, and torch.onnx.export(dynamo=False) restores the wrapper's mode
+        # recursively after exporting: without this the caller's model came back in training mode
+        self.train(model.training)
 
     def forward(self, *leaves: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.dtype is not None:
@@ -432,6 +435,8 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise InputError(f"export takes a ZooModel, got {type(model).__name__}")
     if getattr(model, "backend", "torch") != "torch":
         raise InputError(f"{model.spec.name} already runs on {model.backend}: export the PyTorch model")
+    if getattr(model, "export_refusal", None):  # a family's own one line: why its forward cannot be one graph
+        raise ExportError(f"{model.spec.name}: {model.export_refusal}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise InputError(f"--batch must be at least 1, got {batch}")
     if model.device.type != "cpu":

@@ -1,0 +1,107 @@
+"""`zoo bench --backend`: one table across backends and precisions, parity against torch fp32, rows that carry
+their backend through JSON so `--compare` gates each backend on its own, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from clikit import one_line_error
+from clikit import zoo as zoo_cli
+
+import zoo
+from zoo.bench.report import BenchReport, compare
+from zoo.cli import cli
+from zoo.errors import InputError
+
+pytest.importorskip("onnxruntime", reason="the runtimes extra: pip install 'cvzoo[runtimes]'")
+
+FAST = {"warmup": 0, "iters": 2, "flops": False, "memory": False, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def report() -> BenchReport:
+    """resnet18 at 64x64 on torch and onnxruntime at fp32 and bf16 (onnxruntime runs fp32 only: skipped)."""
+    return zoo.benchmark("resnet18", batch_sizes=[1, 2], input_size=64, backends="torch,onnxruntime",
+                         precisions="fp32,bf16", weights="random", **FAST)
+
+
+def test_one_report_holds_every_backend_and_precision(report: BenchReport) -> None:
+    got = {(r.backend, r.precision, r.kind, r.batch_size) for r in report.rows}
+    assert got == {(b, p, k, bs) for b, p in (("torch", "fp32"), ("torch", "bf16"), ("onnxruntime", "fp32"))
+                   for k in ("forward", "end-to-end") for bs in (1, 2)}
+    assert all(r.ok and r.p50_ms and r.first_call_ms for r in report.rows), [r.error for r in report.rows]
+    assert any("onnxruntime skipped at bf16" in n for n in report.notes)
+
+
+def test_runtime_rows_carry_export_compile_and_parity(report: BenchReport) -> None:
+    ort = [r for r in report.rows if r.backend == "onnxruntime"]
+    assert all(r.export_s is not None and r.export_s >= 0 and r.compile_s is not None for r in ort)
+    assert all(r.parity_max_abs is not None and r.parity_max_abs < 1e-3 for r in ort)
+    ref = [r for r in report.rows if r.backend == "torch" and r.precision == "fp32"]
+    assert all(r.parity_max_abs == 0.0 for r in ref)
+    bf16 = [r for r in report.rows if r.backend == "torch" and r.precision == "bf16"]
+    assert all(r.parity_max_abs is not None and r.parity_max_abs > 0 for r in bf16)  # lossy, and measured
+
+
+def test_json_keeps_the_backend_and_compare_gates_per_backend(report: BenchReport, tmp_path: Path) -> None:
+    back = BenchReport.from_json(report.to_json())
+    assert [r.backend for r in back.rows] == [r.backend for r in report.rows]
+    assert compare(back, report).passed
+    # a baseline whose onnxruntime rows were 10x faster: only those rows regress
+    data = json.loads(report.to_json())
+    for row in data["rows"]:
+        if row["backend"] == "onnxruntime":
+            row["p50_ms"] /= 10
+    comp = compare(report, BenchReport.from_dict(data))
+    bad = [r for r in comp.rows if r.verdict == "regression"]
+    assert bad and all("[onnxruntime]" in r.label for r in bad)
+    assert not comp.passed
+    # rows of another backend never stand in for each other
+    assert len({r.key() for r in report.rows}) == len(report.rows)
+
+
+def test_a_detector_row_says_whether_the_detections_match(shared_data: Path) -> None:
+    """yolov3-tiny with the official weights: the onnxruntime row's detections on a shared photo are torch's."""
+    model = zoo.load("yolov3-tiny", weights=shared_data / "yolov3-tiny.weights")
+    photo = shared_data / "images" / "grace_hopper.jpg"
+    rep = zoo.benchmark(model, input_size=416, backends="torch,onnxruntime", e2e=False, parity_image=str(photo),
+                        **FAST)
+    (ort,) = [r for r in rep.rows if r.backend == "onnxruntime"]
+    assert ort.ok and ort.parity_detections == "same", ort.parity_detections
+    (ref,) = [r for r in rep.rows if r.backend == "torch"]
+    assert ref.parity_detections == "same (reference)"
+    assert len(model.predict(str(photo)).detections) > 0  # the comparison had boxes to compare
+
+
+def test_cli_table_and_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    res = CliRunner().invoke(cli, ["bench", "resnet18", "--backend", "torch,onnxruntime", "--size", "64", "--iters", "2",
+                   "--warmup", "0", "--no-flops", "--no-e2e", "--random-init", "--threads", "1", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "parity vs torch fp32" in res.output and "onnxruntime fp32" in res.output
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["backend"] for r in rows} == {"torch", "onnxruntime"}
+    again = CliRunner().invoke(cli, ["bench", "resnet18", "--backend", "torch,onnxruntime", "--size", "64", "--iters", "2",
+                     "--warmup", "0", "--no-flops", "--no-e2e", "--random-init", "--threads", "1", "-q",
+                     "--compare", str(out), "--max-regression", "100"])
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--backend", "onnxrt"], "unknown backend 'onnxrt'"),
+    (["--backend", "onnxruntime", "--compile"], "--compile, --fuse and --channels-last are torch's"),
+    (["--precision", "bf17"], "unknown precision 'bf17'"),
+    (["--backend", "onnxruntime", "--precision", "bf16"], "no backend runs the precision asked for"),
+])
+def test_bad_backend_options_are_one_line(args: list[str], message: str) -> None:
+    res = zoo_cli("bench", "resnet18", "--iters", "1", "--random-init", "-q", *args)
+    assert res.returncode != 0
+    assert message in one_line_error(res)
+
+
+def test_bench_api_refuses_an_unknown_backend() -> None:
+    with pytest.raises(InputError, match="did you mean 'openvino'"):
+        zoo.benchmark("resnet18", backends="openvin", **FAST)
