@@ -183,3 +183,16 @@ def test_torch_backend_at_lower_precision(resnet18: Any) -> None:
     with torch.no_grad():
         ref, got = resnet18(batch), half(batch)
     assert got.dtype == torch.float32 and 0 < float((got - ref).abs().max()) < 0.1 * float(ref.abs().max())
+
+
+def test_fixed_batch_key_counts_a_list_of_images() -> None:
+    """A list of CHW images (the R-CNN family's batch) at a fixed batch is keyed by how many images there are,
+    not by their 3 channels; an NCHW batch by its first dimension."""
+    from zoo.runtimes.backend import RuntimeForward
+
+    rt = RuntimeForward.__new__(RuntimeForward)
+    rt.dynamic_batch, rt.batch, rt.input_size = False, 1, (64, 64)
+    assert rt._key([torch.zeros(3, 64, 80), torch.zeros(3, 64, 80)]) == ((64, 64), 2)
+    assert rt._key([torch.zeros(5, 3, 32, 48)]) == ((32, 48), 5)
+    rt.dynamic_batch = True
+    assert rt._key([torch.zeros(5, 3, 32, 48)]) == ((32, 48), None)

@@ -38,7 +38,11 @@ class RuntimeForward:
     def _key(self, leaves: list[torch.Tensor]) -> tuple[Any, ...]:
         first = leaves[0]
         hw = tuple(int(d) for d in first.shape[-2:]) if first.ndim == 4 else self.input_size
-        return hw, None if self.dynamic_batch else int(first.shape[0]) if first.ndim else self.batch
+        if first.ndim == 3:  # a list of CHW images (the R-CNN family): the batch is how many there are
+            batch = len(leaves)
+        else:
+            batch = int(first.shape[0]) if first.ndim else self.batch
+        return hw, None if self.dynamic_batch else batch
 
     def prepare(self, hw: tuple[int, int] | None = None, batch: int | None = None) -> tuple[Runner, Any]:
         """Export (or take from the cache) and compile the artefact for input size `hw`."""
