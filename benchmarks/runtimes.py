@@ -85,11 +85,12 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def load_backends(model: Any, threads: int) -> dict[str, Any]:
+def load_backends(model: Any, threads: int, dynamic_batch: bool = True) -> dict[str, Any]:
+    """Every (backend, precision) of `variants`; yolov3-tiny takes a fixed batch-1 export, as OpenCV's net is."""
     out: dict[str, Any] = {}
     for backend, precision in variants(threads):
         m = model if (backend, precision) == ("torch", "fp32") else with_backend(
-            model, backend, precision=precision, threads=threads)
+            model, backend, precision=precision, threads=threads, dynamic_batch=dynamic_batch)
         info = getattr(m, "backend_info", {}) or {}
         label = f"{backend} {precision}"
         out[label] = m
@@ -108,7 +109,7 @@ def yolo(args: argparse.Namespace, photos: list[Path]) -> dict[str, Any]:
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     names = list(net.getUnconnectedOutLayersNames())
     print("  yolov3-tiny (official Darknet weights):", flush=True)
-    models = load_backends(model, args.threads)
+    models = load_backends(model, args.threads, dynamic_batch=False)
     image = args.image
     bgr = cv2.imread(str(image))
     rgb = np.ascontiguousarray(bgr[:, :, ::-1])
