@@ -164,3 +164,31 @@ def test_install_keeps_an_intact_entry_and_replaces_a_corrupt_one(tmp_path: Path
     os.utime(final / "model.pt2", ns=(10**9, 10**9))  # (a write within one clock tick keeps the mtime)
     assert _install(staging, final) == final and (final / "model.pt2").read_bytes() == b"mine"
     assert not staging.exists()
+
+
+def test_random_init_exports_do_not_pile_up(zoo_home: Path) -> None:
+    """Random weights differ in every process, so their exports are never hit again: a new random-init export
+    removes the model's older random-init entries of the same format and precision (not recent ones another
+    process may be using, not entries of real weights)."""
+    import os
+    import time
+
+    from zoo.runtimes.export import RANDOM_KEEP_S
+
+    def alexnet(seed: int, label: str = "random init") -> Any:
+        torch.manual_seed(seed)
+        model = zoo.build("alexnet")
+        model.weights_source = label
+        return model
+
+    real = export(alexnet(0, "alexnet.safetensors"), "onnx", input_size=(64, 64), check=False)
+    first = export(alexnet(1), "onnx", input_size=(64, 64), check=False)
+    second = export(alexnet(2), "onnx", input_size=(64, 64), check=False)
+    assert first.path.exists() and second.path.exists()  # the first is recent: kept
+    old = time.time() - RANDOM_KEEP_S - 5
+    for entry in (real, first):
+        os.utime(entry.path.parent, (old, old))
+    third = export(alexnet(3), "onnx", input_size=(64, 64), check=False)
+    assert not first.path.parent.exists()  # old and random: removed
+    assert real.path.exists() and second.path.exists() and third.path.exists()
+    assert len(list(first.path.parent.parent.iterdir())) == 3

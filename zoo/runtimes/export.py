@@ -501,12 +501,41 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             (staging / MANIFEST).write_text(json.dumps({"key": key_fields, "files": files, "metadata": meta,
                                                         "parity": parity, "seconds": seconds}))
             final = _install(staging, folder) / FILE_NAMES[fmt]
+            if model.weights_source == RANDOM_INIT:
+                prune_random_init(folder)
             manifest = _read_manifest(folder) or {}  # another rank's copy, when it won the race
             files, meta = manifest.get("files", files), manifest.get("metadata", meta)
         return ExportResult(final, fmt, files[path.name]["sha256"], seconds, False, parity, meta)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+RANDOM_INIT = "random init"  # ZooModel.weights_source of a model without loaded weights
+RANDOM_KEEP_S = 600  # a random-init entry younger than this may still be in use by another process
+
+
+def prune_random_init(keep: Path) -> list[Path]:
+    """Remove the other random-init entries of `keep`'s model, format and precision older than RANDOM_KEEP_S.
+
+    Random weights differ in every process, so their exports are never hit again (`zoo bench --backend` on a
+    model without weights would otherwise leave one artefact per run in ZOO_HOME); returns what was removed."""
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    now, gone = time.time(), []
+    for other in keep.parent.iterdir():
+        if other == keep or not other.is_dir() or not other.name.startswith(prefix):
+            continue
+        manifest = _read_manifest(other)
+        if manifest is None or manifest.get("key", {}).get("label") != RANDOM_INIT:
+            continue
+        try:
+            if now - other.stat().st_mtime < RANDOM_KEEP_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(other, ignore_errors=True)
+        gone.append(other)
+    return gone
 
 
 def _install(staging: Path, folder: Path) -> Path:
