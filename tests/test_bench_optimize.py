@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from clikit import zoo_in_process as run
 from torch import nn
 
 import zoo
 import zoo.bench.rows
 from zoo.bench import optimize as opt
 from zoo.bench.optimize import Candidate, search
-from zoo.cli import main
 from zoo.model import ZooModel
 from zoo.spec import InputSpec, ModelSpec
 from zoo.tasks.classification import Classifier
@@ -167,17 +167,6 @@ def test_runtime_backends_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     res = search(_tiny(), batch_size=1, cache=False, **FAST)
     t = res.trial(Candidate(backend="onnxruntime"))
     assert t is not None and t.status == "ok"  # the fake backend is the model itself: correct
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `zoo ARGS` run in this process."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def _det(box: list[float], score: float, cls: int = 1) -> Detection:

@@ -16,22 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clikit import zoo_in_process as run
 from PIL import Image
 
 import zoo
-from zoo.cli import main
 from zoo.errors import InputError
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `zoo ARGS` run in this process."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def one_line(err: str) -> str:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import torch
-from rtkit import SHARED_DATA, one_line, run_cli
+from clikit import zoo_in_process as run_cli
+from rtkit import SHARED_DATA, one_line
 
 import zoo
 from zoo.errors import InputError

@@ -129,7 +129,7 @@ def test_bad_options(resnet18: Any, home: Path, monkeypatch: pytest.MonkeyPatch)
 def test_zoo_export_cli(resnet18: Any, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from rtkit import run_cli
+    from clikit import zoo_in_process as run_cli
     from safetensors.torch import save_file
 
     weights = tmp_path / "r18.safetensors"
