@@ -192,3 +192,31 @@ def test_random_init_exports_do_not_pile_up(zoo_home: Path) -> None:
     assert not first.path.parent.exists()  # old and random: removed
     assert real.path.exists() and second.path.exists() and third.path.exists()
     assert len(list(first.path.parent.parent.iterdir())) == 3
+
+
+def test_cache_ls_and_rm_see_exports(zoo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`zoo cache ls --exports` lists exported artefacts (plain `ls` counts them), `zoo cache rm --exports NAME`
+    removes one model's, a typo is one line with a did-you-mean, and listing them never imports torch."""
+    import json
+    import subprocess
+    import sys
+
+    from clikit import zoo_in_process as run_cli
+
+    torch.manual_seed(0)
+    res = export(zoo.build("alexnet"), "onnx", input_size=(64, 64), check=False)
+    code, out, _ = run_cli(capsys, "cache", "ls", "--exports", "--json")
+    listed = json.loads(out)
+    assert code == 0 and [(e["model"], e["format"], e["precision"], e["batch"]) for e in listed] == [
+        ("alexnet", "onnx", "fp32", "1")]
+    assert listed[0]["path"] == str(res.path.parent) and listed[0]["size"] >= res.path.stat().st_size
+    code, out, _ = run_cli(capsys, "cache", "ls")
+    assert code == 0 and "1 exported artefact" in out
+    code, _, err = run_cli(capsys, "cache", "rm", "--exports", "alexnt")
+    assert code == 2 and "did you mean 'alexnet'" in err and res.path.exists()
+    code, out, _ = run_cli(capsys, "cache", "rm", "--exports", "alexnet")
+    assert code == 0 and "removed" in out and not res.path.exists()
+    code, out, _ = run_cli(capsys, "cache", "rm", "--exports", "alexnet")
+    assert code == 0 and "nothing exported" in out
+    probe = "import sys, zoo.runtimes.cache as c; c.export_entries(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"

@@ -135,8 +135,19 @@ def cache_path() -> None:
 
 @cache_cmd.command("ls")
 @click.option("--json", "as_json", is_flag=True)
-def cache_ls(as_json: bool) -> None:
-    """List cached weights."""
+@click.option("--exports", is_flag=True, help="list the exported artefacts (zoo export, --backend) instead")
+def cache_ls(as_json: bool, exports: bool) -> None:
+    """List cached weights (or, with --exports, the exported artefacts in ZOO_HOME/exports)."""
+    from zoo.runtimes.cache import export_entries
+
+    if exports:
+        found = export_entries()
+        if as_json:
+            emit_json([e.__dict__ for e in found])
+            return
+        table(plural(len(found), "cached export"), ["model", "format", "precision", "batch", "weights", "size", "path"],
+              [[e.model, e.format, e.precision, e.batch, e.weights, human_bytes(e.size), e.path] for e in found])
+        return
     from zoo.cache import cache_entries
 
     entries = cache_entries()
@@ -145,14 +156,28 @@ def cache_ls(as_json: bool) -> None:
         return
     table(plural(len(entries), "cached weights entry", "cached weights entries"), ["model", "tag", "size", "from", "path"],
           [[e.model, e.tag, human_bytes(e.size), e.origin, e.path] for e in entries])
+    found = export_entries()
+    if found:
+        click.echo(f"and {plural(len(found), 'exported artefact')} ({human_bytes(sum(e.size for e in found))}): "
+                   "zoo cache ls --exports")
 
 
 @cache_cmd.command("rm")
 @click.argument("names", nargs=-1, required=True)
-def cache_rm(names: tuple[str, ...]) -> None:
+@click.option("--exports", is_flag=True, help="remove NAME's exported artefacts (ZOO_HOME/exports/NAME) instead")
+def cache_rm(names: tuple[str, ...], exports: bool) -> None:
     """Remove cached weights of NAME (every tag) or NAME.TAG: registered names and tags only (or entries
     listed by 'zoo cache ls'; a typo gets a did-you-mean and exit 2); nothing outside ZOO_HOME/weights is
-    ever touched."""
+    ever touched. With --exports: NAME's exported artefacts, nothing outside ZOO_HOME/exports."""
+    if exports:
+        from zoo.runtimes.cache import export_entries, remove_exports
+
+        exported = {e.model for e in export_entries()}
+        models = [n if n in exported else _rm_target(n, set())[0] for n in names]  # all checked first
+        for n, model in zip(names, models):
+            removed = remove_exports(model)
+            click.echo(f"removed {', '.join(removed)}" if removed else f"{n}: nothing exported")
+        return
     from zoo.cache import cache_entries, cache_remove
 
     targets = [_rm_target(n, {(e.model, e.tag) for e in cache_entries()}) for n in names]  # all checked first

@@ -36,13 +36,13 @@ from torch.utils import _pytree as pytree
 from zoo.errors import ExportError, InputError, disk_error, first_line
 from zoo.fsutil import sha256_file
 from zoo.runtimes import check_format, check_precision
+from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
 __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
 
 CACHE_VERSION = 1  # bump when the layout of artefacts or their metadata changes
 OPSET = 18  # opset of both ONNX exporters here; OpenVINO 2024+ and onnxruntime 1.16+ read it
-MANIFEST = "export.json"
 RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscript", "openvino"), "torchscript": (),
                    "pt2": ()}
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
