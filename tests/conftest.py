@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +14,15 @@ SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "dat
 
 
 @pytest.fixture(autouse=True)
-def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets an empty ZOO_HOME and an empty Hub cache, and is offline by default."""
+def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets an empty ZOO_HOME and an empty Hub cache, and is offline by default. Its exported
+    artefacts (hundreds of MB for a VGG) are removed after the test: nothing reuses a per-test home."""
     home = tmp_path_factory.mktemp("zoo_home")
     monkeypatch.setenv("ZOO_HOME", str(home))
     monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-hub"))
     monkeypatch.setenv("ZOO_OFFLINE", "1")
-    return home
+    yield home
+    shutil.rmtree(home / "exports", ignore_errors=True)
 
 
 @pytest.fixture

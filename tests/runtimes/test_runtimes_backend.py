@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from clikit import zoo_in_process as run_cli
@@ -197,3 +198,30 @@ def test_fixed_batch_key_counts_a_list_of_images() -> None:
     assert rt._key([torch.zeros(5, 3, 32, 48)]) == ((32, 48), 5)
     rt.dynamic_batch = True
     assert rt._key([torch.zeros(5, 3, 32, 48)]) == ((32, 48), None)
+
+
+@pytest.mark.slow  # three exports of a detector (~10 s each here)
+def test_torchvision_detector_runs_photos_of_any_size_on_onnxruntime(home: Path) -> None:
+    """torchvision's detectors take a list of images of any sizes (their resize is inside the graph): the runtime
+    exports one batch-1 artefact per image size and runs image by image; the raw outputs match PyTorch's."""
+    torch.manual_seed(0)
+    model = zoo.build("faster-rcnn-r50-fpn", min_size=128, max_size=160, box_score_thresh=0.3,
+                      box_detections_per_img=20)
+    with torch.no_grad():  # a classifier spread like a trained one's: distinct scores above the threshold
+        model.net.roi_heads.box_predictor.cls_score.weight.normal_(0, 0.03)
+    fast = with_backend(model, "onnxruntime", threads=1)
+    from PIL import Image
+
+    from zoo.testing.kit import SAMPLE_IMAGE
+
+    photo = Image.open(SAMPLE_IMAGE).convert("RGB")
+    images, _ = model.preprocess([np.array(photo.resize((160, 120))), np.array(photo.resize((128, 96)))])
+    with torch.inference_mode():
+        ref, got = model(images), fast(images)
+    assert len(got) == 2 and sum(len(r["boxes"]) for r in ref) > 0
+    for r, g in zip(ref, got):
+        assert set(g) == set(r)
+        for k in r:
+            assert g[k].shape == r[k].shape, k
+            assert torch.allclose(g[k].float(), r[k].float(), atol=1e-3, rtol=1e-3), k
+    assert len(fast.forward.runners) == 3  # the model's own size at load, then one per new image size

@@ -44,19 +44,21 @@ class RuntimeForward:
             batch = int(first.shape[0]) if first.ndim else self.batch
         return hw, None if self.dynamic_batch else batch
 
-    def prepare(self, hw: tuple[int, int] | None = None, batch: int | None = None) -> tuple[Runner, Any]:
+    def prepare(self, hw: tuple[int, int] | None = None, batch: int | None = None,
+                dynamic_batch: bool | None = None) -> tuple[Runner, Any]:
         """Export (or take from the cache) and compile the artefact for input size `hw`."""
         from zoo.runtimes.export import export
 
         hw = tuple(hw or self.input_size)
-        key = (hw, None if self.dynamic_batch else (batch or self.batch))
+        dynamic_batch = self.dynamic_batch if dynamic_batch is None else dynamic_batch
+        key = (hw, None if dynamic_batch else (batch or self.batch))
         if key in self.runners:
             return self.runners[key]
         if self.fixed_size and hw != self.input_size:
             raise InputError(f"{self.model.spec.name} on {self.backend} was exported for {self.input_size[0]}x"
                              f"{self.input_size[1]} inputs, got {hw[0]}x{hw[1]}; load it with that input size")
         res = export(self.model, self.fmt, precision=self.precision, batch=batch or self.batch,
-                     dynamic_batch=self.dynamic_batch, input_size=hw)
+                     dynamic_batch=dynamic_batch, input_size=hw)
         runner = open_runner(res.path, self.fmt, self.precision, self.threads)
         runner.input_shapes = [tuple(i["shape"]) for i in res.metadata["inputs"]]
         out_spec = pytree.treespec_loads(res.metadata["out_tree"])
@@ -68,6 +70,8 @@ class RuntimeForward:
         return self.runners[key]
 
     def __call__(self, *args: Any) -> Any:
+        if _image_list(args):
+            return self._per_image(args[0])
         leaves, _ = pytree.tree_flatten(args)
         if not leaves or not all(isinstance(t, torch.Tensor) for t in leaves):
             raise InputError(f"{self.model.spec.name} on {self.backend} takes tensors")
@@ -78,6 +82,21 @@ class RuntimeForward:
         runner, out_spec = self.prepare(hw, batch)
         outs = runner([t.float() if t.is_floating_point() else t for t in leaves])
         return pytree.tree_unflatten(outs, out_spec)
+
+    def _per_image(self, images: list[torch.Tensor]) -> list[Any]:
+        """A list of CHW images of any sizes (torchvision's detectors, whose resize and batching are inside the
+        graph): one batch-1 artefact per image size (exported on first use, cached in ZOO_HOME), run image by
+        image; the per-image outputs (a list each) are joined as the network would return them."""
+        out: list[Any] = []
+        for image in images:
+            hw = (int(image.shape[-2]), int(image.shape[-1]))
+            runner, out_spec = self.prepare(hw, 1, dynamic_batch=False)
+            one = pytree.tree_unflatten(runner([image.float() if image.is_floating_point() else image]), out_spec)
+            if not isinstance(one, list):
+                raise InputError(f"{self.model.spec.name} on {self.backend}: a list of images needs a network that "
+                                 "returns one result per image")
+            out.extend(one)
+        return out
 
     def __getstate__(self) -> dict[str, Any]:  # compiled sessions do not pickle; they are rebuilt on demand
         return {**self.__dict__, "runners": {}}
@@ -111,7 +130,10 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
                          "(use --device cpu)")
     size = square_size(input_size) if input_size is not None else None
     rt = RuntimeForward(model, backend, precision, threads, batch, dynamic_batch, size)
-    rt.prepare()
+    if _image_list(model.example_inputs(1, size)):  # per-image artefacts: the model's own size first
+        rt.prepare(size, 1, dynamic_batch=False)
+    else:
+        rt.prepare()
     fast = copy.copy(model)
     fast.forward = rt  # an instance attribute: nn.Module.__call__ runs it in place of the class's forward
     fast.backend = backend
@@ -138,3 +160,9 @@ def _torch_precision(model: Any, precision: str) -> Any:
     fast.backend_info = {"backend": "torch", "precision": precision, "export_s": 0.0, "compile_s": 0.0,
                          "cache_hit": False, "artefact": None}
     return fast
+
+
+def _image_list(args: tuple[Any, ...]) -> bool:
+    """Whether the network is called with one list of CHW images (and nothing else)."""
+    return (len(args) == 1 and isinstance(args[0], list) and bool(args[0])
+            and all(isinstance(t, torch.Tensor) and t.ndim == 3 for t in args[0]))

@@ -19,6 +19,7 @@ import errno
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -212,6 +213,15 @@ def _quiet() -> contextlib.ExitStack:
     stack.enter_context(warnings.catch_warnings())
     warnings.simplefilter("ignore")
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    # torch.export logs the whole graph (thousands of lines) when it refuses a network, through handlers that
+    # hold the real stderr: silence those loggers while exporting (the refusal is reported in one line anyway)
+    for name in ("torch", "torch.export", "torch._export", "torch._dynamo", "torch.onnx", "torch.fx"):
+        logger = logging.getLogger(name)
+        stack.callback(logger.setLevel, logger.level)
+        stack.callback(setattr, logger, "disabled", logger.disabled)
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.disabled = True
     return stack
 
 
