@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "data"))
+_rmtree = shutil.rmtree  # taken now: a test may still have shutil.rmtree monkeypatched when zoo_home tears down
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +23,8 @@ def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-hub"))
     monkeypatch.setenv("ZOO_OFFLINE", "1")
     yield home
-    shutil.rmtree(home / "exports", ignore_errors=True)
+    if (home / "exports").exists():
+        _rmtree(home / "exports", ignore_errors=True)
 
 
 @pytest.fixture
