@@ -31,6 +31,7 @@ def test_zoo_matches_torchvision(arch: str, tmp_path: Path) -> None:
     path = tmp_path / f"{arch}.safetensors"
     save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(path))
     model = zoo.load(arch, weights=path)
+    path.unlink()  # up to 550 MB (VGG) per model: the suite's disk use stays small
     x = torch.rand(2, 3, 64, 64) if arch not in ("alexnet",) else torch.rand(2, 3, 96, 96)
     with torch.inference_mode():
         expected, got = ref(x), model(x)
