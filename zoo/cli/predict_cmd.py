@@ -120,7 +120,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
     import tempfile
 
     import zoo
-    from zoo.images import collect_inputs, is_video, load_image
+    from zoo.images import collect_inputs, is_video
     from zoo.plugin_manager import default_registry
 
     at_least("--batch-size", batch_size)
@@ -147,11 +147,11 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
             model = optimize_model(model, batch_size=batch_size, input_size=opts.get("size"),
                                    log=lambda m: click.echo(f"optimize: {m}", err=True))
             click.echo(model.optimize_result.summary(), err=True)
-        _run(model, files, opts, out_dir, as_json, random_init, batch_size, every, is_video, load_image)
+        _run(model, files, opts, out_dir, as_json, random_init, batch_size, every, is_video)
 
 
 def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | None, as_json: bool,
-         random_init: bool, batch_size: int, every: int, is_video: Any, load_image: Any) -> None:
+         random_init: bool, batch_size: int, every: int, is_video: Any) -> None:
     from zoo.data.loader import image_batches, takes_device_images
 
     videos = [f for f in files if is_video(f.path) and f.path.is_file()]
