@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, StorageError, WeightsMismatchError, disk_error
+from zoo.errors import StorageError, WeightsMismatchError, disk_error
 from zoo.fsutil import sha256_file, write_json_atomic, write_text_atomic
 from zoo.paths import LOCK_FILE, WEIGHTS_FILE, safe_part, weights_dir, weights_root, zoo_home
+from zoo.settings import verify_mode
 from zoo.spec import ModelSpec, WeightsSpec
 
 STAMP_FILE = ".verified.json"  # (size, mtime_ns, inode) of model.safetensors when its sha256 last matched the lock
-VERIFY_MODES = ("auto", "always", "never")
 LOCK_WAIT_S = 600.0  # how long a second writer waits for the first one (a large download and conversion)
 
 
@@ -109,15 +109,6 @@ def _storage(e: OSError, folder: Path) -> Exception:
 
 
 # ------------------------------------------------------------------ verified loads
-
-def verify_mode() -> str:
-    """ZOO_VERIFY: auto (default: re-hash when size, mtime or inode changed since the last match),
-    always (hash on every load), never (trust the cache: `zoo info` and bench reports say so)."""
-    mode = os.environ.get("ZOO_VERIFY", "").strip().lower() or "auto"
-    if mode not in VERIFY_MODES:
-        raise InputError(f"ZOO_VERIFY={os.environ['ZOO_VERIFY']!r}: expected one of {', '.join(VERIFY_MODES)}")
-    return mode
-
 
 def _stat_key(path: Path) -> list[int]:
     st = path.stat()

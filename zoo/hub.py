@@ -27,14 +27,10 @@ from zoo.errors import (
     first_line,
 )
 from zoo.paths import hub_cache_dir
+from zoo.settings import is_offline
 from zoo.spec import ModelSpec, WeightsSpec
 
-TRUTHY = {"1", "true", "yes", "on"}
 CONNECT_TIMEOUT_S = 1.0
-
-
-def is_offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in TRUTHY for v in ("ZOO_OFFLINE", "HF_HUB_OFFLINE"))
 
 
 def _fix_hint(spec: ModelSpec, w: WeightsSpec) -> str:

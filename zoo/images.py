@@ -151,7 +151,7 @@ def fetch_url(url: str, timeout: float = URL_TIMEOUT_S) -> bytes:
     import urllib.error
     import urllib.request
 
-    from zoo.hub import is_offline
+    from zoo.settings import is_offline
 
     if is_offline():
         raise InputError(f"{url}: cannot download while the zoo is offline (ZOO_OFFLINE / HF_HUB_OFFLINE set); "

@@ -101,7 +101,8 @@ def _token(token: str | None) -> str:
 
 def _upload(folder: Path, repo_id: str, private: bool, token: str, name: str) -> str:
     """create_repo + upload_folder; returns the new commit id. Offline fails before any call."""
-    from zoo.hub import _endpoint, _reachable, is_offline
+    from zoo.hub import _endpoint, _reachable
+    from zoo.settings import is_offline
 
     if is_offline() or not _reachable(_endpoint()):
         raise OfflineError(f"cannot reach {_endpoint()} to publish {name}; nothing was uploaded "

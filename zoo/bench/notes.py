@@ -40,7 +40,7 @@ def protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
     if dev.type == "cuda" and cfg.precision == "fp32" and torch.backends.cudnn.allow_tf32:
         notes.append("CUDA fp32: cuDNN convolutions may use TF32 (torch.backends.cudnn.allow_tf32 is True), "
                      "faster than the fp32 matmul reference; a row above it raises the reference to its own rate")
-    from zoo.cache import verify_mode
+    from zoo.settings import verify_mode
 
     if verify_mode() == "never":
         notes.append("ZOO_VERIFY=never: cached weights were loaded without checking their sha256 against the lock")

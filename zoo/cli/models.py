@@ -58,7 +58,7 @@ def info_cmd(name: str, as_json: bool) -> None:
     if as_json:
         data = spec.to_dict()
         data["cached"] = [w.tag for w in spec.weights if cached_weights(spec, w)]
-        from zoo.cache import verify_mode
+        from zoo.settings import verify_mode
 
         data["verify"] = verify_mode()
         emit_json(data)
@@ -93,7 +93,7 @@ def info_cmd(name: str, as_json: bool) -> None:
         default = " (default)" if w is spec.default_weights() else ""
         desc = f" — {w.description}" if w.description else ""
         rows.append([f"weights {w.tag}{default}", f"{where} [{w.format}] {pin}, {state}{desc}"])
-    from zoo.cache import verify_mode
+    from zoo.settings import verify_mode
 
     if verify_mode() == "never":
         rows.append(["verification", "OFF (ZOO_VERIFY=never): cached weights are loaded without checking their sha256"])
