@@ -16,8 +16,8 @@ from zoo.model import ZooModel, as_image_list
 from zoo.ops.resize import ImageMeta
 from zoo.registry import Registry
 from zoo.spec import ModelSpec
-from zoo.tasks.catalog import Task, TaskOption
 from zoo.tasks.detection import Detection, DetectionResult, Detector
+from zoo.taskspec import Task, TaskOption
 
 # real COCO ids and names; "motorcycle" is "motorbike" in the oracle's COCO-80 (Darknet) label set
 CATEGORIES = [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}, {"id": 4, "name": "motorcycle"},

@@ -62,7 +62,7 @@ def test_classification_scaffold_builds_and_predicts(tmp_path: Path, monkeypatch
 
     row = yaml.safe_load((pkg / "zoo_cls" / "registry.yaml").read_text())[0]
     reg = Registry()
-    from zoo.categories import make_label_set
+    from zoo.labelsets import make_label_set
 
     reg.add_label_set(make_label_set("cls-labels", pkg / "zoo_cls" / "labels.txt"))
     spec = spec_from_dict(row, "registry.yaml", models.build)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from zoo.version import __version__ as __version__
 
 _API = {  # public name -> "module:attribute"
     "list_models": "zoo.api:list_models",
@@ -27,8 +27,8 @@ _API = {  # public name -> "module:attribute"
     "ModelSpec": "zoo.spec:ModelSpec",
     "WeightsSpec": "zoo.spec:WeightsSpec",
     "Registry": "zoo.registry:Registry",
-    "Task": "zoo.tasks.catalog:Task",
-    "TaskOption": "zoo.tasks.catalog:TaskOption",
+    "Task": "zoo.taskspec:Task",
+    "TaskOption": "zoo.taskspec:TaskOption",
     "ZooModel": "zoo.model:ZooModel",
     "hookimpl": "zoo.hookspecs:hookimpl",
 }

@@ -1,71 +1,21 @@
-"""Label sets: class names in class-id order (ImageNet-1k, COCO-80, COCO-91, COCO-17 keypoints from zoo/data,
-and any set a plugin registers with `register.labels(...)`), plus keypoint names and skeleton edges for pose."""
+"""Label sets by name (a plugin's, else a bundled one, looked up in a registry: the default one unless given)
+and class names matched across label sets (Darknet's COCO-80 spellings vs COCO's, COCO category ids)."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from zoo.errors import SpecError
-
-DATA = Path(__file__).with_name("data")
-
-
-@dataclass(frozen=True)
-class LabelSet:
-    """A named label set; pose sets also name their keypoints and the skeleton's edges (index pairs)."""
-
-    name: str
-    labels: tuple[str, ...]
-    keypoints: tuple[str, ...] = ()
-    skeleton: tuple[tuple[int, int], ...] = ()
-    source: str = "zoo"
-
-
-def make_label_set(name: str, labels: Any, keypoints: Any = None, skeleton: Any = None,
-                   source: str = "zoo") -> LabelSet:
-    """Validate a plugin's label set: labels as a list or a text file (one per line)."""
-    if not isinstance(name, str) or not name:
-        raise SpecError(f"{source}: a label set needs a name, got {name!r}")
-    if isinstance(labels, (str, Path)):
-        labels = read_lines(Path(labels))
-    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
-        raise SpecError(f"{source}: label set '{name}': labels must be a list of strings or a text file")
-    kps = tuple(keypoints or ())
-    edges = tuple(tuple(e) for e in (skeleton or ()))
-    n = len(kps) or len(labels)
-    for e in edges:
-        if len(e) != 2 or not all(isinstance(i, int) and 0 <= i < n for i in e):
-            raise SpecError(f"{source}: label set '{name}': skeleton edge {e!r} is not a pair of indices below {n}")
-    return LabelSet(name, tuple(labels), kps, edges, source)  # type: ignore[arg-type]
-
-
-def read_lines(path: Path) -> tuple[str, ...]:
-    try:
-        return tuple(line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines())
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read label file: {e.strerror or e}") from None
-
-
-@functools.cache
-def _bundled(name: str) -> LabelSet | None:
-    path = DATA / f"{name}.txt"
-    return LabelSet(name, read_lines(path)) if path.is_file() else None
+from zoo.labelsets import LabelSet, bundled
 
 
 def label_set(name: str, registry: Any = None) -> LabelSet:
-    """The label set `name`: one a plugin registered, else a bundled zoo/data file."""
+    """The label set `name` from `registry` (None: the process-wide one the plugins filled)."""
     if registry is None:
         from zoo.plugin_manager import default_registry
 
         registry = default_registry()
-    found = registry.label_set(name) or _bundled(name)
-    if found is None:
-        known = sorted({p.stem for p in DATA.glob("*.txt")} | set(registry.label_sets()))
-        raise SpecError(f"unknown category set '{name}' (known: {', '.join(known)})")
-    return found
+    return registry.label_set(name)
 
 
 def categories(name: str, registry: Any = None) -> tuple[str, ...]:
@@ -91,7 +41,7 @@ UNUSED = {"n/a", "__background__", "background"}
 @functools.lru_cache(maxsize=32)
 def _coco_map(labels: tuple[str, ...]) -> tuple[tuple[int, str], ...] | None:
     """Per model class, (COCO category id, COCO name), when every real label of the set is a COCO class."""
-    coco = _bundled("coco91")
+    coco = bundled("coco91")
     assert coco is not None
     by_name = {canonical_label(n): (i, n) for i, n in enumerate(coco.labels) if n.lower() not in UNUSED}
     out = []

@@ -31,7 +31,7 @@ def zoo_register_tasks(register: Any) -> None:
     """Add tasks (rarely needed: classification, detection, instance-segmentation, ... are built in).
 
     `register(Task(...))` or `register(name=..., description=..., result="module:Class", options=[...])`;
-    see zoo/tasks/catalog.py for the fields. Tasks register before any plugin's models.
+    see zoo/taskspec.py for the fields. Tasks register before any plugin's models.
     """
 
 

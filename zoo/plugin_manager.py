@@ -98,7 +98,7 @@ class ModelRegistrar:
     def labels(self, name: str, labels: Any, keypoints: Any = None, skeleton: Any = None) -> None:
         """Add a label set: class names (a list, or a text file with one per line), and for pose sets the
         keypoint names and skeleton edges (pairs of keypoint indices)."""
-        from zoo.categories import make_label_set
+        from zoo.labelsets import make_label_set
 
         self.staged_labels.append(make_label_set(name, labels, keypoints, skeleton, f"plugin {self.plugin}"))
 
@@ -113,7 +113,7 @@ class TaskRegistrar:
     def __call__(self, task: Any = None, **fields: Any) -> None:
         import dataclasses
 
-        from zoo.tasks.catalog import Task, TaskOption
+        from zoo.taskspec import Task, TaskOption
 
         if task is None:
             opts = tuple(o if isinstance(o, TaskOption) else TaskOption(**o) for o in fields.pop("options", ()))

@@ -1,4 +1,5 @@
-"""The Registry: model specs by name, with `arch.tag` names, filters, natural sort and did-you-mean."""
+"""The Registry: what the plugins registered (model specs, tasks, label sets, converters), looked up by name:
+`arch.tag` model names, filters, natural sort and did-you-mean."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zoo.errors import DuplicateModelError, InputError, SpecError, UnknownModelError, UnknownTagError
+from zoo.labelsets import LabelSet, bundled, bundled_names
 from zoo.spec import ModelSpec, WeightsSpec
 
 if TYPE_CHECKING:
-    from zoo.categories import LabelSet
-    from zoo.tasks.catalog import Task
+    from zoo.taskspec import Task
 
 
 def natural_key(name: str) -> list[object]:
@@ -39,7 +40,7 @@ class Converter:
 
 
 class Registry:
-    """Holds specs and converters; an instance, so tests can make fresh ones."""
+    """Holds specs, tasks, label sets and converters; an instance, so tests can make fresh ones."""
 
     def __init__(self, tasks: Iterable[Task] | None = None) -> None:
         """A fresh registry knows the built-in tasks (pass `tasks=()` for none)."""
@@ -48,7 +49,7 @@ class Registry:
         self._tasks: dict[str, Task] = {}
         self._labels: dict[str, LabelSet] = {}
         if tasks is None:
-            from zoo.tasks.catalog import BUILTIN_TASKS
+            from zoo.taskspec import BUILTIN_TASKS
 
             tasks = BUILTIN_TASKS
         for t in tasks:
@@ -77,11 +78,17 @@ class Registry:
             raise DuplicateModelError(f"label set '{labels.name}' is claimed twice: by {old.source} and by {labels.source}")
         self._labels[labels.name] = labels
 
-    def label_set(self, name: str) -> LabelSet | None:
-        return self._labels.get(name)
+    def label_set(self, name: str) -> LabelSet:
+        """The label set `name`: one a plugin registered, else a bundled zoo/data file; unknown names raise
+        SpecError listing the known ones."""
+        found = self._labels.get(name) or bundled(name)
+        if found is None:
+            raise SpecError(f"unknown category set '{name}' (known: {', '.join(self.label_sets())})")
+        return found
 
     def label_sets(self) -> list[str]:
-        return sorted(self._labels)
+        """Names of every label set this registry resolves: registered and bundled."""
+        return sorted(set(self._labels) | set(bundled_names()))
 
     # -------------------------------------------------------------- models
     def add(self, spec: ModelSpec) -> None:

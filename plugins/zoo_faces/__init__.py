@@ -11,7 +11,7 @@ from zoo.hookspecs import hookimpl
 
 @hookimpl
 def zoo_register_tasks(register: Any) -> None:
-    from zoo.tasks.catalog import IMAGE_OPTIONS, TaskOption
+    from zoo.taskspec import IMAGE_OPTIONS, TaskOption
 
     compare = TaskOption("compare", "bool", "face models: find each image's largest face (mtcnn), align and embed it, "
                          "and give its distance to the first image with a same-person verdict")

@@ -225,7 +225,7 @@ def _autocast(backend: str, precision: str) -> Any:
 def _predict(model: Any, cfg: BenchConfig) -> Any:
     """Detections on the parity photo (default: the bundled one), at the benchmark's input size when the
     model takes one."""
-    from zoo.testing.kit import SAMPLE_IMAGE
+    from zoo.data import SAMPLE_IMAGE
 
     opts = {"size": cfg.input_size} if cfg.input_size is not None and "size" in model.options() else {}
     return model.predict(cfg.parity_image or str(SAMPLE_IMAGE), **opts)

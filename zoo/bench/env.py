@@ -61,9 +61,9 @@ def cvzoo_version() -> str:
 
         return version("cvzoo")
     except Exception:  # not installed as a distribution
-        import zoo
+        from zoo.version import __version__
 
-        return zoo.__version__
+        return __version__
 
 
 def collect_env(device: str = "cpu", precision: str = "fp32") -> EnvInfo:

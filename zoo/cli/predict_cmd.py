@@ -14,7 +14,7 @@ from zoo.errors import InputError
 
 def task_options(tasks: list[Any]) -> list[click.Option]:
     """One click option per predict option of the registered tasks (each listed once, default: unset)."""
-    from zoo.tasks.catalog import OPTION_TYPES
+    from zoo.taskspec import OPTION_TYPES
 
     seen: dict[str, list[str]] = {}
     first: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""How `zoo eval` scores each task: a task names its scorer (zoo/tasks/catalog.py), the evaluation loop
+"""How `zoo eval` scores each task: a task names its scorer (zoo/taskspec.py), the evaluation loop
 knows none of them. A scorer is made per run from (spec, dataset, registry) and has
 
     dataset                      the dataset kind it reads: "coco" or "imagenet"

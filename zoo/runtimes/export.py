@@ -110,9 +110,9 @@ def weights_sha256(model: nn.Module) -> str:
 
 
 def _versions(fmt: str) -> dict[str, str]:
-    import zoo
+    from zoo.version import __version__
 
-    out = {"torch": torch.__version__, "zoo": zoo.__version__}
+    out = {"torch": torch.__version__, "zoo": __version__}
     if fmt in ("onnx", "openvino"):
         out["onnx"] = require("onnx").__version__
     if fmt == "openvino":
@@ -366,7 +366,7 @@ def _image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[to
     model does not take images or cannot make that shape)."""
     import inspect
 
-    from zoo.testing.kit import SAMPLE_IMAGE
+    from zoo.data import SAMPLE_IMAGE
 
     if getattr(model, "inputs", "images") != "images" or len(leaves) != 1 or leaves[0].ndim != 4:
         return None

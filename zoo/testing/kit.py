@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.data import SAMPLE_IMAGE
 from zoo.errors import InputError, first_line
 
-SAMPLE_IMAGE = Path(__file__).with_name("data") / "chelsea.jpg"  # a cat, CC0 (scikit-image's sample data)
 GROUP = "zoo"
 
 
