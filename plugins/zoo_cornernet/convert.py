@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from zoo.convert.formats import load_tensors
 from zoo.errors import ConversionError, WeightsMismatchError
 
 TOP = {  # first name (after `module.` and Lite's `hg.`) -> zoo module list
@@ -93,15 +94,9 @@ def guess_variant(keys: Any) -> str:
 
 
 def read_pkl(path: str | Path) -> dict[str, torch.Tensor]:
-    """torch.load(weights_only=True) of a reference checkpoint: a flat dict of tensors."""
+    """A reference checkpoint (read with weights_only=True): a flat dict of tensors."""
     path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a pickle that is not a plain state dict, or not a torch file at all
-        from zoo.convert.formats import torch_load_reason
-
-        raise ConversionError(f"{path.name}: not a CornerNet checkpoint readable with weights_only=True "
-                              f"({torch_load_reason(e)})") from None
+    state = load_tensors(path)
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):

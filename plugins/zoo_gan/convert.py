@@ -16,20 +16,10 @@ from typing import Any
 
 import torch
 
+from zoo.convert.formats import load_tensors
 from zoo.errors import ConversionError, WeightsMismatchError
 
 DCGAN_WRAPPERS = ("netG_state_dict", "netG", "generator", "state_dict")
-
-
-def load_tensors(path: Path) -> Any:
-    """torch.load with weights_only=True: checkpoints that need code to unpickle are refused."""
-    from zoo.convert.formats import torch_load_reason
-
-    try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle errors come in many types; the core's wording, so `zoo import` reports one reason
-        raise ConversionError(f"{path}: not a PyTorch checkpoint of plain tensors ({torch_load_reason(e)}; "
-                              "files that need code to unpickle are refused)") from None
 
 
 def _tensors_only(obj: Any, path: Path, what: str) -> dict[str, torch.Tensor]:

@@ -17,13 +17,19 @@ def read_safetensors_file(path: Path, spec: Any = None) -> dict[str, torch.Tenso
     return read_safetensors(path)
 
 
-def read_pytorch_file(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
-    """A `.pth`/`.pt` state dict read with weights_only=True; common wrappers and DDP prefixes removed."""
+def load_tensors(path: str | Path) -> Any:
+    """What a `.pth`/`.pt` file holds, read on the CPU with weights_only=True (the zoo's one torch.load):
+    checkpoints that need code to unpickle are refused with one ConversionError."""
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors come in many types; weights_only refuses code
         raise ConversionError(f"{path}: not a PyTorch checkpoint of plain tensors ({torch_load_reason(e)}; "
                               "files that need code to unpickle are refused)") from None
+
+
+def read_pytorch_file(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
+    """A `.pth`/`.pt` state dict read with weights_only=True; common wrappers and DDP prefixes removed."""
+    obj = load_tensors(path)
     for key in WRAPPER_KEYS:
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]
