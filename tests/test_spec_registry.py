@@ -104,8 +104,38 @@ def test_tags_and_did_you_mean() -> None:
 def test_duplicate_names_raise_naming_both_sources() -> None:
     reg = _registry("toy")
     other = spec_from_dict({**ROW, "family": "other"}, "plugin other")
-    with pytest.raises(DuplicateModelError, match=r"x\.yaml.*plugin other"):
+    with pytest.raises(DuplicateModelError, match=r"model 'toy' is claimed twice: by x\.yaml and by plugin other"):
         reg.add(other)
+
+
+def test_each_kind_of_name_clash_has_its_own_error() -> None:
+    import dataclasses
+
+    from zoo.errors import (
+        DuplicateConverterError,
+        DuplicateLabelSetError,
+        DuplicateNameError,
+        DuplicateTaskError,
+    )
+    from zoo.labelsets import make_label_set
+
+    reg = Registry()
+    detection = reg.task("detection")
+    with pytest.raises(DuplicateTaskError, match="task 'detection' is claimed twice: by zoo and by plugin p"):
+        reg.add_task(dataclasses.replace(detection, source="plugin p"))
+    reg.add_label_set(make_label_set("toys", ["a"], source="plugin p"))
+    with pytest.raises(DuplicateLabelSetError, match="label set 'toys' is claimed twice: by plugin p and by plugin q"):
+        reg.add_label_set(make_label_set("toys", ["b"], source="plugin q"))
+    reg.add_converter("toyfmt", "m:f", "p")
+    with pytest.raises(DuplicateConverterError, match="converter 'toyfmt' is claimed twice: by p and by q") as err:
+        reg.add_converter("toyfmt", "m:g", "q")
+    assert isinstance(err.value, DuplicateNameError) and not isinstance(err.value, DuplicateModelError)
+
+
+def test_an_unknown_label_set_names_the_known_ones() -> None:
+    with pytest.raises(SpecError, match=r"unknown category set 'nope' \(known: .*coco80.*imagenet1k"):
+        Registry().label_set("nope")
+    assert Registry().label_set("coco80").labels[0] == "person"
 
 
 def test_remove_takes_a_model_out() -> None:

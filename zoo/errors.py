@@ -43,8 +43,32 @@ class UnknownTagError(UnknownModelError):
         self.name, self.suggestions = f"{arch}.{tag}", [f"{arch}.{t}" for t in tags]
 
 
-class DuplicateModelError(ZooError):
-    """Two sources claim the same model name."""
+class DuplicateNameError(ZooError):
+    """Two sources (a registry file, a plugin) claim one name of the same kind; the message names both."""
+
+    kind = "name"
+
+    def __init__(self, name: str, first: str, second: str):
+        self.name, self.first, self.second = name, first, second
+        super().__init__(f"{self.kind} '{name}' is claimed twice: by {first} and by {second}")
+
+
+class DuplicateModelError(DuplicateNameError):
+    kind = "model"
+
+
+class DuplicateTaskError(DuplicateNameError):
+    kind = "task"
+
+
+class DuplicateLabelSetError(DuplicateNameError):
+    kind = "label set"
+
+
+class DuplicateConverterError(DuplicateNameError):
+    """Two plugins register a converter for the same original format."""
+
+    kind = "converter"
 
 
 class WeightsError(ZooError):

@@ -3,6 +3,11 @@
 Cache layout (ZOO_HOME, default: the user cache dir):
   weights/<model>/<tag>/model.safetensors   the converted weights the zoo loads
   weights/<model>/<tag>/lock.json           where they came from and how they were pinned
+  weights/<model>/<tag>/.verified.json      the file's stat when its sha256 last matched (zoo.cache)
+  weights/<model>/.<tag>.lock               one writer per entry (zoo.cache.entry_lock)
+  exports/<model>/<format>-<precision>-<key>/   exported networks and their export.json (zoo.runtimes)
+  exports/.openvino-cache/                  OpenVINO's compiled-model cache
+  optimize/<model>-bs<N>-<digest>.json      the fastest correct configuration found (zoo.bench.optimize)
   proposals/                                cached region proposals (zoo.ops.proposals)
 Originals fetched from the Hub live in huggingface_hub's own cache (HF_HUB_CACHE / HF_HOME).
 """

@@ -10,7 +10,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zoo.errors import DuplicateModelError, InputError, SpecError, UnknownModelError, UnknownTagError
+from zoo.errors import (
+    DuplicateConverterError,
+    DuplicateLabelSetError,
+    DuplicateModelError,
+    DuplicateTaskError,
+    InputError,
+    SpecError,
+    UnknownModelError,
+    UnknownTagError,
+)
 from zoo.labelsets import LabelSet, bundled, bundled_names
 from zoo.spec import ModelSpec, WeightsSpec
 
@@ -59,7 +68,7 @@ class Registry:
     def add_task(self, task: Task) -> None:
         old = self._tasks.get(task.name)
         if old is not None:
-            raise DuplicateModelError(f"task '{task.name}' is claimed twice: by {old.source} and by {task.source}")
+            raise DuplicateTaskError(task.name, old.source, task.source)
         self._tasks[task.name] = task
 
     def task(self, name: str) -> Task:
@@ -75,7 +84,7 @@ class Registry:
     def add_label_set(self, labels: LabelSet) -> None:
         old = self._labels.get(labels.name)
         if old is not None:
-            raise DuplicateModelError(f"label set '{labels.name}' is claimed twice: by {old.source} and by {labels.source}")
+            raise DuplicateLabelSetError(labels.name, old.source, labels.source)
         self._labels[labels.name] = labels
 
     def label_set(self, name: str) -> LabelSet:
@@ -97,9 +106,7 @@ class Registry:
                             f"a known task ({', '.join(sorted(self._tasks))})")
         old = self._specs.get(spec.name)
         if old is not None:
-            raise DuplicateModelError(
-                f"model '{spec.name}' is claimed twice: by {old.source or old.family} and by {spec.source or spec.family}"
-            )
+            raise DuplicateModelError(spec.name, old.source or old.family, spec.source or spec.family)
         self._specs[spec.name] = spec
 
     def remove(self, name: str) -> ModelSpec:
@@ -179,7 +186,7 @@ class Registry:
     def add_converter(self, fmt: str, fn: Callable[..., object], source: str = "") -> None:
         old = self._converters.get(fmt)
         if old is not None:
-            raise DuplicateModelError(f"converter '{fmt}' is claimed twice: by {old.source} and by {source}")
+            raise DuplicateConverterError(fmt, old.source, source)
         self._converters[fmt] = Converter(fmt, fn, source)
 
     def converter(self, fmt: str) -> Converter | None:

@@ -75,17 +75,17 @@ class WeightsSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything the zoo knows about one architecture, without building it."""
+    """Everything the zoo knows about one model (a name; several may share an `arch`), without building it."""
 
     name: str
     family: str
     task: str
     builder: str | Callable[..., Any]  # "module:function" (imported lazily) or a callable
     description: str = ""
-    arch: str = ""  # key the family's builder dispatches on; defaults to name
+    arch: str = ""  # key the family's builder dispatches on; never empty: __post_init__ sets it to name
     paper: Paper | None = None
     input: InputSpec = field(default_factory=InputSpec)
-    categories: str | None = None  # name of a category set: imagenet1k, coco80, coco91, coco17-keypoints
+    categories: str | None = None  # a label set's name: bundled (coco80, imagenet1k, ...) or a plugin's
     num_params: int | None = None
     gmacs: float | None = None
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -306,7 +306,6 @@ def spec_from_dict(row: Any, source: str, builder: str | Callable[..., Any] | No
         raise _fail(source, name, "builder", "required (a 'module:function' string or a callable)")
     if isinstance(kw["builder"], str) and ":" not in kw["builder"]:
         raise _fail(source, name, "builder", f"expected 'module:function', got {kw['builder']!r}")
-    kw.setdefault("arch", name)
     if "paper" in row:
         p = _typed(source, name, "paper", row["paper"], dict)
         _fields_typed(source, name, "paper.", p, _PAPER_TYPES)

@@ -194,7 +194,7 @@ def compare(a: Any, b: Any, embedder: FaceEmbedder | None = None, detector: Face
 
 def build(spec: ModelSpec, **options: Any) -> torch.nn.Module:
     """Builder for every spec of the family, by `arch`."""
-    arch = spec.arch or spec.name
+    arch = spec.arch
     if arch == "mtcnn":
         known = {"min_face_size", "thresholds", "factor"}
         unknown = set(options) - known

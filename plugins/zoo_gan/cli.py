@@ -31,7 +31,7 @@ def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: 
     from zoo.errors import InputError
 
     spec = zoo.get_spec(name)
-    if spec.family != "gan" or not (spec.arch or spec.name).startswith("dcgan"):
+    if spec.family != "gan" or not spec.arch.startswith("dcgan"):
         raise InputError(f"zoo train: {name} cannot be trained here (trainable: dcgan-64)")
     from zoo_gan.train import TrainConfig, train
 

@@ -14,7 +14,7 @@ from zoo.spec import ModelSpec
 
 
 def _builder(spec: ModelSpec) -> Callable[..., nn.Module]:
-    arch = spec.arch or spec.name
+    arch = spec.arch
     if arch.startswith("dcgan"):
         from zoo_gan.dcgan import build_dcgan
 

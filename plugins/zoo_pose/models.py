@@ -14,7 +14,7 @@ ARCHS = ("keypoint-rcnn-r50-fpn", "openpose-body")
 def build(spec: ModelSpec, **options: Any) -> ZooModel:
     """Keypoint R-CNN options go to torchvision's KeypointRCNN (min_size, max_size, box_* ...) plus `variant`
     (v1 | legacy); OpenPose options: `final_relu` (see zoo_pose.openpose)."""
-    arch = spec.arch or spec.name
+    arch = spec.arch
     if arch == "keypoint-rcnn-r50-fpn":
         from zoo_pose.keypoint_rcnn import KeypointRCNNModel, make_net
 

@@ -25,7 +25,7 @@ STRIDE = 32  # YOLOv3's coarsest grid: input sides must be multiples of it
 
 def cfg_path(spec: ModelSpec, cfg: str | Path | None = None) -> Path:
     """The cfg file of a spec: `cfg` option (a path, or a name in the package's cfg folder), else <arch>.cfg."""
-    name = cfg or spec.options.get("cfg") or f"{spec.arch or spec.name}.cfg"
+    name = cfg or spec.options.get("cfg") or f"{spec.arch}.cfg"
     path = Path(name).expanduser()
     if not path.is_file():
         path = CFG_DIR / str(name)

@@ -21,7 +21,6 @@ from zoo.fsutil import write_text_atomic
 SCHEMA = "cvzoo.bench/1"
 FORWARD = "forward"
 END_TO_END = "end-to-end"
-STATUSES = ("ok", "oom", "error", "unsupported")
 
 
 @dataclass
