@@ -94,49 +94,43 @@ def pil_to_rgb(im: Any) -> np.ndarray:
 
 
 def _read_file(path: Path) -> np.ndarray:
-    """Read an image file: EXIF orientation applied (a phone photo is predicted and drawn upright), every
-    PIL mode converted by pil_to_rgb, and files over PIL's decompression-bomb limit refused before
-    their pixels are decoded. Every failure is one InputError naming the file."""
-    import warnings
-
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
+    """Read an image file (an empty file, a folder or a missing path is one InputError naming it)."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; pass image files (or a glob)")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file (0 bytes)")
+    return _decode(path, str(path))
+
+
+def _decode(source: Path | bytes, name: str) -> np.ndarray:
+    """Decode an image file or downloaded bytes, one way for both: EXIF orientation applied (a phone photo is
+    predicted and drawn upright), every PIL mode converted by pil_to_rgb, and images over PIL's
+    decompression-bomb limit refused before their pixels are decoded. Every failure is one InputError
+    naming `name`."""
+    import io
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             # PIL warns (on stderr) about corrupt metadata and near-limit sizes; the checks here say what matters
             warnings.simplefilter("ignore")
-            with Image.open(path) as im:
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
                 w, h = im.size
                 if limit is not None and w * h > limit:
-                    raise InputError(f"{path}: {w}x{h} pixels is over the decompression-bomb limit of {limit} "
+                    raise InputError(f"{name}: {w}x{h} pixels is over the decompression-bomb limit of {limit} "
                                      "pixels (PIL.Image.MAX_IMAGE_PIXELS); not read")
                 im.load()
                 im = ImageOps.exif_transpose(im)
                 return pil_to_rgb(im)
     except Image.DecompressionBombError as e:
-        raise InputError(f"{path}: over the decompression-bomb limit ({e})") from None
+        raise InputError(f"{name}: over the decompression-bomb limit ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
-        raise InputError(f"{path}: not a readable image ({first_line(e)})") from None
-
-
-def _decode(data: bytes, name: str) -> np.ndarray:
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            return np.array(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"{name}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise InputError(f"{name}: not a readable image ({first_line(e)})") from None
 
 
 URL_TIMEOUT_S = 20.0

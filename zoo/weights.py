@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from zoo.errors import WeightsMismatchError
+from zoo.errors import WeightsMismatchError, first_line
 
 
 def check_state_dict(expected: Mapping[str, torch.Tensor], got: Mapping[str, torch.Tensor], what: str) -> None:
@@ -76,7 +76,7 @@ def check_safetensors_header(path: str | Path) -> dict[str, Any]:
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
-        raise bad(f"header is not JSON: {str(e).splitlines()[0]}") from None
+        raise bad(f"header is not JSON: {first_line(e)}") from None
     if not isinstance(header, dict):
         raise bad(f"header is a JSON {type(header).__name__}, not an object")
     data_size = size - 8 - n
@@ -119,7 +119,7 @@ def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> di
     try:
         return load_file(str(path), device=str(device))
     except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as e:
-        raise WeightsMismatchError(f"{path}: not a readable safetensors file ({str(e).splitlines()[0] if str(e) else e!r})") from None
+        raise WeightsMismatchError(f"{path}: not a readable safetensors file ({first_line(e)})") from None
 
 
 def load_into(net: torch.nn.Module, state: Mapping[str, torch.Tensor], what: str) -> None:

@@ -107,6 +107,27 @@ def test_broken_files_are_one_input_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert bomb.stat().st_size < 200
 
 
+def test_downloaded_images_follow_the_rules_of_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A URL's bytes are decoded the way a file is: EXIF orientation, 16-bit scaling, the bomb limit."""
+    import zoo.images
+
+    arr = asymmetric_rgb()
+    with_exif_orientation(tmp_path / "o6.png", arr, 6)
+    Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)).save(tmp_path / "g16.png")
+    png_claiming(tmp_path / "bomb.png", 20000, 20000)
+    served = {f"http://127.0.0.1/{p.name}": p.read_bytes() for p in tmp_path.iterdir()}
+    monkeypatch.setattr(zoo.images, "fetch_url", lambda url: served[url])
+    for name in ("o6.png", "g16.png"):
+        TRIED["images"] += 1
+        np.testing.assert_array_equal(load_image(f"http://127.0.0.1/{name}"), load_image(tmp_path / name))
+    np.testing.assert_array_equal(load_image("http://127.0.0.1/o6.png"), np.rot90(arr, -1))
+    with pytest.raises(InputError, match=r"http://127\.0\.0\.1/bomb\.png: over the decompression-bomb limit"):
+        load_image("http://127.0.0.1/bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # 54 pixels: within 2x PIL only warns; the zoo refuses
+    with pytest.raises(InputError, match=r"/o6\.png: 9x6 pixels is over the decompression-bomb limit of 50"):
+        load_image("http://127.0.0.1/o6.png")
+
+
 def test_video_without_frames(tmp_path: Path) -> None:
     import cv2
 
