@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import StorageError, WeightsMismatchError, disk_error
-from zoo.fsutil import sha256_file, write_json_atomic, write_text_atomic
+from zoo.fsutil import replace_folder, sha256_file, write_json_atomic, write_text_atomic
 from zoo.paths import LOCK_FILE, WEIGHTS_FILE, safe_part, weights_dir, weights_root, zoo_home
 from zoo.settings import verify_mode
 from zoo.spec import ModelSpec, WeightsSpec
@@ -187,7 +187,7 @@ def store(name: str, tag: str, state: dict[str, Any], *, origin: str, original: 
                     out.stat().st_size, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         lock.write(stage)
         _write_stamp(stage, lock.safetensors_sha256, _stat_key(out))
-        _commit(stage, folder)
+        replace_folder(stage, folder)
     except BaseException as e:  # an interrupt too: nothing half-written stays behind
         shutil.rmtree(stage, ignore_errors=True)
         err = _storage(e, folder) if isinstance(e, OSError) else e
@@ -195,15 +195,6 @@ def store(name: str, tag: str, state: dict[str, Any], *, origin: str, original: 
             raise
         raise err from None
     return folder / WEIGHTS_FILE, lock
-
-
-def _commit(stage: Path, folder: Path) -> None:
-    """stage -> folder by renames (os.replace cannot replace a non-empty folder, so the old one steps aside)."""
-    trash = folder.parent / f".trash-{folder.name}-{os.getpid()}"
-    if folder.exists():
-        os.replace(folder, trash)
-    os.replace(stage, folder)
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _sweep(folder: Path) -> None:

@@ -1,11 +1,13 @@
 """One atomic writer for every file the zoo writes (cache entries, lock files, proposal caches, results):
-a temp file in the destination's folder, then os.replace, so readers never see half a file."""
+a temp file in the destination's folder, then os.replace, so readers never see half a file; and one for
+folders written as a unit (a weights entry, an export), staged beside their place and renamed into it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,19 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_folder(stage: str | Path, folder: str | Path) -> None:
+    """`stage` (a finished folder on the same file system) becomes `folder` by renames: os.replace cannot
+    replace a non-empty folder, so an old `folder` steps aside as .trash-<name>-<pid> and is removed after.
+    A killed process leaves `folder` old, new or absent, never mixed; a `folder` that another process creates
+    meanwhile makes the second rename fail with ENOTEMPTY or EEXIST."""
+    stage, folder = Path(stage), Path(folder)
+    trash = folder.parent / f".trash-{folder.name}-{os.getpid()}"
+    if folder.exists():
+        os.replace(folder, trash)
+    os.replace(stage, folder)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def current_umask() -> int:

@@ -329,7 +329,7 @@ def _import_dying_at(point: str, path: Path) -> None:
             if folder.exists():
                 os.replace(folder, folder.parent / f".trash-{folder.name}-{os.getpid()}")
             _die()
-        cache._commit = half_commit
+        cache.replace_folder = half_commit
     elif point == "after the renames":
         def commit_then_die(stage: Path, folder: Path) -> None:
             trash = folder.parent / f".trash-{folder.name}-{os.getpid()}"
@@ -337,7 +337,7 @@ def _import_dying_at(point: str, path: Path) -> None:
                 os.replace(folder, trash)
             os.replace(stage, folder)
             _die()
-        cache._commit = commit_then_die
+        cache.replace_folder = commit_then_die
     do_import(path)
 
 

@@ -35,7 +35,7 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from zoo.errors import ExportError, InputError, disk_error, first_line
-from zoo.fsutil import sha256_file
+from zoo.fsutil import replace_folder, sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
@@ -556,9 +556,8 @@ def _install(staging: Path, folder: Path) -> Path:
             manifest = _read_manifest(folder)
             if manifest is not None and _intact(folder, manifest):
                 return folder
-            shutil.rmtree(folder, ignore_errors=True)
         try:
-            os.replace(staging, folder)
+            replace_folder(staging, folder)
             return folder
         except OSError as e:
             if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
