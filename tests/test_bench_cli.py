@@ -3,42 +3,31 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clikit import zoo_in_process
 
 from zoo.bench.report import BenchReport
-from zoo.cli import cli
-
-ZOO = [sys.executable, "-m", "zoo.cli"]
 
 
-def _zoo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=600, env=dict(os.environ))
-
-
-def test_issue_command_writes_parseable_json(tmp_path: Path) -> None:
+def test_issue_command_writes_parseable_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out.json"
-    res = CliRunner().invoke(cli, ["bench", "resnet18", "--iters", "3", "--batch-size", "1,2", "--json", str(out)])
-    assert res.exit_code == 0, res.output
+    code, stdout, err = zoo_in_process(capsys, "bench", "resnet18", "--iters", "3", "--batch-size", "1,2", "--json", str(out))
+    assert code == 0, err
     data = json.loads(out.read_text())
     assert data["env"]["torch"] and data["env"]["cpu_model"]
     rows = [(r["kind"], r["batch_size"], r["status"], r["iters"]) for r in data["rows"]]
     assert rows == [("forward", 1, "ok", 3), ("end-to-end", 1, "ok", 3), ("forward", 2, "ok", 3),
                     ("end-to-end", 2, "ok", 3)]
     assert BenchReport.from_json(out).row("resnet18", 2).input_size == "224x224"
-    assert "resnet18" in res.output and "p50 ms" in res.output  # the table
+    assert "resnet18" in stdout and "p50 ms" in stdout  # the table
 
 
-def test_compare_gate_exit_codes_and_csv_to_stdout(tmp_path: Path) -> None:
-    run = CliRunner()
+def test_compare_gate_exit_codes_and_csv_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = tmp_path / "base.json"
     args = ["bench", "resnet18", "--input-size", "32", "--iters", "2", "--warmup", "0", "--no-e2e", "--no-flops"]
-    assert run.invoke(cli, [*args, "--json", str(base), "-q"]).exit_code == 0
+    assert zoo_in_process(capsys, *args, "--json", str(base), "-q")[0] == 0
     rep = BenchReport.from_json(base)
     slow, fast = tmp_path / "slow.json", tmp_path / "fast.json"
     for path, factor in ((slow, 1000.0), (fast, 0.001)):  # baseline 1000x slower / faster than any real run
@@ -47,21 +36,21 @@ def test_compare_gate_exit_codes_and_csv_to_stdout(tmp_path: Path) -> None:
         rep.to_json(path)
         for r in rep.rows:
             r.p50_ms = r.p50_ms / factor
-    ok = run.invoke(cli, [*args, "--compare", str(slow), "--csv", "-"])
-    assert ok.exit_code == 0, ok.output
-    assert ok.stdout.splitlines()[0].startswith("model,kind,batch_size")  # CSV alone on stdout
-    assert BenchReport.from_csv(ok.stdout).row("resnet18", 1).ok
-    assert "PASS" in ok.stderr and "p50 ms" in ok.stderr  # table and verdict moved to stderr
-    bad = run.invoke(cli, [*args, "--compare", str(fast), "--max-regression", "0.5"])
-    assert bad.exit_code == 3
-    assert "FAIL" in bad.output and "regression" in bad.output
+    code, stdout, err = zoo_in_process(capsys, *args, "--compare", str(slow), "--csv", "-")
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("model,kind,batch_size")  # CSV alone on stdout
+    assert BenchReport.from_csv(stdout).row("resnet18", 1).ok
+    assert "PASS" in err and "p50 ms" in err  # table and verdict moved to stderr
+    code, stdout, err = zoo_in_process(capsys, *args, "--compare", str(fast), "--max-regression", "0.5")
+    assert code == 3
+    assert "FAIL" in stdout + err and "regression" in stdout + err
 
 
-def test_plot_is_written(tmp_path: Path) -> None:
+def test_plot_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "p.png"
-    res = CliRunner().invoke(cli, ["bench", "resnet18", "--input-size", "32", "--batch-size", "1,2", "--iters", "2",
-                                   "--warmup", "0", "--plot", str(png), "-q"])
-    assert res.exit_code == 0, res.output
+    code, _, err = zoo_in_process(capsys, "bench", "resnet18", "--input-size", "32", "--batch-size", "1,2", "--iters", "2",
+                                  "--warmup", "0", "--plot", str(png), "-q")
+    assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -70,13 +59,13 @@ def test_plot_is_written(tmp_path: Path) -> None:
     (["bench", "resnet18", "--batch-size", "1,x"], 2, "--batch-size wants comma-separated integers"),
     (["bench", "resnet18", "--compare", "/nonexistent/base.json"], 2, "cannot read benchmark report"),
 ])
-def test_errors_are_one_line(args: list[str], code: int, text: str) -> None:
-    res = _zoo(*args)
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert res.returncode == code, res.stderr
-    assert len(lines) == 1 and text in lines[0] and "Traceback" not in res.stderr
+def test_errors_are_one_line(args: list[str], code: int, text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    got, _, err = zoo_in_process(capsys, *args)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert got == code, err
+    assert len(lines) == 1 and text in lines[0] and "Traceback" not in err
 
 
-def test_no_names_is_a_usage_error() -> None:
-    res = CliRunner().invoke(cli, ["bench"])
-    assert res.exit_code == 2 and "--task" in res.output
+def test_no_names_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, err = zoo_in_process(capsys, "bench")
+    assert code == 2 and "--task" in stdout + err

@@ -277,21 +277,20 @@ def test_models_with_their_own_preprocess_get_checked_paths(tmp_path: Path) -> N
 
 
 def test_predict_cli_on_a_folder_reports_the_bad_file_and_predicts_the_rest(tmp_path: Path, shared_data: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from click.testing import CliRunner
-
-    from zoo.cli import cli
+    from clikit import zoo_in_process
 
     paths = write_folder(tmp_path / "imgs", n=4)
     (tmp_path / "imgs" / "bad.jpg").write_bytes(b"\xff\xd8 not really")
     monkeypatch.setenv("ZOO_LOADER_WORKERS", "2")
-    res = CliRunner().invoke(cli, ["predict", "yolov3-tiny", str(tmp_path / "imgs"), "--weights",
-                                   str(shared_data / "yolov3-tiny.weights"), "--json", "--batch-size", "3",
-                                   "--conf", "0.01"])
-    assert res.exit_code == 2, res.output
-    doc = json.loads(res.stdout)
+    code, stdout, err = zoo_in_process(capsys, "predict", "yolov3-tiny", str(tmp_path / "imgs"), "--weights",
+                                       str(shared_data / "yolov3-tiny.weights"), "--json", "--batch-size", "3",
+                                       "--conf", "0.01")
+    assert code == 2, err
+    doc = json.loads(stdout)
     assert [Path(r["source"]).name for r in doc["results"]] == [p.name for p in paths]
     assert len(doc["errors"]) == 1 and "bad.jpg" in doc["errors"][0]
     model = tiny(shared_data)

@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from clikit import one_line_error
+from clikit import one_line_error, zoo_in_process
 from clikit import zoo as zoo_cli
 
 import zoo
 from zoo.bench.report import BenchReport, compare
-from zoo.cli import cli
 from zoo.errors import InputError
 
 pytest.importorskip("onnxruntime", reason="the runtimes extra: pip install 'cvzoo[runtimes]'")
@@ -76,18 +74,19 @@ def test_a_detector_row_says_whether_the_detections_match(shared_data: Path) -> 
     assert len(model.predict(str(photo)).detections) > 0  # the comparison had boxes to compare
 
 
-def test_cli_table_and_json(tmp_path: Path) -> None:
+def test_cli_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
-    res = CliRunner().invoke(cli, ["bench", "resnet18", "--backend", "torch,onnxruntime", "--size", "64", "--iters", "2",
-                   "--warmup", "0", "--no-flops", "--no-e2e", "--random-init", "--threads", "1", "--json", str(out)])
-    assert res.exit_code == 0, res.output
-    assert "parity vs torch fp32" in res.output and "onnxruntime fp32" in res.output
+    code, stdout, err = zoo_in_process(capsys, "bench", "resnet18", "--backend", "torch,onnxruntime", "--size", "64",
+                                       "--iters", "2", "--warmup", "0", "--no-flops", "--no-e2e", "--random-init",
+                                       "--threads", "1", "--json", str(out))
+    assert code == 0, err
+    assert "parity vs torch fp32" in stdout and "onnxruntime fp32" in stdout
     rows = json.loads(out.read_text())["rows"]
     assert {r["backend"] for r in rows} == {"torch", "onnxruntime"}
-    again = CliRunner().invoke(cli, ["bench", "resnet18", "--backend", "torch,onnxruntime", "--size", "64", "--iters", "2",
-                     "--warmup", "0", "--no-flops", "--no-e2e", "--random-init", "--threads", "1", "-q",
-                     "--compare", str(out), "--max-regression", "100"])
-    assert again.exit_code == 0, again.output
+    code, _, err = zoo_in_process(capsys, "bench", "resnet18", "--backend", "torch,onnxruntime", "--size", "64",
+                                  "--iters", "2", "--warmup", "0", "--no-flops", "--no-e2e", "--random-init",
+                                  "--threads", "1", "-q", "--compare", str(out), "--max-regression", "100")
+    assert code == 0, err
 
 
 @pytest.mark.parametrize("args,message", [

@@ -6,25 +6,17 @@ bottom-right of class 0 pair up) makes sure detections flow all the way into the
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from clikit import zoo_in_process
 from PIL import Image
 
 import zoo
 from tests.evalkit import make_coco
 from zoo_cornernet.models import CornerNetDetector
-
-ZOO = [sys.executable, "-m", "zoo.cli"]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(ZOO + list(args), capture_output=True, text=True, timeout=300, env=dict(os.environ))
 
 
 @pytest.fixture(scope="module")
@@ -57,36 +49,34 @@ def check_detections(doc: dict, size: list[int]) -> None:
         assert 0 <= d["class_id"] < 80 and isinstance(d["label"], str) and 0 <= d["score"] <= 1
 
 
-def test_squeeze_predict_bench_eval_on_the_command_line(coco: Path, tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from zoo.cli import cli
-
-    runner = CliRunner()
+def test_squeeze_predict_bench_eval_on_the_command_line(coco: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     images = sorted((coco / "images").iterdir())
-    res = runner.invoke(cli, ["predict", "cornernet-squeeze", *map(str, images), "--random-init", "--json", "--conf", "0"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+    code, stdout, err = zoo_in_process(capsys, "predict", "cornernet-squeeze", *map(str, images), "--random-init",
+                                       "--json", "--conf", "0")
+    assert code == 0, err
+    doc = json.loads(stdout)
     assert len(doc["results"]) == 2
     for r in doc["results"]:
         check_detections(r, [120, 160])
     out = tmp_path / "bench.json"
-    res = runner.invoke(cli, ["bench", "cornernet-squeeze", "--input-size", "127", "--iters", "1", "--warmup", "0",
-                              "--device", "cpu", "--no-flops", "--json", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
+    code, _, err = zoo_in_process(capsys, "bench", "cornernet-squeeze", "--input-size", "127", "--iters", "1",
+                                  "--warmup", "0", "--device", "cpu", "--no-flops", "--json", str(out), "--quiet")
+    assert code == 0, err
     rows = json.loads(out.read_text())["rows"]
     assert [r["kind"] for r in rows] == ["forward", "end-to-end"] and not any(r.get("error") for r in rows)
-    res = runner.invoke(cli, ["eval", "cornernet-squeeze", "--coco", str(coco), "--random-init", "--json", "--no-progress"])
-    assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout)
+    code, stdout, err = zoo_in_process(capsys, "eval", "cornernet-squeeze", "--coco", str(coco), "--random-init",
+                                       "--json", "--no-progress")
+    assert code == 0, err
+    report = json.loads(stdout)
     assert report["model"] == "cornernet-squeeze" and report["num_images"] == 2 and "metrics" in report
 
 
-def test_bad_size_is_a_one_line_error(coco: Path) -> None:
+def test_bad_size_is_a_one_line_error(coco: Path, capsys: pytest.CaptureFixture[str]) -> None:
     image = next((coco / "images").iterdir())
-    res = run("predict", "cornernet-squeeze", str(image), "--random-init", "--size", "0")
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert res.returncode != 0 and "Traceback" not in res.stderr and len(lines) == 1
+    code, _, err = zoo_in_process(capsys, "predict", "cornernet-squeeze", str(image), "--random-init", "--size", "0")
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code != 0 and "Traceback" not in err and len(lines) == 1
     assert "--size must be at least 1, got 0" in lines[0]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from clikit import zoo_in_process
 from PIL import Image
 
 import zoo
@@ -108,29 +109,17 @@ def test_largest_face_is_chosen(mtcnn_model, shared_images) -> None:
     assert largest_face(result) is result.detections[0]
 
 
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from zoo.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_predict_compare_on_the_command_line(checkpoint, mtcnn_weights_dir, reference_net, facenet, shared_images,
                                              capsys) -> None:
     import json
 
-    assert run_cli(["import", "mtcnn", str(mtcnn_weights_dir)], capsys)[0] == 0
-    assert run_cli(["import", "facenet-inception-resnet-v1", str(checkpoint)], capsys)[0] == 0
+    assert zoo_in_process(capsys, "import", "mtcnn", str(mtcnn_weights_dir))[0] == 0
+    assert zoo_in_process(capsys, "import", "facenet-inception-resnet-v1", str(checkpoint))[0] == 0
     a, b, cat = (str(shared_images / n) for n in ("grace_hopper.jpg", "astronaut.png", "chelsea.png"))
     # on the CPU by name: the distance is compared with the CPU reference to 1e-4 (a GPU's TF32 convolutions would
     # move it by more)
-    code, out, err = run_cli(["predict", "facenet-inception-resnet-v1", a, b, "--compare", "--json", "--device",
-                              "cpu"], capsys)
+    code, out, err = zoo_in_process(capsys, "predict", "facenet-inception-resnet-v1", a, b, "--compare", "--json", "--device",
+                                            "cpu")
     assert code == 0, err
     first, second = json.loads(out)["results"]
     assert first["distance"] == 0 and first["same_person"] and first["compared_with"] == a
@@ -139,8 +128,8 @@ def test_predict_compare_on_the_command_line(checkpoint, mtcnn_weights_dir, refe
         ref = reference_net(torch.stack([ref_mtcnn(Image.open(p).convert("RGB")) for p in (a, b)]))
     assert abs(second["distance"] - float((ref[0] - ref[1]).norm())) < 1e-4
     assert second["same_person"] == (second["distance"] < 1.1) and len(second["box"]) == 4
-    code, out, err = run_cli(["predict", "facenet-inception-resnet-v1", a, b, "--compare", "--threshold", "5"], capsys)
+    code, out, err = zoo_in_process(capsys, "predict", "facenet-inception-resnet-v1", a, b, "--compare", "--threshold", "5")
     assert code == 0 and "same person (threshold 5.0)" in out, out + err
-    code, out, err = run_cli(["predict", "facenet-inception-resnet-v1", a, cat, "--compare"], capsys)
+    code, out, err = zoo_in_process(capsys, "predict", "facenet-inception-resnet-v1", a, cat, "--compare")
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 2 and lines == [f"error: {cat}: no face found"]

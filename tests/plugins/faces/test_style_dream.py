@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from clikit import zoo_in_process
 from torchvision.models.vgg import cfgs, make_layers
 
 import zoo
@@ -136,17 +137,6 @@ def test_dream_layer_names_did_you_mean(small_classifier) -> None:
     assert dd.resolve_layer(small_classifier.net, "layer3.0.conv1") is small_classifier.net.layer3[0].conv1
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    from zoo.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    return code, capsys.readouterr().err
-
-
 def test_cli_bad_inputs_are_one_line(shared_images: Path, tmp_path: Path, capsys) -> None:
     img = str(shared_images / "chelsea.png")
     cases = [(["stylize", img, str(tmp_path / "missing.png")], "missing.png"),
@@ -157,15 +147,15 @@ def test_cli_bad_inputs_are_one_line(shared_images: Path, tmp_path: Path, capsys
              (["dream", img, "--model", "yolov3-tiny"], "dream needs a classifier"),
              (["dream", img, "--model", "resnet18", "--layer", "layer9"], "unknown layer 'layer9'")]
     for args, msg in cases:
-        code, err = run_cli(args, capsys)
+        code, _, err = zoo_in_process(capsys, *args)
         lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("warning:")]
         assert code == 2 and len(lines) == 1 and msg in lines[0] and "Traceback" not in err, (args, err)
 
 
 def test_cli_dream_writes_an_image(shared_images: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "d.png"
-    code, err = run_cli(["dream", str(shared_images / "chelsea.png"), "--model", "resnet18", "--layer", "layer2",
-                         "--octaves", "2", "--steps", "2", "--size", "40", "--out", str(out)], capsys)
+    code, _, err = zoo_in_process(capsys, "dream", str(shared_images / "chelsea.png"), "--model", "resnet18", "--layer", "layer2",
+                                          "--octaves", "2", "--steps", "2", "--size", "40", "--out", str(out))
     assert code == 0 and out.is_file(), err
     assert "random features" in err and "octaves 29x40, 40x40" not in err and "wrote" in err
 
@@ -189,8 +179,8 @@ def test_without_cached_vgg19_weights_features_are_random_and_it_says_so(monkeyp
 
 def test_cli_stylize_writes_the_image_and_intermediates(shared_images: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "s.png"
-    code, err = run_cli(["stylize", str(shared_images / "chelsea.png"), str(shared_images / "coffee.png"), "--size",
-                         "24", "--steps", "2", "--optimizer", "adam", "--save-every", "1", "--out", str(out)], capsys)
+    code, _, err = zoo_in_process(capsys, "stylize", str(shared_images / "chelsea.png"), str(shared_images / "coffee.png"), "--size",
+                                          "24", "--steps", "2", "--optimizer", "adam", "--save-every", "1", "--out", str(out))
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.png", "s.step0001.png", "s.step0002.png"]
     from PIL import Image

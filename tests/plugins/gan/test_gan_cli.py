@@ -9,25 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from clikit import zoo_in_process
 from PIL import Image
-
-from zoo.cli import main as zoo_main
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    try:
-        zoo_main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_generate_grid_inputs_and_regeneration(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "gen"
-    code, stdout, err = _run(["generate", "dcgan-64", "--random-init", "--n", "4", "--seed", "3", "--out", str(out),
-                              "--json"], capsys)
+    code, stdout, err = zoo_in_process(capsys, "generate", "dcgan-64", "--random-init", "--n", "4", "--seed", "3", "--out", str(out),
+                                               "--json")
     assert code == 0, err
     doc = json.loads(stdout)
     assert [Path(p).name for p in doc["files"]] == ["dcgan-64-seed3-n4.png", "dcgan-64-seed3-n4.json"]
@@ -41,18 +30,18 @@ def test_generate_grid_inputs_and_regeneration(tmp_path: Path, capsys: pytest.Ca
 
     torch.manual_seed(0)
     save_safetensors(zoo.build("dcgan-64").net.state_dict(), weights)
-    code, _, err = _run(["generate", "dcgan-64", "--weights", str(weights), "--n", "4", "--seed", "3", "--out",
-                         str(out)], capsys)
+    code, _, err = zoo_in_process(capsys, "generate", "dcgan-64", "--weights", str(weights), "--n", "4", "--seed", "3", "--out",
+                                          str(out))
     assert code == 0, err
     first = np.asarray(Image.open(out / "dcgan-64-seed3-n4.png"))
-    code, _, err = _run(["generate", "dcgan-64", "--weights", str(weights), "--inputs",
-                         str(out / "dcgan-64-seed3-n4.json"), "--out", str(out)], capsys)
+    code, _, err = zoo_in_process(capsys, "generate", "dcgan-64", "--weights", str(weights), "--inputs",
+                                          str(out / "dcgan-64-seed3-n4.json"), "--out", str(out))
     assert code == 0, err
     assert np.array_equal(first, np.asarray(Image.open(out / "dcgan-64-dcgan-64-seed3-n4-again.png")))
 
 
 def test_generate_walk_writes_strip_and_gif(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, _, err = _run(["generate", "dcgan-64", "--random-init", "--interpolate", "5", "--out", str(tmp_path)], capsys)
+    code, _, err = zoo_in_process(capsys, "generate", "dcgan-64", "--random-init", "--interpolate", "5", "--out", str(tmp_path))
     assert code == 0, err
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["dcgan-64-seed0-walk5.gif", "dcgan-64-seed0-walk5.json", "dcgan-64-seed0-walk5.png",
@@ -77,7 +66,7 @@ def test_generate_bad_input_one_line_nothing_written(tmp_path: Path, capsys: pyt
                                                      needle: str) -> None:
     out = tmp_path / "out"
     extra = ["--random-init"] if "cyclegan" in argv[1] else []
-    code, _, err = _run([*argv, *extra, "--out", str(out)], capsys)
+    code, _, err = zoo_in_process(capsys, *argv, *extra, "--out", str(out))
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], err
@@ -94,12 +83,11 @@ def test_predict_cyclegan_writes_translated_image(tmp_path: Path, capsys: pytest
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (42, 62, 3), dtype=np.uint8)).save(photo)
     out = tmp_path / "out"
-    code, _, err = _run(["predict", "cyclegan-horse2zebra", str(photo), "--weights", str(weights), "--size", "0",
-                         "--out", str(out)], capsys)
+    code, _, err = zoo_in_process(capsys, "predict", "cyclegan-horse2zebra", str(photo), "--weights", str(weights), "--size", "0",
+                                          "--out", str(out))
     assert code == 0, err
     written = list(out.iterdir())
     assert len(written) == 1 and written[0].name.startswith("photo.cyclegan-horse2zebra")
     assert Image.open(written[0]).size == (64, 40)  # 62 -> 64, 42 -> 40: multiples of 4
-    code, _, err = _run(["predict", "cyclegan-horse2zebra", str(photo), "--weights", str(weights), "--conf", "0.3"],
-                        capsys)
+    code, _, err = zoo_in_process(capsys, "predict", "cyclegan-horse2zebra", str(photo), "--weights", str(weights), "--conf", "0.3")
     assert code != 0 and "--conf" in err
