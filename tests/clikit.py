@@ -1,17 +1,21 @@
-"""Helpers every CLI and numerics test shares: run `zoo` in a subprocess, read its one-line error, and give
-BatchNorm layers trained-like statistics (a fresh BN is the identity, which hides wrong folds and orders)."""
+"""Helpers every CLI and numerics test shares: where the real test data lies, run `zoo` (in this process or a
+subprocess), read its one-line error, and give BatchNorm layers trained-like statistics (a fresh BN is the
+identity, which hides wrong folds and orders)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 ZOO = [sys.executable, "-m", "zoo.cli"]
+# yolov3-tiny cfg/weights, coco.names and photos: ../shared/data beside the checkout, or ZOO_TEST_DATA
+SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 
 def zoo(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -28,16 +32,17 @@ def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
 
 
 def trained_like_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Random affine parameters and running statistics in every BatchNorm2d (mean in [-0.5, 0.5), var in
-    [0.5, 1.5), weight in [0.5, 1.5), bias in [-0.5, 0.5))."""
+    """Random running statistics and affine parameters in every batch norm (BatchNorm1d/2d/3d, torchvision's
+    FrozenBatchNorm2d): mean in [-0.5, 0.5), var in [0.5, 1.5), weight in [0.5, 1.5), bias in [-0.5, 0.5)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.rand(m.num_features, generator=gen) - 0.5)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.bias.copy_(torch.rand(m.num_features, generator=gen) - 0.5)
+            if not isinstance(m, nn.modules.batchnorm._BatchNorm) and type(m).__name__ != "FrozenBatchNorm2d":
+                continue
+            for name, low in (("running_mean", -0.5), ("running_var", 0.5), ("weight", 0.5), ("bias", -0.5)):
+                t = getattr(m, name, None)
+                if isinstance(t, torch.Tensor):  # absent without affine or running statistics
+                    t.copy_(torch.rand(t.shape, generator=gen) + low)
     return model
 
 

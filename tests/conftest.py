@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clikit import SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "data"))
 _rmtree = shutil.rmtree  # taken now: a test may still have shutil.rmtree monkeypatched when zoo_home tears down
 
 

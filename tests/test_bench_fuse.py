@@ -77,10 +77,7 @@ def test_frozen_batchnorm_of_detection_backbones_is_folded() -> None:
     from torchvision.ops import FrozenBatchNorm2d
 
     model = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), FrozenBatchNorm2d(8), nn.ReLU()).eval()
-    gen = torch.Generator().manual_seed(0)
-    frozen = model[1]
-    for buf, lo in ((frozen.weight, 0.5), (frozen.bias, -0.5), (frozen.running_mean, -0.5), (frozen.running_var, 0.5)):
-        buf.copy_(torch.rand(8, generator=gen) + lo)
+    trained_like_bn(model)
     x = torch.rand(2, 3, 16, 16)
     with torch.no_grad():
         ref = model(x)

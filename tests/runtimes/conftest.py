@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from rtkit import SHARED_DATA
+from clikit import SHARED_DATA
 
 import zoo
 

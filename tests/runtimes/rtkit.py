@@ -1,12 +1,6 @@
-"""Helpers of the runtimes tests: the CLI in this process, one-line errors."""
+"""Helpers of the runtimes tests: one-line errors."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
-
-# the same folder as tests/conftest.py's SHARED_DATA (../shared/data, or ZOO_TEST_DATA)
-SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 
 
 def one_line(err: str) -> str:

@@ -10,7 +10,6 @@ the full-size table is docs/runtimes.md (benchmarks/export_coverage.py).
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 import torch.utils._pytree as pytree
+from clikit import SHARED_DATA
 
 import zoo
 from zoo.errors import ExportError
@@ -26,7 +26,6 @@ from zoo.runtimes.parity import same_detections
 
 pytest.importorskip("onnxruntime", reason="the runtimes extra: pip install 'cvzoo[runtimes]'")
 
-SHARED_DATA = Path(os.environ.get("ZOO_TEST_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 CLASSIC = zoo.list_models(family="classic")
 # The big ones (VGG: 130-140M parameters, 0.5 GB of ONNX each; ResNet-101/152, DenseNet-161+: hundreds of layers
 # to trace) are still exported and checked, under the `slow` marker that make test runs; the quick set has one

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from clikit import SHARED_DATA
 from clikit import zoo_in_process as run_cli
-from rtkit import SHARED_DATA, one_line
+from rtkit import one_line
 
 import zoo
 from zoo.errors import InputError

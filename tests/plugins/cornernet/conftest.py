@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import torch
+from clikit import trained_like_bn
 from torch import nn
 
 REFERENCE = Path(__file__).with_name("reference")
@@ -16,17 +17,13 @@ if str(REFERENCE) not in sys.path:
 
 
 def randomize(module: nn.Module, seed: int = 0) -> nn.Module:
-    """Random BatchNorm statistics and affine parameters (defaults would make BN a near-identity), and small
-    random biases, so a key or layer mix-up changes the outputs."""
+    """Trained-like BatchNorm statistics and affine parameters (defaults would make BN a near-identity), and
+    small random biases, so a key or layer mix-up changes the outputs."""
+    trained_like_bn(module, seed)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in module.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and m.bias is not None:
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and m.bias is not None:
                 m.bias.add_(torch.randn(m.bias.shape, generator=g) * 0.05)
     return module.eval()
 

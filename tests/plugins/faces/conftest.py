@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from clikit import SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[3]
-IMAGES = ROOT.parent / "shared" / "data" / "images"
+IMAGES = SHARED_DATA / "images"  # ZOO_TEST_DATA or ../shared/data, as for every other test
 FACES = ("grace_hopper.jpg", "astronaut.png")
 NO_FACES = ("chelsea.png", "coffee.png")
 

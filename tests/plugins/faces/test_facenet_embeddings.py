@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from clikit import zoo_in_process
+from clikit import trained_like_bn, zoo_in_process
 from PIL import Image
 
 import zoo
@@ -22,16 +22,7 @@ from zoo_faces.models import FACE_SIZE, compare, extract_face, largest_face
 def reference_net(facenet) -> torch.nn.Module:
     torch.manual_seed(0)
     net = facenet.InceptionResnetV1(pretrained=None).eval()
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():  # trained-like batch-norm statistics, so that a wrong BN mapping shows
-        for m in net.modules():
-            if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
-    return net
+    return trained_like_bn(net, seed=1)  # so that a wrong BN mapping shows
 
 
 @pytest.fixture(scope="module")

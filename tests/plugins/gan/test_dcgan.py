@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from clikit import trained_like_bn
 from torch import nn
 
 import zoo
@@ -60,12 +61,7 @@ def _trained_like(net: nn.Module) -> nn.Module:
     """Tutorial init plus non-trivial BatchNorm statistics (as after training)."""
     torch.manual_seed(0)
     net.apply(weights_init)
-    for m in net.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.num_batches_tracked.fill_(7)
-    return net.eval()
+    return trained_like_bn(net).eval()
 
 
 @pytest.fixture(scope="module")
