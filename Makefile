@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test test-all lint bench clean install
 
 $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ demo: $(STAMP)
 	else echo "($(DATA) not found: skipping the real yolov3-tiny prediction)"; fi
 	$(BIN)/zoo bench yolov3 yolov3-tiny --batch-size 1 --iters 5 --warmup 2
 
+# one model per architecture in the sweeps over a family; test-all adds the rest (the `full` marker)
 test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not full" tests
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests
 
 lint: $(STAMP)

@@ -9,10 +9,13 @@ import sys
 import sysconfig
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clikit import zoo
+from sweep import CLASSIC_QUICK
 
+from zoo.api import list_models
 from zoo.errors import InputError
 from zoo.testing.kit import KitFailure, plugin_checks
 from zoo.testing.scaffold import scaffold
@@ -128,8 +131,6 @@ def test_kit_fails_broken_plugins_saying_what_to_fix(tmp_path: Path, kind: str) 
 
 
 def test_example_plugin_is_found_through_its_entry_point() -> None:
-    from zoo.api import list_models
-
     assert list_models(family="mobilenet") == ["mobilenet-v2", "mobilenet-v3-large", "mobilenet-v3-small"]
     res = zoo("plugins", "--json")
     entry = next(p for p in __import__("json").loads(res.stdout) if p["name"] == "mobilenet")
@@ -141,8 +142,14 @@ def test_check_of_something_not_installed_is_one_line() -> None:
     assert res.returncode == 2 and "'not-a-plugin' is not an installed zoo plugin" in res.stderr
 
 
-@pytest.mark.parametrize("check", [c for f in FAMILIES for c in plugin_checks(f, max_gmacs=HEAVY_GMACS)],
-                         ids=str)
+def _kit_params() -> list[Any]:
+    """Every family's checks; the classic models beyond one per architecture (tests/sweep.py) under `full`."""
+    classic = set(list_models(family="classic")) - CLASSIC_QUICK
+    return [pytest.param(c, marks=pytest.mark.full) if c.id.split(":")[0] in classic else c
+            for f in FAMILIES for c in plugin_checks(f, max_gmacs=HEAVY_GMACS)]
+
+
+@pytest.mark.parametrize("check", _kit_params(), ids=str)
 def test_families_pass_the_kit(check: object) -> None:
     try:
         check()  # type: ignore[operator]

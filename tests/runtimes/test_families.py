@@ -18,6 +18,7 @@ import pytest
 import torch
 import torch.utils._pytree as pytree
 from clikit import SHARED_DATA
+from sweep import quick_or_full
 
 import zoo
 from zoo.errors import ExportError
@@ -27,11 +28,8 @@ from zoo.runtimes.parity import same_detections
 pytest.importorskip("onnxruntime", reason="the runtimes extra: pip install 'cvzoo[runtimes]'")
 
 CLASSIC = zoo.list_models(family="classic")
-# The big ones (VGG: 130-140M parameters, 0.5 GB of ONNX each; ResNet-101/152, DenseNet-161+: hundreds of layers
-# to trace) are still exported and checked, under the `slow` marker that make test runs; the quick set has one
-# model of each architecture (alexnet, vgg11, resnet18/34/50, densenet121, googlenet)
-HEAVY = {"vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet101", "resnet152",
-         "densenet161", "densenet169", "densenet201", "densenet264"}
+# One model of each architecture by default (tests/sweep.py); the other depths and widths (VGG: 130-140M
+# parameters, 0.5 GB of ONNX each; ResNet-101/152, DenseNet-161+: hundreds of layers to trace) under `full`
 
 
 def ort_outputs(path: Path, inputs: list[torch.Tensor]) -> list[np.ndarray]:
@@ -79,7 +77,7 @@ def exported_matches(model: Any, args: tuple[Any, ...], fmt: str = "onnx", **kw:
 
 
 # ---------------------------------------------------------------------------------------------- classic
-@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in HEAVY else a for a in CLASSIC])
+@pytest.mark.parametrize("arch", quick_or_full(CLASSIC))
 def test_every_classic_model_exports_to_onnx_with_parity(arch: str, tmp_path: Path) -> None:
     """TorchScript-based torch.onnx.export (the fast exporter; zoo.runtimes falls back to it) at a small input
     with a dynamic batch. AlexNet and VGG take 224: their adaptive average pool (to 6x6 / 7x7) exports

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torchvision.models as tvm
 from safetensors.torch import save_file
+from sweep import quick_or_full
 
 import zoo
 from zoo_classic.convert import timm_to_torchvision, torchvision_legacy_keys
@@ -24,7 +25,7 @@ def reference(arch: str) -> torch.nn.Module:
     return getattr(tvm, arch)(weights=None)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", quick_or_full(ARCHS))
 def test_zoo_matches_torchvision(arch: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     ref = reference(arch).eval()
