@@ -115,7 +115,6 @@ def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, 
 def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Registry | None = None,
               **options: Any) -> Any:
     """Build `spec` on the meta device and fill it from a resolved WeightsSource (zoo.resolve)."""
-
     from zoo.resolve import read_state
     from zoo.weights import load_into
 
