@@ -33,9 +33,9 @@ def track_cmd(name: str, source: str, out_dir: Path | None, as_json: bool, conf:
 
     if every < 1 or max_age < 0:
         raise InputError("--every must be at least 1 and --max-age at least 0")
-    from zoo.track.run import frames_of
+    from zoo.track.run import track_inputs
 
-    frames_of(source, every)  # a missing, unreadable or empty source fails before the model loads
+    track_inputs(source, every)  # a missing, unreadable or empty source fails before the model loads
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
     opts = {} if conf is None else {"conf": conf}
     run = track(model, source, out_dir, every, TrackerConfig(max_age=max_age, threshold=threshold), **opts)
