@@ -115,16 +115,15 @@ def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, 
 def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Registry | None = None,
               **options: Any) -> Any:
     """Build `spec` on the meta device and fill it from a resolved WeightsSource (zoo.resolve)."""
-    import torch
-
     from zoo.resolve import read_state
     from zoo.weights import load_into
 
+    device = auto_device(device)
     state = read_state(source, spec, device, registry)
     model = build(spec, device="meta", registry=registry, **options)
     if not model.supports_meta_init:
         model = build(spec, device="cpu", registry=registry, **options)
     load_into(model.net, state, source.label)
-    model = model.to(torch.device(device) if not isinstance(device, torch.device) else device)
+    model = model.to(device)
     model.weights_source = source.label
     return model.eval()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,7 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.devices import resolve_device
 from zoo.errors import InputError
+from zoo.fsutil import atomic_path
 from zoo.images import IMAGE_SUFFIXES
 
 LR = 2e-4  # tutorial: lr = 0.0002
@@ -47,7 +48,7 @@ class TrainConfig:
     out: Path
     epochs: int = 5
     batch_size: int = 128  # tutorial
-    device: str = "cpu"
+    device: str = "auto"  # zoo.devices.resolve_device: cuda when available
     workers: int = 2
     seed: int = 0
     sample_every: int = 500  # steps between sample grids (and one at the end of every epoch)
@@ -180,6 +181,11 @@ def load_checkpoint(path: Path) -> Checkpoint:
 # ------------------------------------------------------------------ training
 
 
+def train_dcgan(spec: Any, request: Any, progress: bool = True) -> dict[str, Any]:
+    """The trainer the family registers for `zoo train` (zoo.training.TrainRequest -> TrainConfig)."""
+    return train(TrainConfig(**asdict(request), model=spec.name), progress=progress)
+
+
 def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
           progress: bool = True) -> dict[str, Any]:
     """Train (or resume) and return a summary; under torchrun every rank calls this, rank 0 writes."""
@@ -193,7 +199,7 @@ def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
     if cfg.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {cfg.batch_size}")
     ckpt = load_checkpoint(cfg.resume) if cfg.resume is not None else None
-    dist, device = setup(cfg.device)
+    dist, device = setup(str(resolve_device(cfg.device)), auto=str(cfg.device).strip().lower() in ("", "auto"))
     try:
         dev = torch.device(device)
         torch.manual_seed(cfg.seed + dist.rank)
@@ -254,7 +260,7 @@ def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
         bar.close()
         elapsed = time.perf_counter() - t0
         return {"steps": step, "epochs": cfg.epochs, "images_per_s": seen / elapsed if elapsed > 0 else math.nan,
-                "world_size": dist.world_size, "out": str(cfg.out),
+                "world_size": dist.world_size, "out": str(cfg.out), "weights": str(cfg.out / GENERATOR_FILE),
                 "last": None if last is None else dict(zip(("loss_d", "loss_g", "d_x", "d_g_z"), last))}
     finally:
         dist.close()
@@ -302,9 +308,8 @@ def _sample(g: nn.Module, fixed: torch.Tensor, out: Path, step: int) -> Path:
         imgs = to_uint8(g(fixed))
     g.train(was)
     path = out / "samples" / f"step_{step:07d}.png"
-    tmp = path.with_suffix(".tmp.png")
-    Image.fromarray(image_grid(imgs, cols=8)).save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image_grid(imgs, cols=8)).save(tmp)
     return path
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from zoo.errors import ZooError, first_line
+from zoo.errors import ArgumentError, ZooError, first_line
 
 # command name -> "module:attribute"; a module is imported only when its command runs
 COMMANDS = {
@@ -29,6 +29,7 @@ COMMANDS = {
     "publish": "zoo.cli.publish_cmd:publish_cmd",
     "track": "zoo.cli.track_cmd:track_cmd",
     "export": "zoo.cli.export_cmd:export_cmd",
+    "train": "zoo.cli.train_cmd:train_cmd",
 }
 
 
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except click.ClickException as e:
         e.show()
+        sys.exit(e.exit_code)
+    except ArgumentError as e:  # the library names its arguments; a user typed flags
+        click.echo(f"error: {e.named()}", err=True)
         sys.exit(e.exit_code)
     except ZooError as e:
         click.echo(f"error: {e}", err=True)
