@@ -76,6 +76,14 @@ def test_detections_match_one_to_one() -> None:
     assert agree.mismatches[1] == "image 0: extra c1 0.80 at [60.0, 60.0, 100.0, 100.0]"
 
 
+def test_equal_zero_area_boxes_are_the_same_box_and_a_batch_is_a_list() -> None:
+    flat = det((1, 0.7, [5, 5, 5, 20]))
+    assert compare_results("detection", flat, det((1, 0.7, [5, 5, 5, 20]))).same  # one result: one input
+    moved = det((1, 0.7, [6, 5, 6, 20]))
+    assert not compare_results("detection", [det(), flat], [det(), moved]).same
+    assert compare_results("detection", [det(), flat], [det(), moved], tolerance=DetectionTolerance(iou=0.0)).same
+
+
 def test_detection_score_tolerance_depends_on_precision() -> None:
     ref = [det((0, 0.9, [0, 0, 50, 50]))]
     got = [det((0, 0.875, [0, 0, 50, 50]))]  # 0.025: beyond fp32's 0.02, within reduced precision's 0.03

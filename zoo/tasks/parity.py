@@ -30,7 +30,7 @@ from zoo.tasks.catalog import Task
 
 __all__ = ["Agreement", "DetectionTolerance", "EmbeddingTolerance", "ImageTolerance", "OutputTolerance",
            "PeopleTolerance", "TopkTolerance", "TOLERANCES", "OUTPUTS", "compare_outputs", "compare_results",
-           "output_tolerance", "psnr", "tolerance_for"]
+           "output_tolerance", "psnr", "task_of", "tolerance_for"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,13 @@ def compare_results(task: Task | str, reference: Sequence[Any], candidate: Seque
                          (f"{len(cand)} results against {len(ref)}",), {"results": float(len(ref))})
     compare = _COMPARERS.get(t.answers or "", _json)
     return compare(ref, cand, tolerance)
+
+
+def task_of(model: Any) -> Task:
+    """A ZooModel's Task, from the registry it was built from (the default one otherwise)."""
+    from zoo.plugin_manager import default_registry
+
+    return (getattr(model, "registry", None) or default_registry()).task(model.spec.task)
 
 
 def _task(task: Task | str) -> Task:
