@@ -21,10 +21,10 @@ from typing import Any
 import torch
 import torch.utils._pytree as pytree
 
-from zoo.bench.config import PRECISIONS, BenchConfig
-from zoo.bench.env import DTYPES
+from zoo.bench.config import BenchConfig
 from zoo.bench.prepare import Prepared
 from zoo.bench.report import BenchRow
+from zoo.devices import DTYPES, PRECISIONS
 from zoo.errors import InputError, SpecError, first_line
 from zoo.tasks.parity import compare_outputs, compare_results, task_of
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from zoo.bench.config import DEFAULT_ITERS, DEFAULT_WARMUP, BenchConfig
-from zoo.bench.env import DTYPES, collect_env
+from zoo.bench.env import collect_env
 from zoo.bench.flops import apply_peak, peak_reference
 from zoo.bench.notes import RANDOM_INIT_E2E, protocol_notes
 from zoo.bench.prepare import prepare
@@ -31,7 +31,7 @@ from zoo.bench.progress import BenchProgress
 from zoo.bench.report import END_TO_END, BenchReport, BenchRow
 from zoo.bench.rows import e2e_row, fail_row, forward_row, free
 from zoo.bench.targets import expand_models
-from zoo.devices import resolve_device
+from zoo.devices import DTYPES, resolve_device
 from zoo.errors import first_line
 
 
