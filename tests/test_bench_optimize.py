@@ -205,11 +205,40 @@ def _two_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(space, "candidates", lambda dev, backends=True: [Candidate(), Candidate(fuse=True)])
 
 
-def test_zoo_load_optimize_applies_the_cached_choice(zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _two_candidates(monkeypatch)
-    seeded = search("resnet18", batch_size=1, weights="random", **FAST)  # what load(optimize=True) will find
+def _store(model: Any, chosen: Candidate, batch_size: int = 1, created: str = "2026-01-01T00:00:00+00:00",
+           stage1: tuple[Candidate, ...] = (Candidate(),)) -> Path:
+    """A stored search, written as `search` writes it, without measuring anything."""
+    from zoo.bench.optimize.cache import cache_key, save_cached
+
+    dev = torch.device("cpu")
+    res = opt.OptimizeResult(model=model.spec.name, weights=model.weights_source, device="cpu",
+                             device_name=zoo.optimized.device_name(dev), batch_size=batch_size, input_size=None,
+                             torch=torch.__version__, chosen=chosen, created=created)
+    path = save_cached(cache_key(model.spec.name, model.weights_source, dev, batch_size, None, stage1, []), res)
+    assert path is not None
+    return path
+
+
+def test_the_stored_choice_is_the_newest_matching_search(zoo_home: Path) -> None:
+    model = _tiny()
+    assert zoo.optimized.stored_choice(model) is None
+    _store(model, Candidate(fuse=True))
+    path = _store(model, Candidate(channels_last=True), created="2026-02-01T00:00:00+00:00",
+                  stage1=(Candidate(), Candidate(fuse=True)))  # a wider search: another file, newer
+    _store(model, Candidate("bf16"), batch_size=2, created="2026-03-01T00:00:00+00:00")
+    (path.parent / "tiny-bs1-0000.json").write_text("{not json")  # unreadable: not a choice
+    assert len(list(path.parent.glob("tiny-bs1-*.json"))) == 3
+    assert zoo.optimized.stored_choice(model) == Candidate(channels_last=True)
+    assert zoo.optimized.stored_choice(model, 2) == Candidate("bf16")
+    assert zoo.optimized.stored_choice(model, 1, (32, 32)) is None  # searched at another input size: none
+    assert zoo.optimized.load_optimized(model).optimized == Candidate(channels_last=True)
+
+
+def test_zoo_load_optimize_applies_the_stored_choice(zoo_home: Path) -> None:
+    _store(zoo.load("resnet18", pretrained=False, device="cpu"), Candidate(fuse=True))
     model = zoo.load("resnet18", pretrained=False, device="cpu", optimize=True)
-    assert model.optimized == seeded.chosen and not hasattr(model, "optimize_result")  # applied, never searched
+    assert model.optimized == Candidate(fuse=True) and not hasattr(model, "optimize_result")  # applied, not searched
+    assert isinstance(model.net.bn1, nn.Identity)  # folded
     assert model.predict(np.zeros((40, 40, 3), np.uint8)).topk
     with pytest.raises(zoo.errors.InputError, match="no --optimize choice is stored for resnet18 at batch size 2"):
         zoo.load("resnet18", pretrained=False, device="cpu", optimize=2)
