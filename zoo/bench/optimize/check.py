@@ -67,7 +67,9 @@ def check(model: Any, ref: Reference, raw: Any, precision: str) -> tuple[bool, s
     """Does `raw` (a candidate's forward output on ref.inputs) give the reference's answers? (ok, what it found)
     The task's answers decide; the raw outputs must also be within the precision's tolerance unless the task
     is a classifier (its top-k is the answer) or the outputs do not line up (a variable number of boxes)."""
-    tol = output_tolerance("tf32" if precision == "fp32" and tf32_on(model.device) else precision)
+    if precision == "fp32" and tf32_on(model.device):
+        precision = "tf32"  # "fp32" candidates on CUDA run with torch's default: TF32 convolutions
+    tol = output_tolerance(precision)
     outputs = compare_outputs(ref.raw, raw, atol=tol.atol, rtol=tol.rtol)
     note = outputs.summary
     task = _task(model)
