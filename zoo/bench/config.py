@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zoo.devices import PRECISIONS
 from zoo.errors import InputError
 
-PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULT_ITERS = 20
 DEFAULT_WARMUP = 3
 

@@ -49,10 +49,6 @@ RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscr
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
 FILE_NAMES = {"onnx": "model.onnx", "openvino": "model.xml", "torchscript": "model.torchscript.pt", "pt2": "model.pt2"}
 META_KEY = "zoo.json"  # the file name of the metadata inside TorchScript / torch.export archives
-# Parity tolerance per precision: |exported - torch fp32| <= atol + rtol * max(1, max|torch|). fp32 runtimes
-# reorder sums and fuse ops (measured here: ~1e-6 relative on resnet18, 6e-5 abs on yolov3-tiny's pixel boxes);
-# bf16 keeps 8 mantissa bits and fp16 10, and errors grow with depth.
-TOLERANCE = {"fp32": (1e-3, 1e-4), "fp16": (5e-2, 2e-2), "bf16": (1e-1, 5e-2)}
 
 
 @dataclass
@@ -382,29 +378,13 @@ def _image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[to
     return [batch.repeat(leaves[0].shape[0], 1, 1, 1).clone()]
 
 
-def _max_diff(ref: list[torch.Tensor], got: list[torch.Tensor], what: str) -> float:
-    if len(ref) != len(got):
-        raise ExportError(f"the exported network returns {len(got)} outputs on the {what} input, PyTorch {len(ref)}")
-    worst = 0.0
-    for i, (r, g) in enumerate(zip(ref, got)):
-        if tuple(r.shape) != tuple(g.shape):
-            raise ExportError(f"output {i} on the {what} input: exported shape {tuple(g.shape)}, "
-                              f"PyTorch {tuple(r.shape)}")
-        if r.numel():
-            worst = max(worst, float((r.double() - g.double()).abs().max()))
-    return worst
-
-
-def _allowed(ref: list[torch.Tensor], precision: str) -> float:
-    atol, rtol = TOLERANCE[precision]
-    scale = max([1.0] + [float(r.abs().max()) for r in ref if r.numel() and r.is_floating_point()])
-    return atol + rtol * scale
-
-
 def check_parity(model: Any, path: Path, fmt: str, precision: str, leaves: list[torch.Tensor], in_spec: Any,
                  image: Any = None, threads: int | None = None) -> dict[str, float]:
     """Max abs difference between PyTorch (fp32) and the artefact on `leaves` and on a real image;
-    over the tolerance -> ExportError, one line."""
+    over the precision's tolerance (zoo.tasks.parity.OUTPUTS) -> ExportError, one line."""
+    from zoo.tasks.parity import compare_outputs, output_tolerance
+
+    tol = output_tolerance(precision)
     runner = open_runner(path, fmt, precision, threads)
     cases = {"random": leaves}
     img = _image_leaves(model, image, leaves)
@@ -416,12 +396,13 @@ def check_parity(model: Any, path: Path, fmt: str, precision: str, leaves: list[
             raw = model(*pytree.tree_unflatten([t.clone() for t in inp], in_spec))
         ref = [t.float() if t.is_floating_point() else t for t in pytree.tree_leaves(raw)]
         got = runner.run([t.clone() for t in inp])
-        diff = _max_diff(ref, got, what)
-        allowed = _allowed(ref, precision)
-        if not diff <= allowed:
-            raise ExportError(f"{model.spec.name} as {fmt} {precision} differs from PyTorch by {diff:.3g} on the "
-                              f"{what} input (tolerance {allowed:.3g}); pass --no-check to keep it anyway")
-        out[what] = diff
+        agree = compare_outputs(ref, got, atol=tol.atol, rtol=tol.rtol)
+        if not agree.same:
+            diff = agree.metrics["max_abs"]
+            why = (f"differs from PyTorch by {diff:.3g} on the {what} input (tolerance {agree.metrics['allowed']:.3g})"
+                   if diff != float("inf") else f"differs from PyTorch on the {what} input: {agree.summary}")
+            raise ExportError(f"{model.spec.name} as {fmt} {precision} {why}; pass --no-check to keep it anyway")
+        out[what] = agree.metrics["max_abs"]
     return out
 
 
