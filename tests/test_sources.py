@@ -122,7 +122,7 @@ def _kill_mid_download(spec, w, server, at: int) -> int:
 
 @pytest.mark.parametrize("ranges", [True, False], ids=["resumed", "restarted"])
 def test_a_killed_download_resumes_or_restarts_cleanly(r18: bytes, online, ranges: bool) -> None:
-    with FakeWeb({"r18.safetensors": r18}, chunk=1 << 16, delay_s=0.005, ranges=ranges) as web:
+    with FakeWeb({"r18.safetensors": r18}, chunk=1 << 18, delay_s=0.01, ranges=ranges) as web:
         spec, w = entry(UrlSource(f"{web.url}/r18.safetensors"), sha256=sha(r18))
         assert _kill_mid_download(spec, w, web, len(r18) // 2) == -signal.SIGKILL
         part = downloads_dir(spec, w) / "r18.safetensors.part"

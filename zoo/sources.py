@@ -166,10 +166,9 @@ def _hub_name(src: HubSource, f: WeightsFile) -> str:
 
 
 def downloads_dir(spec: ModelSpec, w: WeightsSpec) -> Path:
-    """ZOO_HOME/downloads/<model>/<tag>: URL originals until converted (resumable `.part` files)."""
-    from zoo.paths import safe_part, zoo_home
+    from zoo.paths import downloads_dir as folder
 
-    return zoo_home() / "downloads" / safe_part(spec.name, "model name") / safe_part(w.tag, "tag")
+    return folder(spec.name, w.tag)
 
 
 def _fetch_hub(spec: ModelSpec, w: WeightsSpec, src: HubSource, recorded: str | None) -> Fetched:
