@@ -305,3 +305,19 @@ def test_zoo_list_json_counts_models_with_a_source(capsys: pytest.CaptureFixture
     assert code == 0 and "openpose-body" in with_source and "dcgan-64" not in with_source
     code, out, _ = zoo_in_process(capsys, "list")
     assert f"{len(models)} models, {len(with_source)} with a weights source" in out
+
+
+def test_torchvision_pins_start_with_the_prefix_in_torchvisions_file_names() -> None:
+    """Every full sha256 the registry gives a torchvision source agrees with the installed torchvision's URL."""
+    from zoo.sources import hash_prefix, torchvision_url
+
+    reg = default_registry()
+    checked = 0
+    for name in reg.list():
+        for w in reg.get(name).weights:
+            for src in w.all_sources:
+                if isinstance(src, TorchvisionSource):
+                    prefix = hash_prefix(torchvision_url(src))
+                    assert prefix and (w.sha256 is None or w.sha256.startswith(prefix)), (name, prefix, w.sha256)
+                    checked += bool(w.sha256)
+    assert checked >= 7  # alexnet, faster (3), mask (2), keypoint

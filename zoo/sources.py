@@ -62,6 +62,9 @@ def how_pinned(w: WeightsSpec) -> str:
     srcs = w.all_sources
     if w.pinned:
         return f"sha256 {w.sha256[:12]}…" if w.sha256 else "sha256 of every file"
+    pinned_files = [f.filename for f in w.files if f.sha256]
+    if pinned_files and srcs:
+        return f"sha256 of {', '.join(pinned_files)}; the other files' {FIRST_USE_TEXT}"
     if srcs and all(isinstance(s, HubSource) for s in srcs):
         return "the Hub's LFS sha256 (recorded on download)"
     tv = any(isinstance(s, TorchvisionSource) for s in srcs)
