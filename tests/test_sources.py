@@ -321,3 +321,27 @@ def test_torchvision_pins_start_with_the_prefix_in_torchvisions_file_names() -> 
                     assert prefix and (w.sha256 is None or w.sha256.startswith(prefix)), (name, prefix, w.sha256)
                     checked += bool(w.sha256)
     assert checked >= 7  # alexnet, faster (3), mask (2), keypoint
+
+
+def test_plain_http_is_refused_except_locally_or_through_the_mirror(tmp_path: Path) -> None:
+    from zoo.errors import WeightsError
+    from zoo.urlfetch import fetch_url
+
+    with pytest.raises(WeightsError, match="only https://"):
+        fetch_url("http://example.com/w.pth", tmp_path / "w.pth")
+    assert not (tmp_path / "w.pth.part").exists()
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path: Path) -> None:
+    import socket
+
+    from zoo.errors import WeightsError
+    from zoo.urlfetch import fetch_url
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never sends a byte
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        start = time.monotonic()
+        with pytest.raises(WeightsError, match="no answer within 0.5 s"):
+            fetch_url(f"http://127.0.0.1:{silent.getsockname()[1]}/w.pth", tmp_path / "w.pth", timeout=0.5)
+    assert time.monotonic() - start < 10

@@ -9,7 +9,6 @@ Standard library only (urllib): certificate checks are urllib's defaults.
 from __future__ import annotations
 
 import os
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -64,10 +63,10 @@ def _http_error(label: str, url: str, e: urllib.error.HTTPError) -> WeightsError
     return WeightsError(f"{label}: {url}: HTTP {e.code} {e.reason}")
 
 
-def _network_error(label: str, url: str, e: BaseException) -> WeightsError:
+def _network_error(label: str, url: str, e: BaseException, timeout: float) -> WeightsError:
     reason = getattr(e, "reason", None) or e
-    if isinstance(reason, (socket.timeout, TimeoutError)):
-        return WeightsError(f"{label}: {url}: no answer within {TIMEOUT_S:g} s")
+    if isinstance(reason, TimeoutError):
+        return WeightsError(f"{label}: {url}: no answer within {timeout:g} s")
     return WeightsError(f"{label}: {url}: {str(reason).splitlines()[0] if str(reason) else type(reason).__name__}")
 
 
@@ -90,7 +89,7 @@ def _receive(url: str, part: Path, label: str, size: int | None, timeout: float)
             return
         raise _http_error(label, url, e) from None
     except (urllib.error.URLError, OSError) as e:
-        raise _network_error(label, url, e) from None
+        raise _network_error(label, url, e, timeout) from None
     with resp:
         if have and resp.status != 206:  # the server ignored Range: start again from byte 0
             have = 0
@@ -104,7 +103,7 @@ def _receive(url: str, part: Path, label: str, size: int | None, timeout: float)
                     fh.write(block)
                     bar.update(len(block))
         except (TimeoutError, ConnectionError, urllib.error.URLError) as e:
-            raise _network_error(label, url, e) from None  # the part stays: the next try resumes it
+            raise _network_error(label, url, e, timeout) from None  # the part stays: the next try resumes it
 
 
 def fetch_url(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None, label: str = "",
@@ -117,6 +116,8 @@ def fetch_url(url: str, dest: Path, *, sha256: str | None = None, size: int | No
     _check_scheme(url)
     label = label or dest.name
     part = dest.with_name(dest.name + ".part")
+    if sha256 and dest.is_file() and sha256_file(dest) == sha256:  # fetched and checked by a run that died later
+        return sha256
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         for attempt in (0, 1):
