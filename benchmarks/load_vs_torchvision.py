@@ -28,6 +28,7 @@ def main() -> None:
     import torchvision
 
     import zoo
+    from zoo.api import expected_state
     from zoo.convert import import_file
     from zoo.plugin_manager import default_registry
 
@@ -36,7 +37,7 @@ def main() -> None:
     pth.parent.mkdir(parents=True)
     torch.save(getattr(torchvision.models, args.model)().state_dict(), pth)  # torchvision finds it in its cache
     spec = default_registry().get(args.model)
-    import_file(spec, spec.default_weights(), pth)  # the same weights into the zoo cache
+    import_file(spec, spec.default_weights(), pth, expected=expected_state(spec))  # the same weights into the zoo cache
 
     def tv() -> torch.nn.Module:
         return getattr(torchvision.models, args.model)(weights=weights_enum).eval()

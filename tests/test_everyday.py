@@ -261,7 +261,7 @@ def test_detections_name_coco_classes_one_way() -> None:
 
 def test_list_counts_and_int_params(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list", "resnet18")
-    assert code == 0 and out.splitlines()[0].strip() == "1 model"
+    assert code == 0 and out.splitlines()[0].strip() == "1 model, 1 with a weights source"
     _, out, _ = run(capsys, "list", "resnet*", "--json")
     assert all(isinstance(m["num_params"], int) for m in json.loads(out))
     _, out, _ = run(capsys, "info", "resnet18", "--json")

@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import save_file
 
 import zoo
+import zoo.api
 from zoo import cache, hub
 from zoo.errors import OfflineError, WeightsMismatchError, WeightsNotFoundError
 from zoo.paths import weights_dir
@@ -64,6 +65,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     return attempts
 
 
+def fetch(spec, w, **kw) -> Path:
+    """zoo.sources.download with the expected state dict zoo.api builds (the weights layer cannot)."""
+    from zoo.api import expected_state
+    from zoo.sources import download
+
+    return download(spec, w, expected=expected_state(spec), **kw)
+
+
 def spec_and_weights(sha256: str | None):
     spec = default_registry().get("resnet18")
     w = dataclasses.replace(spec.default_weights(), sha256=sha256)
@@ -74,7 +83,7 @@ def test_download_verify_load_from_fake_hub(resnet18_file, zoo_home: Path, no_ne
     data, state = resnet18_file
     spec, w = spec_and_weights(hashlib.sha256(data).hexdigest())
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
-    path = hub.download(spec, w)
+    path = fetch(spec, w)
     assert path == weights_dir("resnet18", w.tag) / "model.safetensors"
     row = cache.verify(spec, w)
     assert (row.status, row.pinned_by) == ("ok", "registry")
@@ -88,7 +97,7 @@ def test_hub_etag_pins_when_registry_has_no_sha(resnet18_file, zoo_home: Path, n
     data, _ = resnet18_file
     spec, w = spec_and_weights(None)
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
-    hub.download(spec, w)
+    fetch(spec, w)
     lock = cache.Lock.read(weights_dir("resnet18", w.tag))
     assert lock.pinned_by == "hub-etag" and lock.original_sha256 == hashlib.sha256(data).hexdigest()
     assert cache.verify(spec, w).pinned_by == "hub-etag"
@@ -102,7 +111,7 @@ def test_flipped_byte_is_refused_naming_file_and_both_hashes(resnet18_file, zoo_
     spec, w = spec_and_weights(good)
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, bytes(bad), etag=good, revision=w.revision)
     with pytest.raises(WeightsMismatchError) as err:
-        hub.download(spec, w)
+        fetch(spec, w)
     msg = str(err.value)
     assert "model.safetensors" in msg and good in msg and hashlib.sha256(bytes(bad)).hexdigest() in msg
     assert not (weights_dir("resnet18", w.tag)).exists()
@@ -114,7 +123,7 @@ def test_truncated_download_leaves_nothing_in_cache(resnet18_file, zoo_home: Pat
     truncated = data[: len(data) // 3]
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, truncated, revision=w.revision)  # its own etag: the hash passes
     with pytest.raises(WeightsMismatchError, match="not a readable safetensors file|does not fit"):
-        hub.download(spec, w)
+        fetch(spec, w)
     folder = weights_dir("resnet18", w.tag)
     assert not folder.exists() or not any(folder.iterdir())
 
@@ -131,7 +140,7 @@ def test_killed_write_leaves_no_partial_file(resnet18_file, zoo_home: Path, monk
 
     monkeypatch.setattr(safetensors.torch, "save_file", dying_save)
     with pytest.raises(KeyboardInterrupt):
-        hub.download(spec, w)
+        fetch(spec, w)
     folder = weights_dir("resnet18", w.tag)
     assert not folder.exists() or not any(folder.iterdir())  # neither the temp file nor model.safetensors
     left = [p.name for p in folder.parent.iterdir() if p.suffix != ".lock"] if folder.parent.exists() else []
@@ -153,7 +162,7 @@ def test_unreachable_hub_fails_fast(monkeypatch) -> None:
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
     spec, w = spec_and_weights(None)
     with pytest.raises(OfflineError, match="cannot reach"):
-        hub.download(spec, w)
+        fetch(spec, w)
 
 
 def test_model_without_weights_says_so() -> None:
@@ -166,7 +175,7 @@ def test_modified_cache_file_fails_verify(resnet18_file, zoo_home: Path) -> None
     data, _ = resnet18_file
     spec, w = spec_and_weights(None)
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision)
-    path = hub.download(spec, w)
+    path = fetch(spec, w)
     with open(path, "r+b") as fh:
         fh.seek(-1, 2)
         fh.write(b"\x00" if fh.read(1) != b"\x00" else b"\x01")
@@ -178,7 +187,7 @@ def test_weights_in_a_space_repo(resnet18_file, zoo_home: Path, no_network) -> N
     spec, w = spec_and_weights(hashlib.sha256(data).hexdigest())
     w = dataclasses.replace(w, repo_id="someone/demo-space", repo_type="space")
     put_in_fake_hub(zoo_home / "hf-hub", w.repo_id, w.filename, data, revision=w.revision, repo_type="space")
-    assert hub.download(spec, w).is_file()
+    assert fetch(spec, w).is_file()
     assert cache.verify(spec, w).pinned_by == "registry"
 
 
@@ -216,7 +225,7 @@ def test_hub_refusing_access_names_the_repo_and_hf_token(online_hub, status: int
     online_hub(_hub_error(status, cls_name))
     spec, w = spec_and_weights(None)
     with pytest.raises(WeightsAccessError) as err:
-        hub.download(spec, w)
+        fetch(spec, w)
     text = str(err.value)
     assert w.repo_id in text and "HF_TOKEN" in text and f"HTTP {status}" in text and "\n" not in text
 
@@ -225,7 +234,7 @@ def test_missing_file_on_the_hub_is_weights_not_found(online_hub) -> None:
     online_hub(_hub_error(404, "RemoteEntryNotFoundError"))
     spec, w = spec_and_weights(None)
     with pytest.raises(WeightsNotFoundError, match="not found on the Hub") as err:
-        hub.download(spec, w)
+        fetch(spec, w)
     assert "\n" not in str(err.value)
 
 
@@ -236,7 +245,7 @@ def test_full_or_read_only_disk_during_download_is_one_line(online_hub, code: in
     online_hub(OSError(code, os.strerror(code)))
     spec, w = spec_and_weights(None)
     with pytest.raises(StorageError) as err:
-        hub.download(spec, w)
+        fetch(spec, w)
     text = str(err.value)
     assert os.environ["HF_HUB_CACHE"] in text and "ZOO_HOME" in text and os.strerror(code) in text
 
@@ -260,6 +269,6 @@ def test_a_missing_local_file_is_weights_not_found_in_import_and_load(tmp_path: 
 
     spec, w = spec_and_weights(None)
     with pytest.raises(WeightsNotFoundError):
-        import_file(spec, w, tmp_path / "nope.pth")
+        import_file(spec, w, tmp_path / "nope.pth", expected=zoo.api.expected_state(spec))
     with pytest.raises(WeightsNotFoundError):
         zoo.load("resnet18", weights=tmp_path / "nope.pth")

@@ -48,6 +48,19 @@ def build(spec: ModelSpec | str, device: Any = "cpu", registry: Registry | None 
     return model.eval()
 
 
+def expected_state(spec: ModelSpec, registry: Registry | None = None) -> Any:
+    """A zero-arg callable giving `spec`'s state dict built on the meta device (keys and shapes, no memory),
+    built on first call and kept: what the weights layer converts against (it cannot build a net itself)."""
+    built: list[Any] = []
+
+    def state() -> Any:
+        if not built:
+            built.append(build(spec, device="meta", registry=registry).net.state_dict())
+        return built[0]
+
+    return state
+
+
 def auto_device(device: Any) -> Any:
     """The device to build on: "meta" as is, anything else through zoo.devices.resolve_device ("auto" ->
     cuda when available; "bogus" -> the one InputError every command shows, before any weights are read)."""
@@ -110,7 +123,8 @@ def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, 
     device = auto_device(device)  # a bad --device is named as such, not blamed on the cache file
     if weights is None and not pretrained:
         return build(resolved.spec, device, registry, **options)
-    return load_from(resolve_weights(resolved, weights), resolved.spec, device, registry, **options)
+    source = resolve_weights(resolved, weights, expected=expected_state(resolved.spec, registry))
+    return load_from(source, resolved.spec, device, registry, **options)
 
 
 def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Registry | None = None,
@@ -120,7 +134,7 @@ def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Regis
     from zoo.weights import load_into
 
     device = auto_device(device)
-    state = read_state(source, spec, device, registry)
+    state = read_state(source, spec, device, registry, expected=expected_state(spec, registry))
     model = build(spec, device="meta", registry=registry, **options)
     if not model.supports_meta_init:
         model = build(spec, device="cpu", registry=registry, **options)

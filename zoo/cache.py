@@ -1,6 +1,6 @@
 """The zoo's weights cache: converted safetensors plus a lock file per entry, and what reads them back
-(cache look-up, verification, listing, removal). Nothing here downloads or converts: zoo.hub fetches,
-zoo.convert converts, and both hand their state dict to `store`. No torch import at module level
+(cache look-up, verification, listing, removal). Nothing here downloads or converts: zoo.sources fetches,
+zoo.convert converts and hands its state dict to `store`. No torch import at module level
 (`zoo list` looks up the cache)."""
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ class Lock:
 
     model: str
     tag: str
-    origin: str  # "hub", "import" or "composed"
-    original: str  # repo_id/filename@revision, the imported file's path, or the composed sources
+    origin: str  # the source kind ("hub", "url", "torchvision"), "import", "composed" or "rebuilt"
+    original: str  # repo_id/filename@revision, the URL, the imported file's path, or the composed sources
     original_format: str
     original_sha256: str
-    pinned_by: str  # "registry" (sha256 in registry.yaml), "hub-etag" (Hub LFS sha256), "local" (hash taken here)
+    # "registry" (sha256 in registry.yaml), "hub-etag" (Hub LFS sha256), "first-use" (no published hash: the
+    # first download's, enforced on later downloads), "local" (hash taken here of an imported file)
+    pinned_by: str
     safetensors_sha256: str
     size: int
     created: str
@@ -153,7 +155,7 @@ def check_cached(path: Path, name: str, tag: str) -> str:
 def _fix(name: str, tag: str, lock: Lock | None) -> str:
     if lock is not None and lock.origin == "import" and lock.original:
         return f"run 'zoo import {name}.{tag} {lock.original}' to restore it"
-    if lock is not None and lock.origin == "hub":
+    if lock is not None and lock.origin in ("hub", "url", "torchvision"):
         return f"run 'zoo download {name}.{tag} --force' to restore it"
     return f"run 'zoo download {name}.{tag} --force' or 'zoo import {name}.{tag} FILE' to restore it"
 
@@ -241,6 +243,7 @@ def verify(spec: ModelSpec, w: WeightsSpec) -> VerifyRow:
         return VerifyRow(spec.name, w.tag, "ok", lock.pinned_by,
                          f"converted from {lock.original} (sha256 {lock.original_sha256[:12]}…, not the registry's file)")
     how = {"registry": "original matches the registry's sha256", "hub-etag": "original matched the Hub's LFS sha256",
+           "first-use": "hash recorded on first download (no published sha256)",
            "local": "hash recorded locally only"}.get(lock.pinned_by, lock.pinned_by)
     return VerifyRow(spec.name, w.tag, "ok", lock.pinned_by, how)
 

@@ -5,11 +5,13 @@ Cache layout (ZOO_HOME, default: the user cache dir):
   weights/<model>/<tag>/lock.json           where they came from and how they were pinned
   weights/<model>/<tag>/.verified.json      the file's stat when its sha256 last matched (zoo.cache)
   weights/<model>/.<tag>.lock               one writer per entry (zoo.cache.entry_lock)
+  downloads/<model>/<tag>/                  originals fetched by URL until converted (`.part` files resume)
   exports/<model>/<format>-<precision>-<key>/   exported networks and their export.json (zoo.runtimes)
   exports/.openvino-cache/                  OpenVINO's compiled-model cache
   optimize/<model>-bs<N>-<digest>.json      the fastest correct configuration found (zoo.bench.optimize)
   proposals/                                cached region proposals (zoo.ops.proposals)
-Originals fetched from the Hub live in huggingface_hub's own cache (HF_HUB_CACHE / HF_HOME).
+Originals fetched from the Hub live in huggingface_hub's own cache (HF_HUB_CACHE / HF_HOME), torchvision's
+that torch.hub already holds are read from its cache (TORCH_HOME).
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def weights_dir(name: str, tag: str) -> Path:
     if os.path.commonpath([os.path.normpath(out), os.path.normpath(root)]) != os.path.normpath(root):
         raise InputError(f"{name}.{tag}: the cache path {out} would lie outside {root}")
     return out
+
+
+def downloads_dir(name: str, tag: str) -> Path:
+    """ZOO_HOME/downloads/<model>/<tag>: one entry's originals fetched by URL, until converted."""
+    return zoo_home() / "downloads" / safe_part(name, "model name") / safe_part(tag, "tag")
 
 
 def hub_cache_dir() -> str | None:

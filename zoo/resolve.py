@@ -1,5 +1,7 @@
-"""Where a model's weights come from, decided in one place (timm's split: resolving *where* is separate from
-loading *how*). `zoo.load`, the benchmark harness and the R-CNN composer all ask this module."""
+"""Which weights a model loads, decided in one place (timm's split: resolving *where* is separate from loading
+*how*): a file the caller gives, else the cache, else a download from the entry's sources (zoo.sources).
+`zoo.load`, the benchmark harness, `zoo publish` and the R-CNN weight composer ask this module; building
+the net to load into is the caller's (zoo.api), which hands in the expected state dict for conversions."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from zoo.errors import WeightsNotFoundError
 from zoo.registry import Resolved
+from zoo.sources import ExpectedState
 from zoo.spec import ModelSpec, WeightsSpec
 
 LOCAL = WeightsSpec(tag="local", description="imported by the user")  # for models whose registry row has no weights
@@ -36,8 +39,10 @@ def entry_for_tag(spec: ModelSpec, tag: str) -> WeightsSpec:
     return spec.weights_for(tag) or (LOCAL if tag == LOCAL.tag else dataclasses.replace(LOCAL, tag=tag))
 
 
-def resolve_weights(resolved: Resolved, weights: str | Path | None = None, download: bool = True) -> WeightsSource:
-    """A local file if given; else the cache; else a download (when allowed and published); else "none"
+def resolve_weights(resolved: Resolved, weights: str | Path | None = None, download: bool = True,
+                    expected: ExpectedState | None = None) -> WeightsSource:
+    """A local file if given; else the cache; else a download from the entry's sources (when `download`;
+    `expected` is then the model's state dict or a callable building it, for the conversion); else "none"
     when `download` is False (the harness never downloads), or WeightsNotFoundError naming the fix."""
     from zoo.cache import cached_weights
 
@@ -54,18 +59,21 @@ def resolve_weights(resolved: Resolved, weights: str | Path | None = None, downl
     if not download:
         return WeightsSource("none", None, "random init", entry)
     if entry.obtainable:
-        from zoo.hub import download as hub_download
+        from zoo.sources import download as fetch
 
-        return WeightsSource("cache", hub_download(spec, entry), label, entry)
-    what = (f"{spec.name}.{entry.tag}: these weights are not published on the Hub ({entry.description})"
-            if resolved.weights else f"{spec.name}: no pretrained weights are published for it")
-    raise WeightsNotFoundError(f"{what}; bring a checkpoint with 'zoo import {spec.name} FILE', "
-                               "or use pretrained=False (--random-init) for random weights")
+        if expected is None:
+            raise TypeError("resolve_weights(download=True) needs `expected` to convert a download")
+        return WeightsSource("cache", fetch(spec, entry, expected=expected), label, entry)
+    from zoo.sources import what_instead
+
+    raise WeightsNotFoundError(what_instead(spec, entry))
 
 
-def read_state(source: WeightsSource, spec: Any, device: Any = "cpu", registry: Any = None) -> dict[str, Any]:
+def read_state(source: WeightsSource, spec: Any, device: Any = "cpu", registry: Any = None,
+               expected: ExpectedState | None = None) -> dict[str, Any]:
     """The state dict a source holds: safetensors read directly, an original checkpoint converted in memory
-    through the same converters as `zoo import`."""
+    through the same converters as `zoo import` (against `expected`, the model's state dict or a callable
+    building it)."""
     from zoo.weights import read_safetensors
 
     if source.path is None:
@@ -73,7 +81,9 @@ def read_state(source: WeightsSource, spec: Any, device: Any = "cpu", registry: 
     if source.kind == "file" and not (source.path.is_file() and source.path.suffix == ".safetensors"):
         from zoo.convert import convert_any
 
-        state, _ = convert_any(spec, source.entry, source.path, registry=registry)
+        if expected is None:
+            raise TypeError(f"read_state: {source.path} needs converting, which needs `expected`")
+        state, _ = convert_any(spec, source.entry, source.path, registry=registry, expected=expected)
         return state
     if source.kind == "cache":  # the cached file must still be what its lock recorded (ZOO_VERIFY)
         from zoo.cache import check_cached

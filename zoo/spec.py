@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from zoo.errors import SpecError
 
@@ -45,6 +45,43 @@ class WeightsFile:
 
 
 @dataclass(frozen=True)
+class HubSource:
+    """A file on the Hugging Face Hub at a pinned revision (for a multi-file entry, `filename` is the folder
+    in the repo holding every file, "" for its root)."""
+
+    repo_id: str
+    filename: str | None = None
+    revision: str = "main"
+    repo_type: str = "model"  # model | dataset | space
+
+    kind: ClassVar[str] = "hub"
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """An HTTPS URL (the authors' or the framework's own download location). For a multi-file entry it is a
+    prefix each file's name is appended to ("https://host/dir/" or "https://host/dir/name-")."""
+
+    url: str
+
+    kind: ClassVar[str] = "url"
+
+
+@dataclass(frozen=True)
+class TorchvisionSource:
+    """A torchvision weights enum member ("KeypointRCNN_ResNet50_FPN_Weights.COCO_V1"): the URL comes from the
+    installed torchvision, and the hash prefix in its file name is checked as torch.hub does."""
+
+    weights: str
+
+    kind: ClassVar[str] = "torchvision"
+
+
+Source = HubSource | UrlSource | TorchvisionSource
+SOURCE_KINDS = ("hub", "url", "torchvision")
+
+
+@dataclass(frozen=True)
 class WeightsSpec:
     """One set of weights for an architecture: where it lives and how it is pinned."""
 
@@ -63,10 +100,24 @@ class WeightsSpec:
     # several files: `filename` is then the folder inside the repo ("" for its root) and the converter gets a
     # local folder holding every file; each file's sha256 is checked
     files: tuple[WeightsFile, ...] = ()
+    # further places holding the same bytes, tried in order after the Hub repo above (each checked against
+    # the same sha256 and size)
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def all_sources(self) -> tuple[Source, ...]:
+        """Every source in the order tried: the row's own Hub repo (repo_id, filename, revision) first."""
+        own = (HubSource(self.repo_id, self.filename, self.revision, self.repo_type),) if self.repo_id else ()
+        return own + self.sources
 
     @property
     def obtainable(self) -> bool:
-        return bool(self.repo_id and (self.filename is not None or self.files))
+        return bool(self.repo_id and (self.filename is not None or self.files)) or bool(self.sources)
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the registry gives the original's sha256 (every file's, for a multi-file entry)."""
+        return all(f.sha256 for f in self.files) if self.files else bool(self.sha256)
 
     @property
     def multi_file(self) -> bool:
@@ -132,7 +183,8 @@ class ModelSpec:
 
 def _plain(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        kind = {"kind": value.kind} if isinstance(getattr(type(value), "kind", None), str) else {}  # a source's kind
+        return {**kind, **{f.name: _plain(getattr(value, f.name)) for f in fields(value)}}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -251,6 +303,51 @@ def _files(source: str, name: str, where: str, value: Any) -> tuple[WeightsFile,
     return tuple(out)
 
 
+_SOURCE_TYPES = {"hub": str, "filename": (str, _NONE), "revision": (str, int), "repo_type": str, "url": str,
+                 "torchvision": str}
+HEX40 = set("0123456789abcdef")
+
+
+def _sources(source: str, name: str, where: str, value: Any, multi_file: bool) -> tuple[Source, ...]:
+    """`sources:` rows: {hub: ORG/NAME, filename, revision, repo_type}, {url: https://...} or
+    {torchvision: Enum.MEMBER}; exactly one kind each."""
+    _typed(source, name, where, value, list)
+    out: list[Source] = []
+    for i, row in enumerate(value):
+        here = f"{where}[{i}]"
+        _typed(source, name, here, row, dict)
+        kinds = [k for k in SOURCE_KINDS if k in row]
+        if len(kinds) != 1:
+            raise _fail(source, name, here, f"give exactly one of {', '.join(SOURCE_KINDS)} (got {sorted(row)})")
+        allowed = {"hub": {"hub", "filename", "revision", "repo_type"}, "url": {"url"},
+                   "torchvision": {"torchvision"}}[kinds[0]]
+        for k in row:
+            if k not in allowed:
+                raise _fail(source, name, f"{here}.{k}", f"unknown key for a {kinds[0]} source "
+                                                          f"(known: {', '.join(sorted(allowed))})")
+        _fields_typed(source, name, f"{here}.", row, _SOURCE_TYPES)
+        if kinds[0] == "hub":
+            revision = str(row.get("revision", ""))
+            if len(revision) != 40 or not set(revision) <= HEX40:
+                raise _fail(source, name, f"{here}.revision", f"a 40-hex commit is required, got {revision!r}")
+            if row.get("repo_type", "model") not in REPO_TYPES:
+                raise _fail(source, name, f"{here}.repo_type", f"{row['repo_type']!r} is not one of {', '.join(REPO_TYPES)}")
+            if row.get("filename") is None and not multi_file:
+                raise _fail(source, name, f"{here}.filename", "required")
+            out.append(HubSource(row["hub"], row.get("filename"), revision, row.get("repo_type", "model")))
+        elif kinds[0] == "url":
+            if not row["url"].startswith("https://"):
+                raise _fail(source, name, f"{here}.url", f"an https:// URL is required, got {row['url']!r}")
+            out.append(UrlSource(row["url"]))
+        else:
+            enum, _, member = row["torchvision"].partition(".")
+            if not (enum.endswith("_Weights") and member):
+                raise _fail(source, name, f"{here}.torchvision", "expected a weights enum member such as "
+                                                                 f"'ResNet50_Weights.IMAGENET1K_V1', got {row['torchvision']!r}")
+            out.append(TorchvisionSource(row["torchvision"]))
+    return tuple(out)
+
+
 def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
     _typed(source, name, "weights", value, list)
     known = {f.name for f in fields(WeightsSpec)}
@@ -270,6 +367,8 @@ def _weights(source: str, name: str, value: Any) -> tuple[WeightsSpec, ...]:
             raise _fail(source, name, f"{where}.repo_type", f"{kw['repo_type']!r} is not one of {', '.join(REPO_TYPES)}")
         if "files" in kw:
             kw["files"] = _files(source, name, f"{where}.files", kw["files"])
+        if "sources" in kw:
+            kw["sources"] = _sources(source, name, f"{where}.sources", kw["sources"], "files" in kw)
         if kw.get("repo_id") and not kw.get("filename") and not kw.get("files"):
             raise _fail(source, name, f"{where}.filename", "required when repo_id is given (or a files list)")
         if "metrics" in kw:

@@ -75,20 +75,19 @@ class ComposeReport:
     summary: str = ""
 
 
-def _source_file(source: str, given: dict[str, Path]) -> Path:
-    from zoo.api import get_spec
-    from zoo.cache import cached_weights, check_cached
+def _source_state(source: str, given: dict[str, Path]) -> tuple[dict[str, torch.Tensor], Path]:
+    """A source model's weights and the file they came from: a file the caller gives, else the cache, through
+    the core's resolve path (zoo.resolve: the same look-up and checks as any load; nothing downloads here)."""
+    from zoo.api import expected_state
+    from zoo.plugin_manager import default_registry
+    from zoo.resolve import read_state, resolve_weights
 
-    if source in given:
-        return Path(given[source])
-    spec = get_spec(source)
-    w = spec.default_weights()
-    path = cached_weights(spec, w) if w is not None else None
-    if path is None:
+    resolved = default_registry().resolve(source)
+    found = resolve_weights(resolved, given.get(source), download=False)
+    if found.path is None:
         raise WeightsNotFoundError(f"{source}: weights not in the cache; run 'zoo download {source}' "
                                    f"(or 'zoo import {source} FILE') first, then compose again")
-    check_cached(path, spec.name, w.tag)  # a damaged cached source is refused like any load
-    return path
+    return read_state(found, resolved.spec, expected=expected_state(resolved.spec)), found.path
 
 
 def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] | None = None,
@@ -97,7 +96,6 @@ def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] 
     from zoo.api import build, get_spec
     from zoo.cache import entry_lock, store
     from zoo.fsutil import sha256_file
-    from zoo.weights import read_safetensors
 
     spec = get_spec(name)
     options = recipes_for(name)
@@ -110,8 +108,7 @@ def compose_weights(name: str, tag: str | None = None, sources: dict[str, Path] 
     report = ComposeReport(spec.name, recipe.tag, "", summary=recipe.summary)
     digest = hashlib.sha256()
     for source, prefixes in recipe.sources:
-        path = _source_file(source, sources or {})
-        src = read_safetensors(path)
+        src, path = _source_state(source, sources or {})
         digest.update(sha256_file(path).encode())
         n = 0
         for key, value in src.items():

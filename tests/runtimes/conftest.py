@@ -13,6 +13,7 @@ import torch
 from clikit import SHARED_DATA
 
 import zoo
+from zoo.api import expected_state
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,7 @@ def yolo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         from zoo.convert import import_file
 
         spec = zoo.get_spec("yolov3-tiny")
-        import_file(spec, spec.default_weights(), SHARED_DATA / "yolov3-tiny.weights")
+        import_file(spec, spec.default_weights(), SHARED_DATA / "yolov3-tiny.weights", expected=expected_state(spec))
     yield root
 
 

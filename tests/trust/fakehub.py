@@ -1,6 +1,8 @@
 """A fake Hugging Face Hub over HTTP on 127.0.0.1: HEAD and (ranged) GET of /<repo>/resolve/<rev>/<file>,
 with the headers huggingface_hub reads (X-Repo-Commit, X-Linked-Etag = sha256, X-Linked-Size). It sends
-slowly, in chunks, and counts the bytes sent, so a test can SIGKILL a downloader at a chosen point."""
+slowly, in chunks, and counts the bytes sent, so a test can SIGKILL a downloader at a chosen point.
+FakeWeb is the same server for plain URLs (/<path> -> bytes), e.g. a ZOO_URL_MIRROR, optionally ignoring
+Range requests as some servers do."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 class FakeHub:
-    def __init__(self, files: dict[str, bytes], chunk: int = 1 << 20, delay_s: float = 0.01):
-        self.files = files  # "repo_id/filename" -> bytes
-        self.chunk, self.delay_s = chunk, delay_s
+    def __init__(self, files: dict[str, bytes], chunk: int = 1 << 20, delay_s: float = 0.01, ranges: bool = True):
+        self.files = files  # "repo_id/filename" -> bytes (FakeWeb: "path/without/leading/slash" -> bytes)
+        self.chunk, self.delay_s, self.ranges = chunk, delay_s, ranges
         self.sent = 0  # body bytes sent so far, over all requests
         self.gets = 0
+        self.range_starts: list[int] = []  # the start of every ranged GET
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,8 +30,7 @@ class FakeHub:
                 pass
 
             def _find(self) -> bytes | None:
-                m = re.match(r"^/(?:(?:models|datasets|spaces)/)?(.+)/resolve/([^/]+)/(.+)$", self.path.split("?")[0])
-                return hub.files.get(f"{m.group(1)}/{m.group(3)}") if m else None
+                return hub.find(self.path.split("?")[0])
 
             def _headers(self, data: bytes, status: int, start: int = 0) -> None:
                 self.send_response(status)
@@ -57,8 +59,10 @@ class FakeHub:
                     self.end_headers()
                     return
                 hub.gets += 1
-                m = re.match(r"bytes=(\d+)-", self.headers.get("Range", ""))
+                m = re.match(r"bytes=(\d+)-", self.headers.get("Range", "")) if hub.ranges else None
                 start = int(m.group(1)) if m else 0
+                if m:
+                    hub.range_starts.append(start)
                 self._headers(data, 206 if m else 200, start)
                 try:
                     for i in range(start, len(data), hub.chunk):
@@ -72,6 +76,10 @@ class FakeHub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def find(self, path: str) -> bytes | None:
+        m = re.match(r"^/(?:(?:models|datasets|spaces)/)?(.+)/resolve/([^/]+)/(.+)$", path)
+        return self.files.get(f"{m.group(1)}/{m.group(3)}") if m else None
+
     def __enter__(self) -> FakeHub:
         self.thread.start()
         return self
@@ -79,3 +87,10 @@ class FakeHub:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeWeb(FakeHub):
+    """Plain URLs: GET /<path> serves files["<path>"]."""
+
+    def find(self, path: str) -> bytes | None:
+        return self.files.get(path.lstrip("/"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import json
 import multiprocessing
 import os
@@ -22,6 +23,7 @@ from safetensors.torch import save_file
 
 import zoo
 from zoo import cache
+from zoo.api import expected_state
 from zoo.cache import check_cached, lock_of
 from zoo.errors import InputError, StorageError, WeightsMismatchError
 from zoo.paths import weights_dir
@@ -63,7 +65,7 @@ def do_import(path: Path) -> Any:
     from zoo.convert import import_entry
 
     spec, w = entry()
-    return import_entry(spec, w, path)
+    return import_entry(spec, w, path, expected=expected_state(spec))
 
 
 def entry_state() -> str:
@@ -380,6 +382,7 @@ def test_sigkill_at_random_points_of_a_download(monkeypatch: pytest.MonkeyPatch,
     from huggingface_hub import constants
 
     from zoo import hub
+    from zoo.sources import download
 
     spec, w = entry()
     w = dataclasses.replace(w, sha256=None)  # pinned by the fake Hub's LFS sha256
@@ -396,12 +399,12 @@ def test_sigkill_at_random_points_of_a_download(monkeypatch: pytest.MonkeyPatch,
         kills = 0
         for at in points:
             base = fake.sent
-            code = run_child(hub.download, spec, w, kill_when=lambda b=base, a=at: fake.sent - b >= a)
+            code = run_child(functools.partial(download, expected=expected_state(spec)), spec, w, kill_when=lambda b=base, a=at: fake.sent - b >= a)
             kills += code == -signal.SIGKILL
             assert entry_state() in ("absent", "complete")
-            snap = hub._hub_cached(w)
+            snap = hub._hub_cached(w.all_sources[0], w.filename)
             assert snap is None or snap.read_bytes() == data  # the Hub cache never shows a partial file either
-        out = hub.download(spec, w)  # the retry succeeds
+        out = download(spec, w, expected=expected_state(spec))  # the retry succeeds
         assert out.read_bytes() and entry_state() == "complete"
         assert cache.verify(spec, w).status == "ok"
     TRIED["kills survived (download)"] += kills

@@ -20,29 +20,37 @@ def list_cmd(patterns: tuple[str, ...], exclude: tuple[str, ...], task: str | No
     """List models, optionally filtered by fnmatch PATTERNS (e.g. 'resnet*')."""
     from zoo.cache import cached_weights
     from zoo.plugin_manager import default_registry
+    from zoo.sources import FIRST_USE_TEXT, how_pinned, kinds
 
     reg = default_registry()
     names = reg.list(list(patterns) or None, list(exclude) or None, task, family, license_, pretrained)
     specs = [reg.get(n) for n in names]
     if as_json:
-        emit_json([{"name": s.name, "family": s.family, "task": s.task, "pretrained": s.pretrained,
-                    "cached": [w.tag for w in s.weights if cached_weights(s, w)],
-                    "tags": [w.tag for w in s.weights], "num_params": s.num_params, "gmacs": s.gmacs,
-                    "license": s.license} for s in specs])
+        models = [{"name": s.name, "family": s.family, "task": s.task, "pretrained": s.pretrained,
+                   "cached": [w.tag for w in s.weights if cached_weights(s, w)],
+                   "tags": [w.tag for w in s.weights], "num_params": s.num_params, "gmacs": s.gmacs,
+                   "license": s.license,
+                   "sources": {w.tag: kinds(w) for w in s.weights if w.obtainable},
+                   "pinned": {w.tag: how_pinned(w) for w in s.weights if w.obtainable}} for s in specs]
+        emit_json(models)  # a list, as before; `sources` empty = no download source
         return
     rows = []
     for s in specs:
         cached = [w.tag for w in s.weights if cached_weights(s, w)]
+        w = s.default_weights()
         if cached:
             weights = "cached: " + ",".join(cached)
+        elif w is not None and w.obtainable:
+            weights = kinds(w) + (f" ({FIRST_USE_TEXT})" if how_pinned(w).startswith(FIRST_USE_TEXT) else "")
         elif s.pretrained:
-            weights = "hub"
+            weights = "other tags: " + ", ".join(x.tag for x in s.weights if x.obtainable)
         elif s.weights:
-            weights = "not on the Hub (see zoo info)"
+            weights = "no download (see zoo info)"
         else:
             weights = "no pretrained weights"
         rows.append([s.name, s.family, s.task, human_count(s.num_params), f"{s.gmacs:g}" if s.gmacs else "", weights])
-    table(plural(len(rows), "model"), ["name", "family", "task", "params", "GMACs", "weights"], rows)
+    table(f"{plural(len(rows), 'model')}, {sum(s.pretrained for s in specs)} with a weights source",
+          ["name", "family", "task", "params", "GMACs", "weights"], rows)
 
 
 @click.command("info")
@@ -52,12 +60,16 @@ def info_cmd(name: str, as_json: bool) -> None:
     """Everything the zoo knows about NAME (or NAME.TAG)."""
     from zoo.cache import cached_weights
     from zoo.plugin_manager import default_registry
+    from zoo.sources import describe, how_pinned, kinds
 
     resolved = default_registry().resolve(name)
     spec = resolved.spec
     if as_json:
         data = spec.to_dict()
         data["cached"] = [w.tag for w in spec.weights if cached_weights(spec, w)]
+        for w, row in zip(spec.weights, data["weights"]):  # every source with the URLs it fetches (mirrors applied)
+            row["resolved_sources"] = describe(w)
+            row["pinned_by"] = how_pinned(w)
         from zoo.settings import verify_mode
 
         data["verify"] = verify_mode()
@@ -80,19 +92,17 @@ def info_cmd(name: str, as_json: bool) -> None:
         rows.append(["notes", spec.notes])
     if not spec.weights:
         rows.append(["weights", "no pretrained weights: builds with random init (benchmarks, training)"])
+    from zoo.sources import label
+
     for w in spec.weights:
-        kind = "" if w.repo_type == "model" else f"{w.repo_type}s/"
-        where = f"{kind}{w.repo_id}/{w.filename}@{w.revision}" if w.obtainable else "not on the Hub (zoo import FILE)"
-        if w.sha256:
-            pin = f"sha256 {w.sha256[:16]}…"
-        elif w.obtainable:
-            pin = "sha256 from the Hub's LFS metadata (recorded on download)"
-        else:
-            pin = "hash recorded locally on import"
+        where = kinds(w) or "no download source (zoo import FILE)"
+        pin = how_pinned(w) or "hash recorded locally on import"
         state = "cached" if cached_weights(spec, w) else "not cached"
         default = " (default)" if w is spec.default_weights() else ""
         desc = f" — {w.description}" if w.description else ""
-        rows.append([f"weights {w.tag}{default}", f"{where} [{w.format}] {pin}, {state}{desc}"])
+        rows.append([f"weights {w.tag}{default}", f"{where} [{w.format}], checked by {pin}, {state}{desc}"])
+        for i, src in enumerate(w.all_sources, 1):
+            rows.append([f"  source {i}", label(src)])
     from zoo.settings import verify_mode
 
     if verify_mode() == "never":

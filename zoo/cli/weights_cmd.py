@@ -19,38 +19,85 @@ def _target(name: str):  # -> (spec, weights spec)
     return resolved.spec, entry_of(resolved)
 
 
+def _expected(spec):  # -> the zero-arg callable building spec's state dict (the CLI can build nets)
+    from zoo.api import expected_state
+
+    return expected_state(spec)
+
+
+def _selected(all_: bool, family: str | None, task: str | None) -> list:  # -> [(spec, weights spec)]
+    """Every weights entry (all tags) of the models --all / --family / --task select; a model without any
+    entry appears once, with the "local" entry, so the summary says what exists for it instead."""
+    from zoo.plugin_manager import default_registry
+    from zoo.resolve import LOCAL
+
+    reg = default_registry()
+    specs = [reg.get(n) for n in reg.list(None, None, task, family)]
+    if (family or task) and not specs:
+        raise InputError(f"no model matches{' --family ' + family if family else ''}{' --task ' + task if task else ''} "
+                         "(see zoo list)")
+    return [(s, w) for s in specs for w in (s.weights or (LOCAL,))]
+
+
 @click.command("download")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="every model's weights (each tag)")
+@click.option("--family", help="every model of this family (each tag)")
+@click.option("--task", help="every model of this task (each tag)")
 @click.option("--force", is_flag=True, help="fetch and convert again even if cached")
 @click.option("--json", "as_json", is_flag=True)
-def download_cmd(names: tuple[str, ...], force: bool, as_json: bool) -> None:
-    """Fetch weights from the Hub at their pinned revision, check sha256, convert, cache."""
-    from zoo.cache import Lock
-    from zoo.hub import download
+def download_cmd(names: tuple[str, ...], all_: bool, family: str | None, task: str | None, force: bool,
+                 as_json: bool) -> None:
+    """Fetch weights from their sources (Hub, URL, torchvision; tried in order), check sha256, convert, cache.
 
-    rows, failed = [], 0
-    codes = [0]
-    for name in names:
+    HF_ENDPOINT points Hub sources at a mirror, ZOO_URL_MIRROR the URL and torchvision ones
+    (https://HOST/PATH is fetched as $ZOO_URL_MIRROR/HOST/PATH, same checksum). A killed download resumes."""
+    from zoo.cache import Lock, cached_weights
+    from zoo.sources import download
+
+    selecting = all_ or family is not None or task is not None
+    if selecting == bool(names):
+        raise InputError("give model NAMES, or --all / --family F / --task T (not both)")
+    targets: list = _selected(all_, family, task) if selecting else [name for name in names]
+    rows, codes = [], [0]
+    for target in targets:
+        name = target if isinstance(target, str) else f"{target[0].name}.{target[1].tag}"
         try:
-            spec, w = _target(name)
-            path = download(spec, w, force=force)
+            spec, w = _target(target) if isinstance(target, str) else target
+            if selecting and not w.obtainable:
+                from zoo.sources import what_instead
+
+                rows.append({"model": spec.name, "tag": w.tag, "status": "no source", "path": "", "pinned_by": "",
+                             "detail": what_instead(spec, w)})
+                continue
+            before = cached_weights(spec, w)
+            path = download(spec, w, force=force, expected=_expected(spec))
             lock = Lock.read(path.parent)
-            rows.append({"model": spec.name, "tag": w.tag, "status": "ok", "path": str(path),
-                         "pinned_by": lock.pinned_by if lock else ""})
+            status = "cached" if before is not None and not force else "downloaded"
+            rows.append({"model": spec.name, "tag": w.tag, "status": status, "path": str(path),
+                         "pinned_by": lock.pinned_by if lock else "", "detail": str(path)})
         except ZooError as e:
-            failed += 1
             codes.append(e.exit_code)
-            rows.append({"model": name, "tag": "", "status": "failed", "path": "", "pinned_by": "", "error": str(e)})
+            model, _, tag = name.partition(".")
+            rows.append({"model": model, "tag": tag, "status": "failed", "path": "", "pinned_by": "",
+                         "detail": str(e), "error": str(e)})
             if not as_json:
                 click.echo(f"error: {e}", err=True)
     if as_json:
         emit_json(rows)
+    elif selecting:
+        counts = ", ".join(f"{sum(r['status'] == s for r in rows)} {s}"
+                           for s in ("downloaded", "cached", "failed", "no source") if any(r["status"] == s for r in rows))
+        table(f"{plural(len(rows), 'weights entry', 'weights entries')}: {counts}",
+              ["model", "tag", "status", "pinned by", "detail"],
+              [[r["model"], r["tag"], r["status"], r["pinned_by"], r["detail"]] for r in rows])
     else:
-        ok = [r for r in rows if r["status"] == "ok"]
+        ok = [r for r in rows if r["status"] != "failed"]
         if ok:
-            table(None, ["model", "tag", "pinned by", "path"], [[r["model"], r["tag"], r["pinned_by"], r["path"]] for r in ok])
-    if failed:
-        sys.exit(max(codes))  # the same code as the error alone would give (unknown model: 2)
+            table(None, ["model", "tag", "status", "pinned by", "path"],
+                  [[r["model"], r["tag"], r["status"], r["pinned_by"], r["path"]] for r in ok])
+    if max(codes):
+        sys.exit(max(codes))  # the worst item's code (unknown model: 2, a failed download: 1)
 
 
 @click.command("import")
@@ -64,7 +111,7 @@ def import_cmd(name: str, file: Path, fmt: str | None, force: bool, as_json: boo
     from zoo.convert import converted_from, import_entry
 
     spec, w = _target(name)
-    done = import_entry(spec, w, file, fmt, force=force)
+    done = import_entry(spec, w, file, fmt, force=force, expected=_expected(spec))
     path, lock = done.path, done.lock
     if as_json:
         emit_json({"model": spec.name, "tag": w.tag, "path": str(path), "format": lock.original_format,
@@ -221,6 +268,6 @@ def convert_cmd(fmt: str, src: Path, dst: Path, name: str, force: bool) -> None:
     from zoo.convert.formats import check_kind
 
     check_kind(src, fmt)
-    state = convert_file(spec, src, fmt)
+    state = convert_file(spec, src, fmt, expected=_expected(spec))
     save_safetensors(state, dst, metadata={"model": spec.name, "original_sha256": sha256_file(src)})
     click.echo(f"wrote {dst} ({len(state)} tensors, {human_bytes(dst.stat().st_size)})")

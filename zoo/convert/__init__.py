@@ -2,14 +2,16 @@
 
 `convert_file` runs one registered converter and checks its result against the model; `convert_any` tries
 the formats that can read a local file; `convert_to_cache` and `import_file` check an original's hash,
-convert it and store it (zoo.cache). Downloading is zoo.hub's job; building the model for its target
-shapes goes through zoo.api, imported when a conversion runs (zoo.api never imports this package).
+convert it and store it (zoo.cache). Downloading is zoo.sources' job. The model's expected state dict (keys
+and shapes the result must fit) is given by the caller, as the dict or a zero-arg callable building it on
+the meta device: only the layers above (zoo.api, the CLI) can build a net, and nothing here imports them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,19 @@ from zoo.errors import ConversionError, WeightsMismatchError, WeightsNotFoundErr
 from zoo.fsutil import sha256_file
 from zoo.spec import ModelSpec, WeightsSpec
 
+ExpectedState = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
-def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None,
-                 expected: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the converter registered for `fmt` and check the result against the model's keys and shapes.
 
-    The model is built once, on the meta device (or `expected`, its state dict, is given by a caller trying
-    several formats); converters that take a third argument get its {key: shape} so they need not build it."""
-    from zoo.api import build
+def expected_of(expected: ExpectedState) -> Mapping[str, Any]:
+    """The model's state dict from what a caller gave: the dict itself, or a zero-arg callable building it."""
+    return expected() if callable(expected) else expected
+
+
+def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None, *,
+                 expected: ExpectedState) -> dict[str, Any]:
+    """Run the converter registered for `fmt` and check the result against the model's keys and shapes
+    (`expected`: the model's state dict, or a callable building it once); converters that take a third
+    argument get its {key: shape} so they need not build it."""
     from zoo.plugin_manager import default_registry
     from zoo.refs import resolve_ref
     from zoo.weights import check_state_dict
@@ -37,8 +44,7 @@ def convert_file(spec: ModelSpec, path: Path, fmt: str, registry: Any = None,
         known = ", ".join(c.format for c in registry.converters())
         raise ConversionError(f"no converter for format '{fmt}' (known: {known})")
     fn = resolve_ref(conv.fn, "converter")
-    if expected is None:
-        expected = build(spec, device="meta", registry=registry).net.state_dict()
+    expected = expected_of(expected)
     target = {k: v.shape for k, v in expected.items()}
     takes_target = len(inspect.signature(fn).parameters) >= 3
     state = fn(path, spec, target) if takes_target else fn(path, spec)
@@ -76,26 +82,23 @@ def original_sha256(w: WeightsSpec, path: Path) -> str:
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def registry_pins_all(w: WeightsSpec) -> bool:
-    """Whether the registry pins every file of the entry by sha256."""
-    return all(f.sha256 for f in w.files) if w.multi_file else bool(w.sha256)
-
-
 def convert_to_cache(spec: ModelSpec, w: WeightsSpec, original: Path, fmt: str, origin: str, origin_text: str,
-                     expected_sha256: str | None, pinned_by: str) -> Path:
-    """Check the original's hash, convert it, check it fits the model, and store safetensors + lock."""
+                     expected_sha256: str | None, pinned_by: str, *, expected: ExpectedState) -> Path:
+    """Check the original's hash (`expected_sha256`, pinned by `pinned_by`: registry, hub-etag, first-use;
+    None for a first download, whose hash is then recorded), convert it, check it fits the model, and store
+    safetensors + lock."""
     actual = original_sha256(w, original)
     if expected_sha256 and actual != expected_sha256:
         raise WeightsMismatchError(f"{original.name}: sha256 mismatch for {spec.name}.{w.tag}: "
                                    f"expected {expected_sha256}, got {actual} ({pinned_by})")
-    state = convert_file(spec, original, fmt)
+    state = convert_file(spec, original, fmt, expected=expected)
     out, _ = store(spec.name, w.tag, state, origin=origin, original=origin_text, original_format=fmt,
-                   original_sha256=actual, pinned_by=pinned_by if expected_sha256 else "local")
+                   original_sha256=actual, pinned_by=pinned_by)
     return out
 
 
 def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
-                registry: Any = None) -> tuple[dict[str, Any], str]:
+                registry: Any = None, *, expected: ExpectedState) -> tuple[dict[str, Any], str]:
     """Convert a local checkpoint, trying the formats that can read it; errors list every attempt."""
     from zoo.convert.formats import check_importable, check_kind, guess_format
 
@@ -111,13 +114,11 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
         else:
             check_importable(path, [w.format, *(x.format for x in spec.weights), "pytorch", "safetensors"])
         candidates = [fmt] if fmt else _import_formats(spec, w, guess_format(path), registry)
-    from zoo.api import build
-
-    expected = build(spec, device="meta", registry=registry).net.state_dict()  # once for every format tried
+    state = expected_of(expected)  # built once for every format tried
     errors = []
     for f in candidates:
         try:
-            return convert_file(spec, path, f, registry, expected), f
+            return convert_file(spec, path, f, registry, expected=state), f
         except (ConversionError, WeightsMismatchError) as e:
             errors.append(f"as {f}: {e}")
     reasons = [e.split(": ", 1)[1] for e in errors]
@@ -141,7 +142,7 @@ class Imported:
 
 
 def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
-                 force: bool = False) -> Imported:
+                 force: bool = False, *, expected: ExpectedState) -> Imported:
     """`zoo import`: a local original checkpoint through the same converters and checks as a download, under
     the entry's lock; an entry already converted from a file with the same sha256 (and intact) is reused.
 
@@ -166,8 +167,8 @@ def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = 
                 return Imported(cached, existing, False, actual)
             except WeightsMismatchError:
                 pass  # the cached copy is damaged: convert again
-        state, used = convert_any(spec, w, path, fmt)
-        pinned = "registry" if (registry_pins_all(w) if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
+        state, used = convert_any(spec, w, path, fmt, expected=expected)
+        pinned = "registry" if (w.pinned if w.multi_file else (w.sha256 and actual == w.sha256)) else "local"
         if pinned == "local" and existing is not None and existing.pinned_by in VERIFIED:
             if _same_tensors(state, cached):  # e.g. the zoo's own converted file imported again: nothing to replace
                 return Imported(cached, existing, False, actual)
@@ -182,9 +183,9 @@ def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = 
 
 
 def import_file(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = None,
-                force: bool = False) -> tuple[Path, Lock]:
+                force: bool = False, *, expected: ExpectedState) -> tuple[Path, Lock]:
     """import_entry's (path, lock)."""
-    done = import_entry(spec, w, path, fmt, force)
+    done = import_entry(spec, w, path, fmt, force, expected=expected)
     return done.path, done.lock
 
 

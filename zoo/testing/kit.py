@@ -139,8 +139,10 @@ def spec_metadata(spec: Any, registry: Any) -> None:
     if task.inputs == "images" and task.dataset is not None and not spec.categories:
         _fail(f"{spec.name}: a {task.name} model needs `categories` (a label set name) to name its classes")
     for w in spec.weights:
-        pinned = w.sha256 or (w.files and all(f.sha256 for f in w.files))
-        if w.obtainable and not pinned and w.revision in ("main", "master", "") and "not pinned" not in w.description:
+        # a Hub source at a moving branch with no sha256 is unpinned; URL and torchvision sources without one are
+        # pinned by their first download (said as such by zoo list / info)
+        moving = any(s.kind == "hub" and s.revision in ("main", "master", "") for s in w.all_sources)
+        if w.obtainable and not w.pinned and moving and "not pinned" not in w.description:
             _fail(f"{spec.name}.{w.tag}: pin the Hub file with a commit `revision` or a `sha256`, or say why it is "
                   "'not pinned' in its description")
         if not w.obtainable and not w.description:

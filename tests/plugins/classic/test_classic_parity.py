@@ -11,6 +11,7 @@ from safetensors.torch import save_file
 from sweep import quick_or_full
 
 import zoo
+from zoo.api import expected_state
 from zoo_classic.convert import timm_to_torchvision, torchvision_legacy_keys
 
 ARCHS = zoo.list_models(family="classic")
@@ -70,7 +71,7 @@ def test_torchvision_legacy_densenet_file_imports(tmp_path: Path, images) -> Non
     from zoo.plugin_manager import default_registry
 
     spec = default_registry().get("densenet121")
-    out, lock = import_file(spec, spec.default_weights(), pth)
+    out, lock = import_file(spec, spec.default_weights(), pth, expected=expected_state(spec))
     assert lock.original_format == "pytorch-torchvision"
     model = zoo.load("densenet121")
     x = torch.rand(1, 3, 64, 64)

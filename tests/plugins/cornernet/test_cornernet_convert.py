@@ -15,6 +15,7 @@ import torch
 from conftest import prefixed, randomize
 
 import zoo
+from zoo.api import expected_state
 from zoo.convert import convert_file
 from zoo.errors import ConversionError, WeightsMismatchError
 from zoo.spec import ModelSpec
@@ -42,7 +43,7 @@ def test_reference_checkpoint_converts_loads_strictly_and_matches(tmp_path: Path
     path = tmp_path / "CornerNet_500000.pkl"
     torch.save(prefixed(ref.state_dict()), path)
     spec = small_spec()
-    state = convert_file(spec, path, "pytorch-cornernet")  # the core's strict key/shape check runs inside
+    state = convert_file(spec, path, "pytorch-cornernet", expected=expected_state(spec))  # the core's strict key/shape check runs inside
     model = zoo.build(spec)
     model.net.load_state_dict(state, strict=True)
     ref._decode = lambda *outs, **kw: outs

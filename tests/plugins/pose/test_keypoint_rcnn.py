@@ -15,6 +15,7 @@ from torchvision.models._api import WeightsEnum
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 import zoo
+from zoo.api import expected_state
 from zoo.errors import ConversionError
 from zoo.tasks.keypoints import KeypointResult
 from zoo.weights import save_safetensors
@@ -83,13 +84,13 @@ def test_torchvision_pth_imports_and_bad_key_is_named(weights: dict[str, torch.T
     spec = zoo.get_spec("keypoint-rcnn-r50-fpn")
     pth = tmp_path / "keypointrcnn_resnet50_fpn_coco-00000000.pth"
     torch.save(weights, pth)
-    state, fmt = convert_any(spec, spec.default_weights(), pth)
+    state, fmt = convert_any(spec, spec.default_weights(), pth, expected=expected_state(spec))
     assert fmt == "pytorch-torchvision-detection" and set(state) == set(weights)
     bad = dict(weights)
     bad["roi_heads.keypoint_predictor.kps_score_lowres.weightX"] = bad.pop("roi_heads.keypoint_predictor.kps_score_lowres.weight")
     torch.save(bad, pth)
     with pytest.raises(ConversionError, match="kps_score_lowres.weight"):
-        convert_any(spec, spec.default_weights(), pth)
+        convert_any(spec, spec.default_weights(), pth, expected=expected_state(spec))
 
 
 def test_keypoint_rcnn_loads_with_the_pose_plugin_alone() -> None:

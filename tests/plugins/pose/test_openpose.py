@@ -24,6 +24,8 @@ from zoo_pose.openpose_net import OpenPoseBody
 sys.path.insert(0, str(Path(__file__).parent))
 from openpose_reference import ReferenceBodyPose, reference_group  # noqa: E402
 
+from zoo.api import expected_state
+
 
 def reference_state(seed: int = 0) -> dict[str, torch.Tensor]:
     """The reference module with activation-preserving random weights, as a flat body_pose_model.pth dict."""
@@ -73,7 +75,7 @@ def test_zoo_import_path_reads_the_pth(tmp_path: Path) -> None:
     path = tmp_path / "body_pose_model.pth"
     torch.save(reference_state(), path)
     spec = zoo.get_spec("openpose-body")
-    state, fmt = convert_any(spec, spec.default_weights(), path)
+    state, fmt = convert_any(spec, spec.default_weights(), path, expected=expected_state(spec))
     assert fmt == "pytorch-openpose-body" and len(state) == 2 * 92
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import zoo
+from zoo.api import expected_state
 from zoo.convert import import_file
 from zoo.errors import ConversionError, WeightsMismatchError
 from zoo_yolo.cfg import parse_cfg, read_cfg
@@ -197,7 +198,7 @@ def test_import_converts_into_the_cache_and_load_uses_it(tmp_path: Path, tiny: D
     path = tmp_path / "yolov3-tiny.weights"
     write_weights(path, tiny)
     spec = zoo.get_spec("yolov3-tiny")
-    out, lock = import_file(spec, spec.default_weights(), path)
+    out, lock = import_file(spec, spec.default_weights(), path, expected=expected_state(spec))
     assert out.is_file() and lock.original_format == "darknet" and lock.pinned_by == "local"  # not the registry's file
     model = zoo.load("yolov3-tiny")
     x = torch.rand(1, 3, 96, 96)
@@ -212,12 +213,12 @@ def test_import_of_the_wrong_architecture_fails_with_counts(tmp_path: Path, tiny
     write_weights(path, tiny)
     spec = zoo.get_spec("yolov3")
     with pytest.raises((ConversionError, WeightsMismatchError), match="bytes"):
-        import_file(spec, spec.default_weights(), path)
+        import_file(spec, spec.default_weights(), path, expected=expected_state(spec))
 
 
 def test_real_tiny_weights_import_is_pinned_by_the_registry(shared_data: Path) -> None:
     spec = zoo.get_spec("yolov3-tiny")
-    out, lock = import_file(spec, spec.default_weights(), shared_data / "yolov3-tiny.weights")
+    out, lock = import_file(spec, spec.default_weights(), shared_data / "yolov3-tiny.weights", expected=expected_state(spec))
     assert lock.pinned_by == "registry" and lock.original_sha256 == spec.default_weights().sha256
     target = {k: v.shape for k, v in zoo.build(spec, device="meta").net.state_dict().items()}
     state = read_darknet_weights(shared_data / "yolov3-tiny.weights", spec, target)
