@@ -1,0 +1,129 @@
+"""Post-training int8 quantisation of an exported fp32 ONNX network, calibrated on photos:
+OpenVINO through NNCF (`nncf.quantize`), ONNX Runtime through its own static QDQ quantiser
+(`onnxruntime.quantization.quantize_static` with a CalibrationDataReader).
+
+Both take `keep_fp32`: ONNX node names left in floating point (NNCF ignored scope, ORT nodes_to_exclude);
+`sensitive_layers` names the usual ones, the first convolution and the layers nearest each output (a
+detector's heads, a classifier's last FC)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo.errors import ExportError, first_line
+from zoo.runtimes.runners import require
+
+__all__ = ["PRESET", "quantize_onnx", "quantize_openvino", "sensitive_layers", "tool_name"]
+
+# NNCF's "performance" preset: symmetric int8 weights and activations, what the CPU's VNNI/AMX kernels take
+# without zero-point arithmetic; ORT's static quantiser is set to its CPU recommendation (QDQ, uint8
+# activations, per-channel int8 weights).
+PRESET = "performance"
+WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")  # the ops both quantisers turn into int8 kernels
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """NNCF draws progress bars and both quantisers log advice: keep stdout for results (`--json`)."""
+    root = logging.getLogger()
+    level = root.level
+    nncf_logger = logging.getLogger("nncf")
+    nncf_level = nncf_logger.level
+    root.setLevel(logging.ERROR)
+    nncf_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+        nncf_logger.setLevel(nncf_level)
+
+
+def tool_name(fmt: str) -> str:
+    if fmt == "openvino":
+        return f"nncf {require('nncf').__version__} quantize (preset {PRESET})"
+    return f"onnxruntime {require('onnxruntime').__version__} quantize_static (QDQ, u8 activations, s8 per-channel weights)"
+
+
+def sensitive_layers(onnx_file: Path) -> list[str]:
+    """The first weighted layer and, for each graph output, the weighted layers nearest to it (walking back
+    through everything else): where int8 hurts a network's answers most."""
+    onnx = require("onnx")
+    graph = onnx.load(str(onnx_file), load_external_data=False).graph
+    weighted = [n for n in graph.node if n.op_type in WEIGHTED]
+    if not weighted:
+        return []
+    producer = {out: n for n in graph.node for out in n.output}
+    keep = [weighted[0].name]
+    seen: set[str] = set()
+    stack = [o.name for o in graph.output]
+    while stack:
+        tensor = stack.pop()
+        node = producer.get(tensor)
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.op_type in WEIGHTED:
+            if node.name not in keep:
+                keep.append(node.name)
+            continue
+        stack.extend(node.input)
+    return keep
+
+
+def _fail(fmt: str, e: BaseException) -> ExportError:
+    return ExportError(f"the network cannot be quantised to int8 for {fmt}: {first_line(e, with_type=True)}")
+
+
+def quantize_openvino(onnx_file: Path, samples: list[list[torch.Tensor]], keep_fp32: list[str]) -> Any:
+    """An OpenVINO model of `onnx_file` with int8 weights and activations (NNCF, `samples` as calibration);
+    the ONNX nodes named in `keep_fp32` stay in floating point."""
+    ov = require("openvino")
+    nncf = require("nncf")
+    ignored = None
+    if keep_fp32:  # OpenVINO names a converted Conv '<onnx name>/WithoutBiases' (its bias an Add beside it)
+        ignored = nncf.IgnoredScope(patterns=[f"^{re.escape(n)}(/.*)?$" for n in keep_fp32], validate=False)
+    data = nncf.Dataset([[t.numpy() for t in s] for s in samples], lambda s: tuple(s) if len(s) > 1 else s[0])
+    try:
+        with _quiet():
+            model = ov.convert_model(str(onnx_file))
+            return nncf.quantize(model, data, preset=getattr(nncf.QuantizationPreset, PRESET.upper()),
+                                 subset_size=len(samples), ignored_scope=ignored)
+    except Exception as e:  # NNCF's refusal (an op it cannot place quantisers around) is data: one line
+        raise _fail("openvino", e) from None
+
+
+class _Reader:
+    """onnxruntime.quantization's CalibrationDataReader protocol: one input feed per call, None at the end."""
+
+    def __init__(self, names: list[str], samples: list[list[torch.Tensor]]):
+        self._feeds = iter([{n: t.numpy() for n, t in zip(names, s)} for s in samples])
+
+    def get_next(self) -> dict[str, Any] | None:
+        return next(self._feeds, None)
+
+
+def quantize_onnx(onnx_file: Path, out: Path, samples: list[list[torch.Tensor]], keep_fp32: list[str]) -> None:
+    """Write `onnx_file` statically quantised (QDQ) to `out`, calibrated on `samples` (min-max)."""
+    q = require("onnxruntime.quantization")
+    onnx = require("onnx")
+    names = [i.name for i in onnx.load(str(onnx_file), load_external_data=False).graph.input]
+    reader = type("Reader", (_Reader, q.CalibrationDataReader), {})(names, samples)
+    try:
+        with _quiet():
+            q.quantize_static(str(onnx_file), str(out), reader, quant_format=q.QuantFormat.QDQ, per_channel=True,
+                              activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
+                              nodes_to_exclude=list(keep_fp32))
+    except Exception as e:
+        raise _fail("onnxruntime", e) from None
