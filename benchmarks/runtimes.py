@@ -10,7 +10,7 @@
      forward + class-wise NMSBoxes (benchmarks/yolo_vs_opencv.py's pipeline) against `model.predict(path)`
      (decode + letterbox + network + decode boxes + NMS) on each backend;
    - best precision: OpenVINO bf16 (where the CPU has it), whose detections must equal torch fp32's
-     (zoo.runtimes.parity.same_detections: same classes, IoU >= 0.9, score within 0.02) on every shared photo.
+     (zoo.tasks.parity.compare_results: same classes, IoU >= 0.9, score within 0.02) on every shared photo.
 2. resnet50 / googlenet / densenet121 / vgg16 against torchvision eager (torchvision's own builder holding
    the zoo model's weights): network fp32 per backend (geomean of the speed-ups over the four), best
    precision (the fastest backend/precision per model whose top-1 equals torchvision's on every shared
@@ -52,8 +52,8 @@ import zoo  # noqa: E402
 from zoo.bench.prepare import load_for_bench  # noqa: E402
 from zoo.bench.protocol import time_calls, warm_up  # noqa: E402
 from zoo.runtimes import with_backend  # noqa: E402
-from zoo.runtimes.parity import same_detections  # noqa: E402
 from zoo.runtimes.runners import cpu_has_bf16  # noqa: E402
+from zoo.tasks.parity import compare_results  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CPU = torch.device("cpu")
@@ -133,10 +133,10 @@ def yolo(args: argparse.Namespace, photos: list[Path]) -> dict[str, Any]:
         checks = {}
         ref = {p: models["torch fp32"].predict(str(p), conf=CONF, iou=NMS) for p in photos}
         for label, m in models.items():
-            verdicts = [same_detections(ref[p], m.predict(str(p), conf=CONF, iou=NMS)) for p in photos]
+            verdicts = [compare_results("detection", ref[p], m.predict(str(p), conf=CONF, iou=NMS)) for p in photos]
             n = sum(len(ref[p].detections) for p in photos)
-            checks[label] = ("same" if all(ok for ok, _ in verdicts) else
-                             "DIFFER: " + next(why for ok, why in verdicts if not ok)) + f" ({n} boxes on {len(photos)} photos)"
+            checks[label] = ("same" if all(v.same for v in verdicts) else
+                             "DIFFER: " + next(v.summary for v in verdicts if not v.same)) + f" ({n} boxes on {len(photos)} photos)"
     del rgb
     return {"network_ms": fwd, "e2e_ms": e2e, "detections_vs_torch_fp32": checks, "image": image.name}
 

@@ -26,7 +26,7 @@ LATENT = 8
 def zoo_register_tasks(register: Any) -> None:
     register(name="toy-keypoints", description="image -> one person's 5 points", result="toy_tasks:PoseResult",
              options=[{"name": "min_score", "type": "float", "help": "drop people scoring less"}],
-             scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco")
+             scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco", answers="people")
     register(name="toy-generation", description="latents -> images", result="toy_tasks:Images", inputs="latents",
              options=[{"name": "n", "type": "int"}, {"name": "seed", "type": "int"}])
 

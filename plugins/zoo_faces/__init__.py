@@ -17,7 +17,8 @@ def zoo_register_tasks(register: Any) -> None:
                          "and give its distance to the first image with a same-person verdict")
     threshold = TaskOption("threshold", "float", "same-person L2 distance for --compare (default: the model's)")
     register(name="embedding", description="image -> unit-length embedding vector (distances compare identities)",
-             result="zoo_faces.results:EmbeddingResult", options=[*IMAGE_OPTIONS, compare, threshold])
+             result="zoo_faces.results:EmbeddingResult", options=[*IMAGE_OPTIONS, compare, threshold],
+             answers="embedding", hub_tag="image-feature-extraction")
 
 
 @hookimpl

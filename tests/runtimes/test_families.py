@@ -22,7 +22,7 @@ import torch.utils._pytree as pytree
 import zoo
 from zoo.errors import ExportError
 from zoo.runtimes import export, with_backend
-from zoo.runtimes.parity import same_detections
+from zoo.tasks.parity import compare_results
 
 pytest.importorskip("onnxruntime", reason="the runtimes extra: pip install 'cvzoo[runtimes]'")
 
@@ -127,8 +127,8 @@ def test_yolov3_tiny_real_weights_same_detections_on_the_shared_photos(tiny_real
     for photo in photos:
         ref = model.predict(str(photo), conf=0.1)
         got = fast.predict(str(photo), conf=0.1)
-        ok, why = same_detections(ref, got)
-        assert ok, f"{photo.name}: {why}"
+        agree = compare_results("detection", ref, got)
+        assert agree.same, f"{photo.name}: {agree.summary}"
         boxes += len(ref.detections)
     assert boxes >= len(photos)  # real detections were compared, not empty lists
 
@@ -160,8 +160,8 @@ def test_torchvision_detector_exports_with_its_postprocessing() -> None:
     ref = model.postprocess(raw, metas, conf=0.3)[0]
     mine = model.postprocess(pytree.tree_unflatten([torch.from_numpy(g) for g in got], out_spec), metas, conf=0.3)[0]
     assert len(ref.detections) >= 5
-    ok, why = same_detections(ref, mine)
-    assert ok, why
+    agree = compare_results("detection", ref, mine)
+    assert agree.same, agree.summary
 
 
 # ---------------------------------------------------------------------------------------------- cornernet

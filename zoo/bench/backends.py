@@ -7,8 +7,8 @@ size, same warm-up and timed calls, same threads). A runtime backend is `zoo.run
 of the torch model: its export and compile seconds (and whether the export came from the cache) come from
 `backend_info` and sit apart from the first call, which the harness times as always. Each row carries a
 parity column against torch fp32 on the same input: the max abs difference of the raw outputs and, for
-detectors, whether the detections on a real photo are the same (`zoo.runtimes.parity.same_detections`:
-same classes, IoU >= 0.9, score within 0.02). A backend that cannot take the model (an op it lacks, a
+detectors, whether the detections on a real photo are the same (`zoo.tasks.parity.compare_results` at the
+row's precision: same classes, IoU >= 0.9, score within 0.02 at fp32, 0.03 below). A backend that cannot take the model (an op it lacks, a
 precision this CPU has not) gives failed rows that say why, and the sweep goes on.
 """
 
@@ -25,9 +25,9 @@ from zoo.bench.config import PRECISIONS, BenchConfig
 from zoo.bench.env import DTYPES
 from zoo.bench.prepare import Prepared
 from zoo.bench.report import BenchRow
-from zoo.errors import InputError, first_line
+from zoo.errors import InputError, SpecError, first_line
+from zoo.tasks.parity import compare_outputs, compare_results, task_of
 
-DETECTION_TASKS = ("detection", "instance-segmentation")  # tasks whose results same_detections compares
 DEFAULT_BACKENDS = ("torch",)
 
 
@@ -183,7 +183,7 @@ class _Reference:
         with torch.inference_mode():
             self.args = model.example_inputs(1, cfg.input_size)
             self.outputs = _leaves(model(*_clone(self.args)))
-        self.detector = model.spec.task in DETECTION_TASKS
+        self.detector = _has_detections(model)
         self._detections: Any = None
 
     def detections(self) -> Any:
@@ -198,20 +198,29 @@ class _Reference:
         try:
             with torch.inference_mode(), _autocast(backend, precision):
                 got = _leaves(model(*_clone(self.args)))
-            max_abs = _max_abs(self.outputs, got)
         except Exception as e:
             return None, f"parity not measured: {first_line(e, with_type=True)}"[:200]
+        raw = compare_outputs(self.outputs, got, atol=0.0)  # the number only: the row shows it, the task judges
+        if raw.metrics["max_abs"] == float("inf"):
+            return None, f"parity not measured: {raw.summary}"[:200]
+        max_abs = raw.metrics["max_abs"]
         if not self.detector:
             return max_abs, ""
         try:
-            from zoo.runtimes.parity import same_detections
-
             with _autocast(backend, precision):
                 mine = _predict(model, self.cfg)
-            ok, why = same_detections(self.detections(), mine)
-            return max_abs, "same" if ok else f"differ: {why}"[:200]
+            agree = compare_results(task_of(self.model), self.detections(), mine, precision=precision,
+                                    conf=getattr(self.model, "default_conf", None))
+            return max_abs, "same" if agree.same else f"differ: {agree.summary}"[:200]
         except Exception as e:
             return max_abs, f"not compared: {first_line(e, with_type=True)}"[:200]
+
+
+def _has_detections(model: Any) -> bool:
+    try:
+        return task_of(model).has_detections
+    except SpecError:  # a model whose registry lacks its task: raw outputs only
+        return False
 
 
 def _autocast(backend: str, precision: str) -> Any:
@@ -237,15 +246,3 @@ def _clone(args: Any) -> Any:
 
 def _leaves(out: Any) -> list[torch.Tensor]:
     return [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
-
-
-def _max_abs(ref: list[torch.Tensor], got: list[torch.Tensor]) -> float:
-    if len(ref) != len(got):
-        raise ValueError(f"{len(got)} outputs against torch's {len(ref)}")
-    worst = 0.0
-    for r, g in zip(ref, got):
-        if tuple(r.shape) != tuple(g.shape):
-            raise ValueError(f"output shape {tuple(g.shape)} against torch's {tuple(r.shape)}")
-        if r.numel() and r.is_floating_point():
-            worst = max(worst, float((r.double() - g.double()).abs().max()))
-    return worst

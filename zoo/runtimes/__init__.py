@@ -19,7 +19,7 @@ from typing import Any
 from zoo.errors import InputError
 
 __all__ = ["BACKENDS", "FORMATS", "PRECISIONS", "ExportResult", "available_backends", "check_backend", "check_format", "check_precision",
-           "export", "read_metadata", "same_detections", "with_backend"]
+           "export", "read_metadata", "with_backend"]
 
 FORMATS = ("onnx", "openvino", "torchscript", "pt2")
 BACKENDS = ("torch", "onnxruntime", "openvino", "torchscript", "pt2")
@@ -48,7 +48,6 @@ _LAZY = {
     "export": "zoo.runtimes.export:export",
     "read_metadata": "zoo.runtimes.export:read_metadata",
     "with_backend": "zoo.runtimes.backend:with_backend",
-    "same_detections": "zoo.runtimes.parity:same_detections",
 }
 
 

@@ -77,13 +77,14 @@ def _answers(model: Any, requests: list[Any], hw: tuple[int, int] | None, batch:
 def guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any], cal: CalibrationSet,
           threads: int | None = None) -> Guard:
     """Compare the artefact's answers with `model`'s (PyTorch fp32) on the photos of `cal`."""
-    from zoo.tasks.parity import compare_results
+    from zoo.tasks.parity import compare_results, task_of
 
     shape = (meta.get("inputs") or [{}])[0].get("shape") or []
     hw = (int(shape[-2]), int(shape[-1])) if len(shape) == 4 and None not in shape[-2:] else None
     requests = _requests(model, cal, meta)
     reference = _answers(model, requests, hw, meta.get("batch"))
     candidate = _answers(run_artefact(model, path, fmt, precision, meta, threads), requests, hw, meta.get("batch"))
-    agreement = compare_results(model.spec.task, reference, candidate)
+    agreement = compare_results(task_of(model), reference, candidate, precision=precision,
+                                conf=getattr(model, "default_conf", None))
     return Guard(bool(agreement.same), agreement.summary, len(requests), cal.sha256, precision,
                  [str(m) for m in agreement.mismatches][:5], dict(agreement.metrics or {}))

@@ -15,6 +15,9 @@ from typing import Any
 from zoo.errors import InputError, SpecError
 
 INPUT_KINDS = ("images", "latents")  # what `preprocess` takes: images, or a request for latents (generators)
+# What a task's results hold, which says how two of them are compared (zoo.tasks.parity) and what `zoo track`
+# follows: top-k labels, detections (boxes with classes), people (keypoints), images, embedding vectors.
+ANSWER_KINDS = ("topk", "detections", "people", "images", "embedding")
 OPTION_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 
 
@@ -73,6 +76,9 @@ class Task:
     `scorer` is a "module:callable" taking (spec, dataset, registry) and returning a scorer object with
     `record(result, entry)` and `score(records, report)` (see zoo/eval/scorers.py); `dataset` names the
     kind of dataset it reads ("coco" or "imagenet"). A task without a scorer cannot be evaluated.
+    `answers` (one of ANSWER_KINDS, or None) says what its results hold: zoo.tasks.parity compares two results
+    by it (a task without one is compared on its results' JSON). `hub_tag` is the Hugging Face Hub pipeline
+    tag its model cards carry (https://huggingface.co/docs/hub/models-widgets#widget-usage), None for none.
     """
 
     name: str
@@ -83,12 +89,26 @@ class Task:
     scorer: str | None = None
     dataset: str | None = None
     source: str = "zoo"
+    answers: str | None = None
+    hub_tag: str | None = None
 
     def __post_init__(self) -> None:
         if self.inputs not in INPUT_KINDS:
             raise SpecError(f"task '{self.name}': inputs {self.inputs!r} is not one of {', '.join(INPUT_KINDS)}")
+        if self.answers is not None and self.answers not in ANSWER_KINDS:
+            raise SpecError(f"task '{self.name}': answers {self.answers!r} is not one of {', '.join(ANSWER_KINDS)}")
         if (self.scorer is None) != (self.dataset is None):
             raise SpecError(f"task '{self.name}': scorer and dataset go together")
+
+    @property
+    def has_detections(self) -> bool:
+        """Whether results hold `detections` (boxes with classes) to match one to one."""
+        return self.answers == "detections"
+
+    @property
+    def trackable(self) -> bool:
+        """Whether `zoo track` can follow its results' objects (detections or people)."""
+        return self.answers in ("detections", "people")
 
     def option(self, name: str) -> TaskOption | None:
         return next((o for o in self.options if o.name == name), None)
@@ -116,25 +136,27 @@ CONF = TaskOption("conf", "float", "score threshold in [0, 1] (default: the mode
 BUILTIN_TASKS = (
     Task("classification", "image -> top-k labels", "zoo.tasks.classification:ClassificationResult",
          options=IMAGE_OPTIONS + (TaskOption("topk", "int", "classes per image (default 5)", low=1),),
-         scorer="zoo.eval.scorers:TopK", dataset="imagenet"),
+         scorer="zoo.eval.scorers:TopK", dataset="imagenet", answers="topk", hub_tag="image-classification"),
     Task("detection", "image -> boxes with labels", "zoo.tasks.detection:DetectionResult",
          options=IMAGE_OPTIONS + (CONF, TaskOption("iou", "float", "NMS IoU threshold in [0, 1] (default: the model's)", low=0.0, high=1.0)),
-         scorer="zoo.eval.scorers:CocoBoxes", dataset="coco"),
+         scorer="zoo.eval.scorers:CocoBoxes", dataset="coco", answers="detections", hub_tag="object-detection"),
     Task("instance-segmentation", "image -> boxes and masks with labels", "zoo.tasks.detection:DetectionResult",
          options=IMAGE_OPTIONS + (CONF, TaskOption("mask_threshold", "float", "mask probability cut in [0, 1] (default 0.5)", low=0.0,
                                                       high=1.0)),
-         scorer="zoo.eval.scorers:CocoMasks", dataset="coco"),
+         scorer="zoo.eval.scorers:CocoMasks", dataset="coco", answers="detections", hub_tag="image-segmentation"),
     Task("keypoints", "image -> people with COCO-17 keypoints (x, y, score), a score and an optional box",
          "zoo.tasks.keypoints:KeypointResult", options=IMAGE_OPTIONS + (CONF,),
-         scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco"),
+         scorer="zoo.eval.scorers:CocoKeypoints", dataset="coco", answers="people", hub_tag="keypoint-detection"),
     Task("generation", "latents (a seed, classes, truncation) -> images, with the inputs that regenerate them",
          "zoo.tasks.generation:GenerationResult", inputs="latents",
          options=(TaskOption("n", "int", "how many images"),
                   TaskOption("seed", "int", "latents (and random classes) come from this seed"),
                   TaskOption("classes", "str", "class label or id (class-conditional generators)"),
-                  TaskOption("truncation", "float", "in (0, 1]: truncated-normal latents scaled by it"))),
+                  TaskOption("truncation", "float", "in (0, 1]: truncated-normal latents scaled by it")),
+         answers="images", hub_tag="unconditional-image-generation"),
     Task("image-translation", "image -> image (unpaired translation, style transfer), the source recorded",
          "zoo.tasks.generation:GenerationResult",
          options=(TaskOption("size", "int", "network input side (default 256); 0: the image's own size rounded "
-                                            "to a multiple of 4"),)),
+                                            "to a multiple of 4"),),
+         answers="images", hub_tag="image-to-image"),
 )
