@@ -46,6 +46,7 @@ __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
 
 CACHE_VERSION = 1  # bump when the layout of artefacts or their metadata changes
 OPSET = 18  # opset of both ONNX exporters here; OpenVINO 2024+ and onnxruntime 1.16+ read it
+FP32_DEPTHS = (1, 2, 3)  # int8's fallbacks: weighted layers nearest the outputs kept fp32 (zoo.runtimes.quantize)
 RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscript", "openvino"), "torchscript": (),
                    "pt2": ()}
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
@@ -291,13 +292,18 @@ class Int8Job:
 
     calibration: CalibrationSet
     samples: list[list[torch.Tensor]]
-    keep_fp32: list[str] = field(default_factory=list)
+    fp32_layers: list[str] = field(default_factory=list)  # weighted layers (Conv, Gemm, MatMul)
+    fp32_ops: list[str] = field(default_factory=list)  # the other ops kept with them (a detector's decoding)
+
+    @property
+    def keep_fp32(self) -> list[str]:
+        return self.fp32_layers + self.fp32_ops
 
     def describe(self, fmt: str) -> dict[str, Any]:
         from zoo.runtimes.quantize import PRESET, tool_name
 
         return {"tool": tool_name(fmt), "preset": PRESET, "calibration": self.calibration.describe(),
-                "fp32_layers": list(self.keep_fp32)}
+                "fp32_layers": list(self.fp32_layers), "fp32_ops": len(self.fp32_ops)}
 
 
 def _onnx_exporter(onnx_file: Path) -> str:
@@ -517,11 +523,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
-        # int8 whose answers differ is quantised again with the sensitive layers in fp32 (once: those are
-        # the layers where int8 error shows in the answers; more would give back most of the speed)
+        # int8 whose answers differ is quantised again with the sensitive layers in fp32: the first layer and
+        # the outputs' nearest 1, 2, then 3 weighted layers with what follows them (more gives back the speed)
         from zoo.runtimes.quantize import sensitive_layers
 
-        fallbacks = [sensitive_layers(onnx_file)] if int8 is not None and check else []
+        fallbacks = [sensitive_layers(onnx_file, d) for d in FP32_DEPTHS] if int8 is not None and check else []
         while True:
             try:
                 with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
@@ -534,9 +540,9 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
             if guard.get("same", True) or not fallbacks:
                 break
-            int8.keep_fp32 = fallbacks.pop(0)
+            int8.fp32_layers, int8.fp32_ops = fallbacks.pop(0)
         if int8 is not None and guard:
-            guard["fp32_layers"] = list(int8.keep_fp32)
+            guard["fp32_layers"] = list(int8.fp32_layers)
         seconds = time.perf_counter() - start
         files = _record(path, fmt)
         if folder is None:

@@ -27,7 +27,7 @@ __all__ = ["PRESET", "quantize_onnx", "quantize_openvino", "sensitive_layers", "
 # NNCF's "performance" preset: symmetric int8 weights and activations, what the CPU's VNNI/AMX kernels take
 # without zero-point arithmetic; ORT's static quantiser is set to its CPU recommendation (QDQ, uint8
 # activations, per-channel int8 weights).
-PRESET = "performance"
+PRESET = "mixed"
 WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")  # the ops both quantisers turn into int8 kernels
 
 
@@ -56,30 +56,32 @@ def tool_name(fmt: str) -> str:
     return f"onnxruntime {require('onnxruntime').__version__} quantize_static (QDQ, u8 activations, s8 per-channel weights)"
 
 
-def sensitive_layers(onnx_file: Path) -> list[str]:
-    """The first weighted layer and, for each graph output, the weighted layers nearest to it (walking back
-    through everything else): where int8 hurts a network's answers most."""
+def sensitive_layers(onnx_file: Path, depth: int = 1) -> tuple[list[str], list[str]]:
+    """The first weighted layer, the `depth` weighted layers nearest each graph output (depth 1: a detector's
+    heads, a classifier's last FC) and everything between those and the outputs (a detector's box decoding,
+    where pixel coordinates and scores would share one 8-bit scale): where int8 changes answers most.
+    Returns (weighted layers, the other ops kept with them), ONNX node names."""
     onnx = require("onnx")
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
     weighted = [n for n in graph.node if n.op_type in WEIGHTED]
     if not weighted:
-        return []
+        return [], []
     producer = {out: n for n in graph.node for out in n.output}
-    keep = [weighted[0].name]
+    keep, ops = [weighted[0].name], []
     seen: set[str] = set()
-    stack = [o.name for o in graph.output]
+    stack = [(o.name, 0) for o in graph.output]  # (tensor, weighted layers passed on the way back)
     while stack:
-        tensor = stack.pop()
+        tensor, passed = stack.pop()
         node = producer.get(tensor)
         if node is None or node.name in seen:
             continue
         seen.add(node.name)
-        if node.op_type in WEIGHTED:
-            if node.name not in keep:
-                keep.append(node.name)
-            continue
-        stack.extend(node.input)
-    return keep
+        if node.name not in keep and node.name not in ops:
+            (keep if node.op_type in WEIGHTED else ops).append(node.name)
+        passed += node.op_type in WEIGHTED
+        if passed < depth:
+            stack.extend((t, passed) for t in node.input)
+    return keep, ops
 
 
 def _fail(fmt: str, e: BaseException) -> ExportError:
