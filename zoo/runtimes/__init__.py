@@ -95,6 +95,7 @@ def check_precision(where: str, precision: str) -> str:
         return precision
     if precision not in ALL_PRECISIONS:
         _choice("precision", precision, ALL_PRECISIONS)
+    runs = " and ".join([", ".join(valid[:-1]), valid[-1]] if len(valid) > 1 else valid)
     if precision == "int8":
-        raise InputError(f"{where} runs {', '.join(valid)}, not int8; {NO_INT8}")
-    raise InputError(f"{where} runs {', '.join(valid)}, not {precision} (openvino runs fp32, bf16, fp16 and int8)")
+        raise InputError(f"{where} runs {runs}, not int8; {NO_INT8}")
+    raise InputError(f"{where} runs {runs}, not {precision} (openvino runs fp32, bf16, fp16 and int8)")

@@ -527,7 +527,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         # the outputs' nearest 1, 2, then 3 weighted layers with what follows them (more gives back the speed)
         from zoo.runtimes.quantize import sensitive_layers
 
-        fallbacks = [sensitive_layers(onnx_file, d) for d in FP32_DEPTHS] if int8 is not None and check else []
+        fallbacks = list(FP32_DEPTHS) if int8 is not None and check else []
         while True:
             try:
                 with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
@@ -540,7 +540,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
             if guard.get("same", True) or not fallbacks:
                 break
-            int8.fp32_layers, int8.fp32_ops = fallbacks.pop(0)
+            int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, fallbacks.pop(0))
         if int8 is not None and guard:
             guard["fp32_layers"] = list(int8.fp32_layers)
         seconds = time.perf_counter() - start
