@@ -184,3 +184,12 @@ def test_compare_outputs_max_abs_and_structure() -> None:
     assert not compare_outputs(torch.tensor([1.0]), torch.tensor([float("nan")]), atol=1.0).same
     assert compare_outputs(torch.ones(2, dtype=torch.bfloat16), np.ones(2, np.float32), atol=0.0).same
     assert not compare_outputs([1, 2], (1, 2, 3), atol=1.0).same
+
+
+def test_outputs_that_do_not_line_up_are_never_equal() -> None:
+    a = torch.ones(2, 3)
+    assert compare_outputs(a, a + 0.5, atol=0.0).metrics == {"max_abs": 0.5, "scale": 1.0, "allowed": 0.0}
+    assert compare_outputs(a, np.ones((2, 3), np.float32), atol=0.0).same  # a backend's numpy output is compared
+    for other in (torch.ones(3, 2), [a], None, {"x": a}):
+        assert compare_outputs(a, other, atol=1.0).metrics["max_abs"] == math.inf
+    assert not compare_outputs({"x": a}, {"y": a}, atol=1.0).same and not compare_outputs([a], [a, a], atol=1.0).same

@@ -82,8 +82,9 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     with `threads` CPU threads (zoo.runtimes.with_backend: exported once, cached in ZOO_HOME/exports);
     precision="int8" (onnxruntime, openvino) is calibrated on the photos of folder `calibration` (default: the
     bundled ones) and guarded: `model.backend_info["guard"]` says whether its answers are fp32's.
-    optimize=True configures the model with the fastest correct configuration for its device at batch size 1
-    (an int: at that batch size), from the cache in ZOO_HOME or searched once (zoo.bench.optimize)."""
+    optimize=True configures the model with the fastest correct configuration stored for its device at batch
+    size 1 (an int: at that batch size) by a search (`zoo bench NAME --optimize`, zoo.bench.optimize.search);
+    none stored is an InputError naming that search (zoo.optimized applies it; loading never searches)."""
     if optimize not in (False, None) and (backend != "torch" or precision != "fp32"):
         raise InputError("optimize picks the backend and precision itself: give optimize or backend/precision, "
                          "not both")
@@ -96,9 +97,9 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     model = _load(name, pretrained, weights, device, registry, **options)
     if optimize is False or optimize is None:
         return model
-    from zoo.bench.optimize import optimize_model
+    from zoo.optimized import load_optimized
 
-    return optimize_model(model, batch_size=1 if optimize is True else int(optimize))
+    return load_optimized(model, batch_size=1 if optimize is True else int(optimize))
 
 
 def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, registry: Registry | None,

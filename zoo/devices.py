@@ -1,10 +1,60 @@
-"""Device names -> torch devices, one rule for `zoo bench` and `zoo eval` (torch is imported on call only)."""
+"""Devices and what they compute in: device names -> torch devices (one rule for `zoo bench`, `zoo eval` and
+`zoo.load`), the CPU's model and feature flags, and the precisions the zoo names (torch is imported on call only)."""
 
 from __future__ import annotations
 
+import functools
+import platform
 from typing import Any
 
 from zoo.errors import InputError
+
+PRECISIONS = ("fp32", "fp16", "bf16")  # what --precision takes (a runtime backend may run fewer: zoo.runtimes)
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}  # precision -> torch dtype name
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo flags of native bf16 arithmetic
+FP16_FLAGS = frozenset({"avx512_fp16", "amx_fp16"})  # ... and of native fp16
+
+
+def torch_dtype(precision: str) -> Any:
+    """The torch dtype of a precision name ("bf16" -> torch.bfloat16)."""
+    import torch
+
+    return getattr(torch, DTYPES[precision])
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo (falls back to platform.processor())."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags (avx512_bf16, amx_tile, ...) from /proc/cpuinfo; empty where unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_has_native(precision: str) -> bool:
+    """Whether this CPU computes `precision` natively (fp32 always; bf16 with AVX512-BF16 or AMX-BF16, fp16 with
+    AVX512-FP16 or AMX-FP16): elsewhere bf16/fp16 arithmetic is emulated, usually slower than fp32."""
+    if precision == "fp32":
+        return True
+    need = {"bf16": BF16_FLAGS, "fp16": FP16_FLAGS}.get(precision)
+    return bool(need and cpu_flags() & need)
 
 
 def resolve_device(device: Any) -> Any:

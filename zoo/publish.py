@@ -13,12 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, OfflineError, WeightsNotFoundError, ZooError, first_line
+from zoo.errors import InputError, OfflineError, SpecError, WeightsNotFoundError, ZooError, first_line
 
-# The Hub's pipeline tags for the zoo's tasks (https://huggingface.co/docs/hub/models-widgets#widget-usage).
-PIPELINE_TAGS = {"classification": "image-classification", "detection": "object-detection",
-                 "instance-segmentation": "image-segmentation", "keypoints": "keypoint-detection",
-                 "generation": "unconditional-image-generation", "image-translation": "image-to-image"}
 # Licence identifiers the Hub accepts in front matter; anything else is published as "other" with its name.
 HUB_LICENSES = {"apache-2.0", "mit", "bsd-3-clause", "bsd-2-clause", "cc-by-4.0", "cc-by-nc-4.0", "cc0-1.0",
                 "gpl-3.0", "agpl-3.0", "openrail", "unlicense", "cc-by-sa-4.0", "cc-by-nc-sa-4.0"}
@@ -119,17 +115,24 @@ def _upload(folder: Path, repo_id: str, private: bool, token: str, name: str) ->
     return str(getattr(info, "oid", "") or "")
 
 
-def model_card(spec: Any, repo_id: str, sha256: str, report: Any = None) -> str:
-    """README.md for the Hub: YAML front matter, then what the spec says, then how to load it."""
+def model_card(spec: Any, repo_id: str, sha256: str, report: Any = None, registry: Any = None) -> str:
+    """README.md for the Hub: YAML front matter (the pipeline tag is the spec's Task's `hub_tag`), then what the
+    spec says, then how to load it."""
     import yaml
+
+    from zoo.plugin_manager import default_registry
 
     license_id = spec.license.strip().lower()
     front: dict[str, Any] = {"library_name": "cvzoo", "tags": ["cvzoo", spec.task, spec.family, "safetensors"],
                              "license": license_id if license_id in HUB_LICENSES else "other"}
     if front["license"] == "other":
         front["license_name"] = spec.license or "unknown"
-    if spec.task in PIPELINE_TAGS:
-        front["pipeline_tag"] = PIPELINE_TAGS[spec.task]
+    try:
+        hub_tag = (registry or default_registry()).task(spec.task).hub_tag
+    except SpecError:  # a task the registry lacks: no tag
+        hub_tag = None
+    if hub_tag:
+        front["pipeline_tag"] = hub_tag
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {spec.name}", "",
              spec.description or "", "", f"- task: {spec.task}"]
     if spec.paper is not None:

@@ -22,9 +22,9 @@ import torch
 import torch.utils._pytree as pytree
 
 from zoo.bench.config import PRECISIONS, BenchConfig
-from zoo.bench.env import DTYPES
 from zoo.bench.prepare import Prepared
 from zoo.bench.report import BenchRow
+from zoo.devices import torch_dtype
 from zoo.errors import InputError, SpecError, first_line
 from zoo.tasks.parity import compare_outputs, compare_results, task_of
 
@@ -119,7 +119,7 @@ def backend_rows(prep: Prepared, cfg: BenchConfig, dev: torch.device, peak: floa
     reference = _Reference(prep.model, cfg)
     for backend, precision in pairs:
         bcfg = dataclasses.replace(cfg, precision=precision)
-        amp = getattr(torch, DTYPES[precision]) if backend == "torch" and precision != "fp32" else None
+        amp = torch_dtype(precision) if backend == "torch" and precision != "fp32" else None
         bar.describe(f"{prep.name} {backend} {precision}: preparing")
         try:
             bprep, info = _prepare_backend(prep, backend, precision, cfg)
@@ -243,7 +243,7 @@ def _autocast(backend: str, precision: str) -> Any:
     from contextlib import nullcontext
 
     if backend == "torch" and precision != "fp32":
-        return torch.autocast("cpu", dtype=getattr(torch, DTYPES[precision]))
+        return torch.autocast("cpu", dtype=torch_dtype(precision))
     return nullcontext()
 
 

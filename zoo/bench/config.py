@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zoo.devices import PRECISIONS as TORCH_PRECISIONS
 from zoo.errors import InputError
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")  # int8: the runtimes' quantised exports (--backend)
+PRECISIONS = (*TORCH_PRECISIONS, "int8")  # int8: the runtimes' quantised exports (--backend onnxruntime/openvino)
 DEFAULT_ITERS = 20
 DEFAULT_WARMUP = 3
 

@@ -133,7 +133,7 @@ def isa_peak_gflops(threads: int, dtype: torch.dtype = torch.float32) -> tuple[f
     x 2 FLOP x the clock the OS reports. None when the flags or clock are unknown, or for other dtypes.
     Two FMA units is what current x86 server cores have (Intel since Haswell, AMD since Zen 2; a few
     Xeons have one 512-bit unit, which makes this an overestimate there: still an upper bound)."""
-    from zoo.bench.env import cpu_flags
+    from zoo.devices import cpu_flags
 
     if dtype != torch.float32:
         return None

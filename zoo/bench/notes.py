@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from zoo.bench.config import BenchConfig
-from zoo.bench.env import DTYPES, cpu_flags
+from zoo.devices import DTYPES, cpu_has_native
 
 RANDOM_INIT_E2E = ("random init: forward latency does not depend on the weights, but postprocess work "
                    "(score thresholds, NMS, decoding) does, so e2e rows of random-init detectors are "
@@ -32,10 +32,10 @@ def protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
         notes.append(f"precision {cfg.precision}: torch.autocast({dev.type!r}, {DTYPES[cfg.precision]}) around "
                      "each forward; weights stay fp32 and are cast on every call (autocast's cast cache lives "
                      "for one autocast region), which costs weight-heavy models such as VGG part of the gain")
-    if dev.type == "cpu" and cfg.precision == "fp16" and not cpu_flags() & {"avx512_fp16", "amx_fp16"}:
+    if dev.type == "cpu" and cfg.precision == "fp16" and not cpu_has_native("fp16"):
         notes.append("fp16 on this CPU: autocast runs, but the CPU has no native fp16 arithmetic "
                      "(no avx512_fp16 / amx_fp16), so it is emulated and usually much slower than fp32")
-    if dev.type == "cpu" and cfg.precision == "bf16" and not cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+    if dev.type == "cpu" and cfg.precision == "bf16" and not cpu_has_native("bf16"):
         notes.append("bf16 on this CPU: no avx512_bf16 / amx_bf16, so bf16 math is emulated")
     if dev.type == "cuda" and cfg.precision == "fp32" and torch.backends.cudnn.allow_tf32:
         notes.append("CUDA fp32: cuDNN convolutions may use TF32 (torch.backends.cudnn.allow_tf32 is True), "

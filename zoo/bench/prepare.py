@@ -21,6 +21,7 @@ from zoo.bench.config import BenchConfig
 from zoo.bench.flops import count_flops
 from zoo.errors import first_line
 from zoo.model import ZooModel
+from zoo.optimized import to_channels_last
 
 __all__ = ["Prepared", "load_for_bench", "prepare", "to_channels_last"]
 
@@ -124,14 +125,3 @@ def _reasons(skipped: dict[str, str]) -> str:
     for why in skipped.values():
         counts[why] = counts.get(why, 0) + 1
     return "; ".join(f"{n} x {why}" for why, n in counts.items())
-
-
-def to_channels_last(args: Any, on: bool) -> Any:
-    """4-D float tensors (anywhere in tuples/lists) -> channels_last; everything else unchanged."""
-    if not on:
-        return args
-    if isinstance(args, torch.Tensor):
-        return args.contiguous(memory_format=torch.channels_last) if args.dim() == 4 else args
-    if isinstance(args, (list, tuple)):
-        return type(args)(to_channels_last(a, on) for a in args)
-    return args

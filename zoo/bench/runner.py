@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from zoo.bench.config import DEFAULT_ITERS, DEFAULT_WARMUP, BenchConfig
-from zoo.bench.env import DTYPES, collect_env
+from zoo.bench.env import collect_env
 from zoo.bench.flops import apply_peak, peak_reference
 from zoo.bench.notes import RANDOM_INIT_E2E, protocol_notes
 from zoo.bench.prepare import prepare
@@ -31,7 +31,7 @@ from zoo.bench.progress import BenchProgress
 from zoo.bench.report import END_TO_END, BenchReport, BenchRow
 from zoo.bench.rows import e2e_row, fail_row, forward_row, free
 from zoo.bench.targets import expand_models
-from zoo.devices import resolve_device
+from zoo.devices import resolve_device, torch_dtype
 from zoo.errors import first_line
 
 
@@ -91,7 +91,7 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
     env = collect_env(str(dev), cfg.precision)
     report = BenchReport(env=env, config={**dataclasses.asdict(cfg), "device": str(dev)})
     report.notes.extend(protocol_notes(cfg, dev))
-    amp_dtype = getattr(torch, DTYPES[cfg.precision]) if cfg.precision != "fp32" else None
+    amp_dtype = torch_dtype(cfg.precision) if cfg.precision != "fp32" else None
     peak = None
     if cfg.flops:
         try:

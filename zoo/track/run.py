@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.tasks.catalog import Task
 from zoo.track.tracker import Tracker, TrackerConfig
 
 
@@ -30,14 +31,14 @@ class TrackRun:
         return len(self.results) / self.seconds if self.seconds > 0 else 0.0
 
 
-def objects(result: Any, joint_threshold: float | None = None) -> tuple[list[Any], np.ndarray, np.ndarray | None,
-                                                                          np.ndarray | None]:
-    """A detection or keypoint result -> (its objects, boxes (N, 4), keypoints (N, 17, 2) | None,
-    visible (N, 17) | None). People without a box use the box around their joints; people with no joint
-    at all are left untracked."""
-    if not hasattr(result, "detections") and not hasattr(result, "people"):
-        raise InputError(f"{type(result).__name__} has no objects to track (detection and keypoint models only)")
-    if hasattr(result, "detections"):
+def objects(result: Any, task: Task, joint_threshold: float | None = None) -> tuple[list[Any], np.ndarray,
+                                                                                      np.ndarray | None,
+                                                                                      np.ndarray | None]:
+    """A result of `task` (detections or people: Task.trackable) -> (its objects, boxes (N, 4), keypoints
+    (N, 17, 2) | None, visible (N, 17) | None). People without a box use the box around their joints; people
+    with no joint at all are left untracked."""
+    _check_trackable(task)
+    if task.answers == "detections":
         items = list(result.detections)
         return items, np.array([d.box for d in items], np.float64).reshape(-1, 4), None, None
     thr = getattr(result, "joint_threshold", 0.0) if joint_threshold is None else joint_threshold
@@ -50,6 +51,11 @@ def objects(result: Any, joint_threshold: float | None = None) -> tuple[list[Any
     kps = np.stack([p.keypoints[:, :2] for p in items]).astype(np.float64) if items else np.zeros((0, 17, 2))
     vis = np.stack([p.visible(thr) for p in items]) if items else np.zeros((0, 17), bool)
     return items, np.array(boxes, np.float64).reshape(-1, 4), kps, vis
+
+
+def _check_trackable(task: Task) -> None:
+    if not task.trackable:
+        raise InputError(f"{task.name} results have no objects to track (detection and keypoint models only)")
 
 
 def frames_of(source: str | Path, every: int = 1) -> tuple[float, Iterator[tuple[str, np.ndarray]], bool]:
@@ -93,7 +99,10 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
           config: TrackerConfig | None = None, **predict_options: Any) -> TrackRun:
     """Run `model` (a ZooModel) frame by frame over `source` and assign track ids in place."""
     from zoo.data.loader import takes_device_images
+    from zoo.tasks.parity import task_of
 
+    task = task_of(model)
+    _check_trackable(task)  # before any frame is read
     fps, frames, video = frames_of(source, every)
     if getattr(model, "device", None) is not None and model.device.type == "cuda" and takes_device_images(model):
         frames = _device_frames(source, every, model.device, video, frames)
@@ -106,7 +115,7 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
             result = model.predict(frame, **predict_options)
             result.source = name
             t0 = time.perf_counter()
-            items, boxes, kps, vis = objects(result)
+            items, boxes, kps, vis = objects(result, task)
             for item, tid in zip(items, tracker.update(boxes, kps, vis)):
                 item.track_id = tid
             run.association_seconds += time.perf_counter() - t0

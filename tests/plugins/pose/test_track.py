@@ -16,12 +16,15 @@ from zoo.cli import main
 from zoo.model import as_image_list
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
+from zoo.tasks.catalog import BUILTIN_TASKS
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo.tasks.keypoints import KeypointResult, Person
 from zoo.track import Tracker, TrackerConfig
 from zoo.track.associate import assign, iou_matrix, oks_matrix
 from zoo.track.kalman import KalmanBox
 from zoo.track.run import objects, track
+
+TASKS = {t.name: t for t in BUILTIN_TASKS}
 
 
 def id_switches(truth: list[list[int]], ids: list[list[int]]) -> int:
@@ -119,7 +122,7 @@ def test_objects_of_keypoint_results_use_joint_boxes() -> None:
     kps = np.zeros((17, 3), np.float32)
     kps[:5] = [[10, 20, 0.9], [30, 25, 0.8], [20, 60, 0.7], [0, 0, 0.0], [15, 40, 0.5]]
     r = KeypointResult(None, (100, 100), [Person(kps, 0.9), Person(np.zeros((17, 3)), 0.5)])
-    items, boxes, k, vis = objects(r)
+    items, boxes, k, vis = objects(r, TASKS["keypoints"])
     assert len(items) == 1 and boxes.tolist() == [[10, 20, 30, 60]] and vis[0, :5].tolist() == [1, 1, 1, 0, 1]
 
 
@@ -196,7 +199,7 @@ def test_classification_results_cannot_be_tracked() -> None:
     from zoo.tasks.classification import ClassificationResult
 
     with pytest.raises(InputError, match="no objects to track"):
-        objects(ClassificationResult(None, (8, 8), []))
+        objects(ClassificationResult(None, (8, 8), []), TASKS["classification"])
 
 
 def test_track_cli_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,6 +217,10 @@ def test_track_cli_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.Captur
 
 class BlobPose(BlobDetector):
     """The same blobs as skeletons without boxes (a bottom-up pose model's results)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec = ModelSpec(name="blob-pose", family="test", task="keypoints", builder="x:y")
 
     def postprocess(self, raw: list[np.ndarray], metas: list[ImageMeta]) -> list[Any]:
         out = []
