@@ -164,11 +164,34 @@ def test_runtime_backends_are_candidates_on_cpu(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(zoo.runtimes, "with_backend", lambda model, backend, precision="fp32", threads=None: model)
     monkeypatch.setattr(zoo.runtimes, "available_backends", lambda: ["onnxruntime"])
-    assert opt.runtime_candidates(torch.device("cpu")) == [Candidate(backend="onnxruntime")]
+    assert opt.runtime_candidates(torch.device("cpu")) == [Candidate(backend="onnxruntime"),
+                                                           Candidate(precision="int8", backend="onnxruntime")]
     assert opt.runtime_candidates(torch.device("cuda")) == []
     res = search(_tiny(), batch_size=1, cache=False, **FAST)
     t = res.trial(Candidate(backend="onnxruntime"))
     assert t is not None and t.status == "ok"  # the fake backend is the model itself: correct
+
+
+def test_a_precision_whose_guard_says_changed_is_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runtime int8 whose accuracy guard (real photos, zoo.runtimes.guard) found changed answers is "wrong",
+    even where the check on the random reference input passes; the guard's line says why."""
+    import copy
+
+    import zoo.runtimes
+
+    def fake(model: Any, backend: str, precision: str = "fp32", threads: Any = None) -> Any:
+        out = copy.copy(model)
+        out.backend_info = {"guard": {"same": precision != "int8", "summary": "image 2: cup 0.49 missing"}}
+        return out
+
+    monkeypatch.setattr(zoo.runtimes, "with_backend", fake)
+    monkeypatch.setattr(zoo.runtimes, "available_backends", lambda: ["onnxruntime"])
+    monkeypatch.setattr(space, "candidates", lambda dev, backends=True: [Candidate()] + space.runtime_candidates(dev))
+    res = search(_tiny(), batch_size=1, cache=False, **FAST)
+    bad = res.trial(Candidate(precision="int8", backend="onnxruntime"))
+    assert bad is not None and bad.status == "wrong" and "accuracy guard: image 2: cup 0.49 missing" in bad.check
+    assert res.trial(Candidate(backend="onnxruntime")).status == "ok"
+    assert res.chosen != Candidate(precision="int8", backend="onnxruntime")
 
 
 def test_a_detector_whose_boxes_move_is_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:

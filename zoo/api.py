@@ -87,11 +87,14 @@ def _check_builder_options(spec: ModelSpec, builder: Any, kwargs: dict[str, Any]
 
 def load(name: str, pretrained: bool = True, weights: str | Path | None = None, device: Any = "cpu",
          registry: Registry | None = None, *, backend: str = "torch", precision: str = "fp32",
-         threads: int | None = None, optimize: bool | int = False, **options: Any) -> Any:
+         threads: int | None = None, optimize: bool | int = False, calibration: str | Path | None = None,
+         **options: Any) -> Any:
     """Build `name` and load its weights: a local file, the cache (downloading if needed), or none.
 
     `backend` ("onnxruntime", "openvino", ...: zoo.runtimes.BACKENDS) runs the network there at `precision`
-    with `threads` CPU threads (zoo.runtimes.with_backend: exported once, cached in ZOO_HOME/exports).
+    with `threads` CPU threads (zoo.runtimes.with_backend: exported once, cached in ZOO_HOME/exports);
+    precision="int8" (onnxruntime, openvino) is calibrated on the photos of folder `calibration` (default: the
+    bundled ones) and guarded: `model.backend_info["guard"]` says whether its answers are fp32's.
     optimize=True configures the model with the fastest correct configuration stored for its device at batch
     size 1 (an int: at that batch size) by a search (`zoo bench NAME --optimize`, zoo.bench.optimize.search);
     none stored is an InputError naming that search (zoo.optimized applies it; loading never searches)."""
@@ -103,7 +106,7 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
 
         check_precision(check_backend(backend), precision)  # a typo fails before any weights are read
         model = _load(name, pretrained, weights, device, registry, **options)
-        return with_backend(model, backend, precision=precision, threads=threads)
+        return with_backend(model, backend, precision=precision, threads=threads, calibration=calibration)
     model = _load(name, pretrained, weights, device, registry, **options)
     if optimize is False or optimize is None:
         return model

@@ -139,7 +139,7 @@ def test_predict_cli_on_onnxruntime(yolo_pair: tuple[Any, Any], in_yolo_home: Pa
     (["eval", "resnet18", "--imagenet", "DIR", "--random-init", "--backend", "openvn"],
      "did you mean 'openvino'?"),
     (["predict", "resnet18", "IMG", "--random-init", "--backend", "onnxruntime", "--precision", "bf16"],
-     "onnxruntime runs fp32, not bf16 (openvino runs fp32, bf16 and fp16)"),
+     "onnxruntime runs fp32 and int8, not bf16 (openvino runs fp32, bf16, fp16 and int8)"),
     (["predict", "resnet18", "IMG", "--random-init", "--precision", "fp8"], "unknown precision 'fp8'"),
     (["predict", "resnet18", "IMG", "--random-init", "--threads", "0"], "--threads must be at least 1, got 0"),
     (["export", "resnet18", "--format", "onx"], "unknown export format 'onx'"),
@@ -170,7 +170,7 @@ def test_core_imports_no_runtime() -> None:
     import subprocess
 
     code = ("import sys, zoo.runtimes, zoo.runtimes.export, zoo.runtimes.backend, zoo.cli.export_cmd, zoo.api; "
-            "bad = [m for m in ('onnx', 'onnxruntime', 'openvino', 'onnxscript') if m in sys.modules]; "
+            "bad = [m for m in ('onnx', 'onnxruntime', 'openvino', 'onnxscript', 'nncf') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -112,7 +112,7 @@ def test_a_network_the_format_cannot_take_names_the_op(home: Path) -> None:
 def test_bad_options(resnet18: Any, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InputError, match="unknown export format 'onx'.*did you mean 'onnx'"):
         export(resnet18, "onx")
-    with pytest.raises(InputError, match="onnx runs fp32, not bf16"):
+    with pytest.raises(InputError, match="onnx runs fp32 and int8, not bf16"):
         export(resnet18, "onnx", precision="bf16")
     with pytest.raises(InputError, match="--batch must be at least 1"):
         export(resnet18, "onnx", batch=0)

@@ -21,10 +21,10 @@ from typing import Any
 import torch
 import torch.utils._pytree as pytree
 
-from zoo.bench.config import BenchConfig
+from zoo.bench.config import PRECISIONS, BenchConfig
 from zoo.bench.prepare import Prepared
 from zoo.bench.report import BenchRow
-from zoo.devices import PRECISIONS, torch_dtype
+from zoo.devices import torch_dtype
 from zoo.errors import InputError, SpecError, first_line
 from zoo.tasks.parity import compare_outputs, compare_results, task_of
 
@@ -138,6 +138,12 @@ def backend_rows(prep: Prepared, cfg: BenchConfig, dev: torch.device, peak: floa
             free(dev)
             continue
         max_abs, detections = reference.compare(bprep.model, backend, precision)
+        quant = info.get("quantization")
+        if quant:  # what int8 was calibrated on, said once per model
+            cal = quant["calibration"]
+            note = (f"{prep.name} {backend} int8: {quant['tool']}, calibrated on {cal['images']} {cal['source']} "
+                    f"photos" + (f", {len(quant['fp32_layers'])} layers kept fp32" if quant["fp32_layers"] else ""))
+            notes.append(note)
         for bs in cfg.batch_sizes:
             bar.describe(f"{prep.name} {backend} {precision} bs={bs} forward")
             fwd = forward_row(bprep, bs, bcfg, dev, amp, peak if backend == "torch" else None)
@@ -153,6 +159,7 @@ def backend_rows(prep: Prepared, cfg: BenchConfig, dev: torch.device, peak: floa
                 if backend != "torch":
                     row.compile_s = info.get("compile_s")
                 row.parity_max_abs, row.parity_detections = max_abs, detections
+                row.guard = guard_text(info.get("guard"))
             rows.extend(batch_rows)
         del bprep
         free(dev)
@@ -221,6 +228,15 @@ def _has_detections(model: Any) -> bool:
         return task_of(model).has_detections
     except SpecError:  # a model whose registry lacks its task: raw outputs only
         return False
+
+
+def guard_text(guard: dict[str, Any] | None) -> str:
+    """A bench cell for the accuracy guard: "same" or "CHANGES: what", with the layers int8 kept in fp32."""
+    if not guard:
+        return ""
+    kept = guard.get("fp32_layers")
+    text = "same" if guard["same"] else f"CHANGES: {guard['summary']}"
+    return (text + (f" ({len(kept)} layers fp32)" if kept else ""))[:200]
 
 
 def _autocast(backend: str, precision: str) -> Any:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.devices import PRECISIONS
+from zoo.devices import PRECISIONS as TORCH_PRECISIONS
 from zoo.errors import InputError
 
+PRECISIONS = (*TORCH_PRECISIONS, "int8")  # int8: the runtimes' quantised exports (--backend onnxruntime/openvino)
 DEFAULT_ITERS = 20
 DEFAULT_WARMUP = 3
 
@@ -41,7 +42,7 @@ class BenchConfig:
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:
-            raise InputError(f"unknown precision '{self.precision}' (fp32, fp16, bf16)")
+            raise InputError(f"unknown precision '{self.precision}' ({', '.join(PRECISIONS)})")
         if not self.batch_sizes or any(int(b) < 1 for b in self.batch_sizes):
             raise InputError("batch sizes must be positive integers, e.g. 1,8,32")
         if self.warmup < 0:
@@ -60,7 +61,7 @@ class BenchConfig:
             raise InputError("--compile, --fuse and --channels-last are torch's: run them without --backend "
                              "(a runtime backend optimises the exported graph itself)")
         if self.precisions is not None and any(p not in PRECISIONS for p in self.precisions):
-            raise InputError(f"unknown precision in {','.join(self.precisions)} (fp32, fp16, bf16)")
+            raise InputError(f"unknown precision in {','.join(self.precisions)} ({', '.join(PRECISIONS)})")
         if self.compile_mode is not None and not self.compile:
             raise InputError("--compile-mode needs --compile (it picks how torch.compile runs)")
         if self.compile_mode is not None and self.compile_mode not in COMPILE_MODES:

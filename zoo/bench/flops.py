@@ -150,6 +150,29 @@ def isa_peak_gflops(threads: int, dtype: torch.dtype = torch.float32) -> tuple[f
     return gflops, f"{threads} threads x 2 FMA x {lanes} lanes x 2 FLOP x {mhz / 1e3:.2f} GHz"
 
 
+# Per core and cycle, against the fp32 FMA figure above: AVX512-BF16's VDPBF16PS does two bf16 MACs per 32-bit
+# lane (2x), AVX512-VNNI's / AVX-VNNI's VPDPBUSD four u8 x s8 MACs (4x); AMX tiles do 1024 bf16 FLOP and 2048
+# int8 ops per cycle per core (Intel's Sapphire Rapids figures, issue 23). None where the CPU has no such unit.
+def isa_peak_ops(threads: int, precision: str) -> tuple[float, str] | None:
+    """The ISA peak in G(FL)OP/s for `precision` (fp32, bf16, int8) on this CPU, and how it was computed."""
+    from zoo.devices import cpu_flags
+
+    fp32 = isa_peak_gflops(threads)
+    if fp32 is None or precision == "fp32":
+        return fp32
+    flags = cpu_flags()
+    mhz = fp32[0] / (threads * 2 * (16 if "avx512f" in flags else 8) * 2) * 1e3
+    amx = {"bf16": ("amx_bf16", 1024), "int8": ("amx_int8", 2048)}
+    if precision in amx and amx[precision][0] in flags:
+        ops = amx[precision][1]
+        return threads * ops * mhz / 1e3, f"{threads} threads x {ops} {precision} ops/cycle (AMX) x {mhz / 1e3:.2f} GHz"
+    factor = ({"bf16": 2 if "avx512_bf16" in flags else 0,
+               "int8": 4 if ("avx512_vnni" in flags or "avx_vnni" in flags) else 0}).get(precision, 0)
+    if not factor:
+        return None
+    return fp32[0] * factor, f"{factor} x the fp32 figure ({'VDPBF16PS' if precision == 'bf16' else 'VNNI VPDPBUSD'})"
+
+
 def peak_reference(device: torch.device, dtype: torch.dtype = torch.float32, channels_last: bool = False,
                    seconds: float = 0.15, probes: Sequence[tuple[str, str, tuple[int, ...]]] | None = None) -> Peak:
     """The reference for "% of peak" (see the module docstring); cached per device, dtype, threads and layout."""

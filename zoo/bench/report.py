@@ -102,6 +102,7 @@ class BenchRow:
     cache_hit: bool | None = None  # runtime backends: the export came from the ZOO_HOME cache
     parity_max_abs: float | None = None  # --backend: max abs difference of the raw outputs vs torch fp32
     parity_detections: str = ""  # --backend, detectors: "same" or "differ: why" (a real photo, vs torch fp32)
+    guard: str = ""  # runtime fp16/bf16/int8: the accuracy guard's verdict on the calibration photos (zoo.runtimes.guard)
     variant: str = ""  # `zoo bench --optimize`: "optimize:<candidate>" ("" for the ordinary rows)
 
     @property

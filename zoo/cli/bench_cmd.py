@@ -49,7 +49,8 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 @click.option("--batch-size", "batch_size", default="1", show_default=True, help="comma-separated, e.g. 1,8,32")
 @click.option("--precision", default="fp32", show_default=True,
-              help="fp32, fp16, bf16 (torch: autocast; runtimes: their own), or several (fp32,bf16) or all")
+              help="fp32, fp16, bf16 (torch: autocast; runtimes: their own), int8 (--backend onnxruntime/"
+                   "openvino: quantised, calibrated on the bundled photos), or several (fp32,int8) or all")
 @click.option("--backend", "backend", default=None,
               help="torch,onnxruntime,openvino or all: one table across backends, with a parity column")
 @click.option("--parity-image", default=None, type=click.Path(exists=True, dir_okay=False),
@@ -122,6 +123,10 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
 
     precisions = parse_precisions(precision)  # one line for a typo, before any timing
     several = backend is not None or len(precisions or ()) > 1
+    if not several and precisions == ("int8",):
+        from zoo.runtimes import NO_INT8
+
+        raise InputError(f"--precision int8 without --backend: {NO_INT8}")
     backends = ",".join(parse_backends(backend)) if backend is not None else None
     report = bench(list(names), batch_sizes=_ints(batch_size), device=device,
                    precision=precisions[0] if precisions and not several else "fp32",

@@ -47,7 +47,7 @@ def report_table(report: BenchReport) -> Any:
     runtimes = any(r.backend != "torch" or r.parity_max_abs is not None for r in report.rows)
     memory = "CUDA alloc / reserved" if cuda else "RSS Δ peak"
     columns = (("model", "backend", "row", "batch", "input", "p50 ms", "mean ms (cv)", "img/s", "first call",
-                "parity vs torch fp32", memory, "notes") if runtimes else
+                "parity vs torch fp32", "guard", memory, "notes") if runtimes else
                ("model", "row", "batch", "input", "p50 ms", "p90 ms", "p99 ms", "mean ms (cv)", "img/s", "GMACs/img",
                 "achieved (% peak)", memory, "notes"))
     for c in columns:
@@ -72,7 +72,7 @@ def report_table(report: BenchReport) -> Any:
             "img/s": _fmt(r.throughput, ".1f"), "GMACs/img": _fmt(r.gmacs_per_image, ".3f"),
             "achieved (% peak)": _rate(r.gflops_per_s) + (f" ({r.pct_of_peak:.0f}%)" if r.pct_of_peak is not None
                                                           else ""),
-            "first call": _first_call(r), "parity vs torch fp32": _parity(r), memory: _memory(r),
+            "first call": _first_call(r), "parity vs torch fp32": _parity(r), "guard": r.guard, memory: _memory(r),
             "notes": ", ".join(notes)}
         t.add_row(*(cells[c] for c in columns))
         prev = r

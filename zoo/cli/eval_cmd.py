@@ -43,13 +43,16 @@ def _settings(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 @click.option("--backend", default="torch", show_default=True,
               help="run the network on torch, onnxruntime, openvino, torchscript or pt2 (exported once, cached)")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the backend runs)")
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, fp16, bf16 or int8 (onnxruntime, openvino: quantised; what the backend runs)")
+@click.option("--calibration", type=click.Path(path_type=Path), default=None,
+              help="--precision int8: a folder of photos to calibrate on [default: the bundled photos]")
 @click.option("--threads", type=int, default=None, help="CPU threads of the network [default: torch's]")
 def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None, split: str | None,
              imagenet: Path | None, limit: int | None, batch_size: int, conf: float | None, device: str,
              weights: Path | None, random_init: bool, settings: tuple[str, ...], results: Path | None,
              as_json: bool, no_progress: bool, backend: str = "torch", precision: str = "fp32",
-             threads: int | None = None) -> None:
+             calibration: Path | None = None, threads: int | None = None) -> None:
     """Score NAME on a dataset with pycocotools (bbox / segm / keypoints) or top-1/top-5.
 
     Under `torchrun --nproc_per_node N` the images are sharded across ranks and rank 0 prints the scores.
@@ -63,7 +66,7 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
     report = evaluate(name, coco=coco, ann=ann, images=images, imagenet=imagenet, split=split, limit=limit,
                       batch_size=batch_size, conf=conf, device=device, weights=weights, pretrained=not random_init,
                       results=results, progress=not no_progress, backend=backend, precision=precision,
-                      threads=threads, **_settings(settings))
+                      threads=threads, calibration=calibration, **_settings(settings))
     if from_env()[0] != 0:
         return  # one report, from rank 0
     if as_json:

@@ -32,7 +32,11 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--format", "fmt", required=True, metavar="FORMAT", help="onnx, openvino, torchscript or pt2")
 @click.option("--out", type=click.Path(path_type=Path), help="write the file here (a folder: model.<ext> in it) "
               "instead of the ZOO_HOME/exports cache")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the format runs)")
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, fp16, bf16 (openvino) or int8 (onnx, openvino: quantised, calibrated on photos)")
+@click.option("--calibration", type=click.Path(path_type=Path), default=None,
+              help="int8: a folder of photos to calibrate on, through the model's preprocess (also what the "
+                   "accuracy guard compares on) [default: the bundled photos]")
 @click.option("--batch", type=int, default=None, help="fixed batch size of the export [default: 1]")
 @click.option("--dynamic-batch", is_flag=True, help="any batch size (the first dimension stays symbolic)")
 @click.option("--size", "--input-size", "input_size", help="input N or HxW [default: the model's own]")
@@ -42,7 +46,8 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (timing and format checks only)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
-def export_cmd(name: str, fmt: str, out: Path | None, precision: str, batch: int | None, dynamic_batch: bool,
+def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibration: Path | None,
+               batch: int | None, dynamic_batch: bool,
                input_size: str | None, no_check: bool, image: Path | None, weights: Path | None, random_init: bool,
                as_json: bool) -> None:
     """Export NAME's network with its metadata embedded (name, weights and their sha256, input spec,
@@ -52,6 +57,12 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, batch: int
     from zoo.runtimes.export import export
 
     check_precision(check_format(fmt), precision)
+    if calibration is not None:
+        from zoo.runtimes.calibration import calibration_set
+
+        if precision == "fp32":
+            raise InputError("--calibration is for reduced precisions (int8 calibrates on it, all are guarded on it)")
+        calibration_set(calibration)  # an empty or missing folder: one line before loading anything
     if batch is not None and dynamic_batch:
         raise InputError("--batch N and --dynamic-batch contradict each other: give one")
     if batch is not None and batch < 1:
@@ -67,7 +78,7 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, batch: int
 
         check_size(model, size)  # YOLO's "a multiple of 32" before any exporter runs
     res = export(model, fmt, out, precision=precision, batch=batch or 1, dynamic_batch=dynamic_batch,
-                 input_size=size, check=not no_check, image=str(image) if image else None)
+                 input_size=size, check=not no_check, image=str(image) if image else None, calibration=calibration)
     if as_json:
         emit_json(res.to_json())
         return
@@ -85,8 +96,30 @@ def render(res: Any) -> None:
                    + ", ".join(f"{k} input {v:.3g}" for k, v in res.parity.items()))
     else:
         click.echo("parity with PyTorch: not checked (--no-check)")
+    for line in guard_lines(res.guard, res.metadata.get("quantization")):
+        click.echo(line)
     for key, value in describe(res.metadata):
         click.echo(f"  {key}: {value}")
+
+
+def guard_lines(guard: dict[str, Any], quant: dict[str, Any] | None) -> list[str]:
+    """The accuracy guard of a reduced precision in a line or a few: same answers as fp32, or what changed;
+    for int8, what it was calibrated on and which layers stayed fp32."""
+    lines = []
+    if quant:
+        cal = quant["calibration"]
+        lines.append(f"int8: {quant['tool']}, calibrated on {cal['images']} photos ({cal['source']})")
+        if quant.get("fp32_layers"):
+            lines.append(f"kept in fp32 (the guard asked): {', '.join(quant['fp32_layers'])}"
+                         + (f" and {quant['fp32_ops']} ops after them" if quant.get("fp32_ops") else ""))
+    if guard:
+        n = f"{guard['images']} photo{'s' if guard['images'] != 1 else ''}"
+        if guard["same"]:
+            lines.append(f"accuracy guard: same answers as fp32 on {n} ({guard['summary']})")
+        else:
+            lines.append(f"accuracy guard: {guard['precision']} CHANGES answers on {n}: {guard['summary']}")
+            lines.extend(f"  {m}" for m in guard.get("mismatches", [])[1:])
+    return lines
 
 
 def describe(meta: dict[str, Any]) -> list[tuple[str, str]]:
@@ -99,6 +132,8 @@ def describe(meta: dict[str, Any]) -> list[tuple[str, str]]:
         elif key == "inputs" and isinstance(value, list):
             value = ", ".join(f"{i['name']} {'x'.join('N' if d is None else str(d) for d in i['shape'])} {i['dtype']}"
                               for i in value)
+        elif key == "quantization" and isinstance(value, dict):
+            continue  # said by guard_lines
         elif key in ("in_tree", "out_tree") and isinstance(value, str) and len(value) > 80:
             value = value[:77] + "..."
         rows.append((key, str(value)))

@@ -60,7 +60,10 @@ def runtime_options() -> list[click.Option]:
     return [
         click.Option(["--backend"], default="torch", show_default=True,
                      help="run the network on torch, onnxruntime, openvino, torchscript or pt2 (exported once, cached)"),
-        click.Option(["--precision"], default="fp32", show_default=True, help="fp32, fp16 or bf16 (what the backend runs)"),
+        click.Option(["--precision"], default="fp32", show_default=True,
+                     help="fp32, fp16, bf16 or int8 (onnxruntime, openvino: quantised; what the backend runs)"),
+        click.Option(["--calibration"], type=click.Path(path_type=Path), default=None,
+                     help="--precision int8: a folder of photos to calibrate on [default: the bundled photos]"),
         click.Option(["--threads"], type=int, default=None, help="CPU threads of the network [default: torch's]"),
     ]
 
@@ -114,7 +117,7 @@ WRITABLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
             random_init: bool, batch_size: int, device: str, every: int, recursive: bool = False,
             optimize: bool = False, backend: str = "torch", precision: str = "fp32", threads: int | None = None,
-            **given: Any) -> None:
+            calibration: Path | None = None, **given: Any) -> None:
     """Predict on image files, folders of images, globs, http(s) URLs, '-' (stdin) or video files (one result
     per frame)."""
     import tempfile
@@ -139,7 +142,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
         files = collect_inputs(list(inputs), recursive, Path(tmp))
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
-                         precision=precision, threads=threads)
+                         precision=precision, threads=threads, calibration=calibration)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
         if optimize:
             from zoo.bench.optimize import optimize_model

@@ -72,9 +72,10 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
              limit: int | None = None, batch_size: int = 4, conf: float | None = None, device: str = "auto",
              weights: str | Path | None = None, pretrained: bool = True, results: str | Path | None = None,
              progress: bool = True, registry: Any = None, *, backend: str = "torch", precision: str = "fp32",
-             threads: int | None = None, **options: Any) -> EvalReport:
+             threads: int | None = None, calibration: str | Path | None = None, **options: Any) -> EvalReport:
     """Run `model` (a name or a ZooModel) over a dataset and score it with its task's scorer;
-    `options` go to the model's builder; `backend` / `precision` / `threads` as in zoo.runtimes.with_backend."""
+    `options` go to the model's builder; `backend` / `precision` / `threads` / `calibration` (int8's photos)
+    as in zoo.runtimes.with_backend."""
     from zoo.devices import resolve_device
     from zoo.eval import datasets
     from zoo.eval.dist import setup
@@ -128,7 +129,7 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
         if backend != "torch" or precision != "fp32":
             from zoo.runtimes import with_backend
 
-            net = with_backend(net, backend, precision=precision, threads=threads)
+            net = with_backend(net, backend, precision=precision, threads=threads, calibration=calibration)
         report = _run(net, data, scorer, dist, batch_size, conf, progress, results)
         if backend != "torch" or precision != "fp32":
             report.notes.append(f"the network ran on {backend} at {precision}")

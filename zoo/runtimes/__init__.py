@@ -25,18 +25,22 @@ FORMATS = ("onnx", "openvino", "torchscript", "pt2")
 BACKENDS = ("torch", "onnxruntime", "openvino", "torchscript", "pt2")
 # backend -> the artefact format it runs
 BACKEND_FORMAT = {"onnxruntime": "onnx", "openvino": "openvino", "torchscript": "torchscript", "pt2": "pt2"}
-# What each backend (and each export format) can run. onnxruntime stays fp32: its CPU provider has no real fp16
-# or bf16 kernels for convolutions (it would insert casts around fp32 kernels). OpenVINO's precision is a
-# compile-time hint (INFERENCE_PRECISION_HINT) over the same fp32 IR. torch, TorchScript and torch.export run
-# the network cast to that dtype (inputs cast in, outputs cast back to float32).
+# What each backend (and each export format) can run. onnxruntime has no real fp16 or bf16 kernels for
+# convolutions on its CPU provider (it would insert casts around fp32 kernels), but int8 ones: a statically
+# quantised (QDQ) model. OpenVINO's fp16/bf16 is a compile-time hint (INFERENCE_PRECISION_HINT) over the same
+# fp32 IR; its int8 is an IR quantised by NNCF. Both int8s are calibrated on photos (zoo.runtimes.calibration).
+# torch, TorchScript and torch.export run the network cast to that dtype (inputs cast in, outputs cast back).
 PRECISIONS: dict[str, tuple[str, ...]] = {
     "torch": ("fp32", "fp16", "bf16"),
-    "onnxruntime": ("fp32",),
-    "openvino": ("fp32", "bf16", "fp16"),
+    "onnxruntime": ("fp32", "int8"),
+    "openvino": ("fp32", "bf16", "fp16", "int8"),
     "torchscript": ("fp32", "fp16", "bf16"),
     "pt2": ("fp32", "fp16", "bf16"),
-    "onnx": ("fp32",),
+    "onnx": ("fp32", "int8"),
 }
+ALL_PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+# why a backend cannot run int8, in one line (the runtimes that can: onnxruntime and openvino)
+NO_INT8 = "int8 is a quantised export: run it with --backend onnxruntime or openvino"
 INSTALL_HINT = "pip install 'cvzoo[runtimes]'"
 
 _LAZY = {
@@ -89,6 +93,9 @@ def check_precision(where: str, precision: str) -> str:
     valid = PRECISIONS[where]
     if precision in valid:
         return precision
-    if precision not in ("fp32", "fp16", "bf16"):
-        _choice("precision", precision, ("fp32", "fp16", "bf16"))
-    raise InputError(f"{where} runs {', '.join(valid)}, not {precision} (openvino runs fp32, bf16 and fp16)")
+    if precision not in ALL_PRECISIONS:
+        _choice("precision", precision, ALL_PRECISIONS)
+    runs = " and ".join([", ".join(valid[:-1]), valid[-1]] if len(valid) > 1 else valid)
+    if precision == "int8":
+        raise InputError(f"{where} runs {runs}, not int8; {NO_INT8}")
+    raise InputError(f"{where} runs {runs}, not {precision} (openvino runs fp32, bf16, fp16 and int8)")

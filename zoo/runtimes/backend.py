@@ -25,10 +25,11 @@ class RuntimeForward:
     compiles once more (cached like any export); with one, another size is refused in one line."""
 
     def __init__(self, model: Any, backend: str, precision: str, threads: int | None, batch: int,
-                 dynamic_batch: bool, input_size: tuple[int, int] | None):
+                 dynamic_batch: bool, input_size: tuple[int, int] | None, calibration: Any = None):
         self.model = model  # the PyTorch model: what gets exported
         self.backend, self.fmt = backend, BACKEND_FORMAT[backend]
         self.precision, self.threads = precision, threads
+        self.calibration = calibration  # int8's calibration photos (None: the bundled ones)
         self.batch, self.dynamic_batch = batch, dynamic_batch
         self.fixed_size = input_size is not None
         self.input_size = tuple(input_size) if input_size is not None else tuple(model.input_size)
@@ -58,7 +59,7 @@ class RuntimeForward:
             raise InputError(f"{self.model.spec.name} on {self.backend} was exported for {self.input_size[0]}x"
                              f"{self.input_size[1]} inputs, got {hw[0]}x{hw[1]}; load it with that input size")
         res = export(self.model, self.fmt, precision=self.precision, batch=batch or self.batch,
-                     dynamic_batch=dynamic_batch, input_size=hw)
+                     dynamic_batch=dynamic_batch, input_size=hw, calibration=self.calibration)
         runner = open_runner(res.path, self.fmt, self.precision, self.threads)
         runner.input_shapes = [tuple(i["shape"]) for i in res.metadata["inputs"]]
         out_spec = pytree.treespec_loads(res.metadata["out_tree"])
@@ -66,7 +67,8 @@ class RuntimeForward:
         self.info = {"backend": self.backend, "format": self.fmt, "precision": self.precision,
                      "threads": self.threads or torch.get_num_threads(), "export_s": res.seconds,
                      "compile_s": runner.compile_s, "cache_hit": res.cached, "artefact": str(res.path),
-                     "parity": res.parity, "exporter": res.metadata.get("exporter")}
+                     "parity": res.parity, "exporter": res.metadata.get("exporter"), "guard": res.guard,
+                     "quantization": res.metadata.get("quantization")}
         return self.runners[key]
 
     def __call__(self, *args: Any) -> Any:
@@ -103,13 +105,16 @@ class RuntimeForward:
 
 
 def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: int | None = None, batch: int = 1,
-                 dynamic_batch: bool = True, input_size: tuple[int, int] | None = None) -> Any:
+                 dynamic_batch: bool = True, input_size: tuple[int, int] | None = None,
+                 calibration: Any = None) -> Any:
     """`model` running its network on `backend` at `precision` with `threads` CPU threads.
 
     Returns a shallow copy (it shares the caller's weights; the caller's model stays PyTorch) whose `forward`
     is the runtime, with `.backend` and `.backend_info` (export_s, compile_s, cache_hit, artefact, precision).
     The artefact is exported and compiled here, so errors (an op the format cannot take, a missing runtime)
-    surface at load time. backend="torch" at fp32 returns `model` itself; fp16/bf16 cast a copy."""
+    surface at load time. backend="torch" at fp32 returns `model` itself; fp16/bf16 cast a copy.
+    precision="int8" (onnxruntime, openvino) is calibrated on the photos of folder `calibration` (default:
+    the bundled ones); `.backend_info["guard"]` says whether its answers are fp32's."""
     from zoo.model import square_size
 
     check_backend(backend)
@@ -129,7 +134,7 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
         raise InputError(f"--backend {backend} runs on the CPU; {model.spec.name} is on {model.device} "
                          "(use --device cpu)")
     size = square_size(input_size) if input_size is not None else None
-    rt = RuntimeForward(model, backend, precision, threads, batch, dynamic_batch, size)
+    rt = RuntimeForward(model, backend, precision, threads, batch, dynamic_batch, size, calibration)
     if _image_list(model.example_inputs(1, size)):  # per-image artefacts: the model's own size first
         rt.prepare(size, 1, dynamic_batch=False)
     else:

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -38,12 +39,14 @@ from zoo.errors import ExportError, InputError, disk_error, first_line
 from zoo.fsutil import replace_folder, sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
+from zoo.runtimes.calibration import CalibrationSet, calibration_samples, calibration_set, image_leaves
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
 __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
 
 CACHE_VERSION = 1  # bump when the layout of artefacts or their metadata changes
 OPSET = 18  # opset of both ONNX exporters here; OpenVINO 2024+ and onnxruntime 1.16+ read it
+FP32_DEPTHS = (1, 2, 3)  # int8's fallbacks: weighted layers nearest the outputs kept fp32 (zoo.runtimes.quantize)
 RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscript", "openvino"), "torchscript": (),
                    "pt2": ()}
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
@@ -54,7 +57,8 @@ META_KEY = "zoo.json"  # the file name of the metadata inside TorchScript / torc
 @dataclass
 class ExportResult:
     """One exported artefact: where, how long it took (0 on a cache hit: instant), its parity with PyTorch
-    (max abs difference on a random input and on a real image; empty with check=False) and its metadata."""
+    (max abs difference on a random input and on a real image; empty with check=False), its metadata and,
+    for fp16/bf16/int8, the accuracy guard (zoo.runtimes.guard: same answers as fp32 on the calibration photos)."""
 
     path: Path
     format: str
@@ -63,6 +67,7 @@ class ExportResult:
     cached: bool
     parity: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    guard: dict[str, Any] = field(default_factory=dict)  # reduced precisions: the task's answers against fp32
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -281,10 +286,56 @@ def _embed_onnx(path: Path, meta: dict[str, Any]) -> None:
     onnx.save(m, str(path))
 
 
+@dataclass
+class Int8Job:
+    """What an int8 export quantises with: the calibration inputs and the ONNX nodes kept in fp32."""
+
+    calibration: CalibrationSet
+    samples: list[list[torch.Tensor]]
+    fp32_layers: list[str] = field(default_factory=list)  # weighted layers (Conv, Gemm, MatMul)
+    fp32_ops: list[str] = field(default_factory=list)  # the other ops kept with them (a detector's decoding)
+
+    @property
+    def keep_fp32(self) -> list[str]:
+        return self.fp32_layers + self.fp32_ops
+
+    def describe(self, fmt: str) -> dict[str, Any]:
+        from zoo.runtimes.quantize import PRESET, tool_name
+
+        return {"tool": tool_name(fmt), "preset": PRESET, "calibration": self.calibration.describe(),
+                "fp32_layers": list(self.fp32_layers), "fp32_ops": len(self.fp32_ops)}
+
+
+def _onnx_exporter(onnx_file: Path) -> str:
+    """The exporter recorded in a cached ONNX export's metadata."""
+    return json.loads(next(p.value for p in require("onnx").load(str(onnx_file), load_external_data=False)
+                           .metadata_props if p.key == "exporter"))
+
+
+def _export_int8(fmt: str, path: Path, onnx_file: Path, job: Int8Job, meta_of: Any) -> dict[str, Any]:
+    """`onnx_file` (the cached fp32 ONNX export) quantised to int8 for `fmt` at `path`, metadata embedded."""
+    from zoo.runtimes.quantize import quantize_onnx, quantize_openvino
+
+    meta = {**meta_of(f"{_onnx_exporter(onnx_file)} -> int8"), "quantization": job.describe(fmt)}
+    if fmt == "onnx":
+        quantize_onnx(onnx_file, path, job.samples, job.keep_fp32)
+        _embed_onnx(path, meta)
+        return meta
+    ov = require("openvino")
+    model = quantize_openvino(onnx_file, job.samples, job.keep_fp32)
+    for k, v in meta.items():
+        model.set_rt_info(json.dumps(v), ["zoo", k])
+    ov.save_model(model, str(path), compress_to_fp16=False)
+    return meta
+
+
 def _export_file(fmt: str, flat: FlatNet, leaves: list[torch.Tensor], path: Path, dynamic_batch: bool,
-                 n_out: int, meta_of: Any, onnx_file: Path | None = None) -> dict[str, Any]:
+                 n_out: int, meta_of: Any, onnx_file: Path | None = None, int8: Int8Job | None = None) -> dict[str, Any]:
     """Write the artefact of `fmt` at `path` with its metadata (`meta_of(exporter)` builds it); OpenVINO
-    converts `onnx_file` (the cached ONNX export of the same network and options)."""
+    converts `onnx_file` (the cached ONNX export of the same network and options), int8 quantises it."""
+    if int8 is not None:
+        assert onnx_file is not None
+        return _export_int8(fmt, path, onnx_file, int8, meta_of)
     if fmt == "onnx":
         exporter = _onnx_export(flat, leaves, path, dynamic_batch, n_out)
         meta = meta_of(exporter)
@@ -293,9 +344,7 @@ def _export_file(fmt: str, flat: FlatNet, leaves: list[torch.Tensor], path: Path
     if fmt == "openvino":
         ov = require("openvino")
         assert onnx_file is not None
-        exporter = json.loads(next(p.value for p in require("onnx").load(str(onnx_file), load_external_data=False)
-                                   .metadata_props if p.key == "exporter"))
-        meta = meta_of(f"{exporter} -> openvino.convert_model")
+        meta = meta_of(f"{_onnx_exporter(onnx_file)} -> openvino.convert_model")
         try:
             with _quiet():
                 model = ov.convert_model(str(onnx_file))
@@ -357,37 +406,19 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ parity
-def _image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[torch.Tensor] | None:
-    """A real image through the model's own preprocess, shaped like the export's inputs (None when the
-    model does not take images or cannot make that shape)."""
-    import inspect
-
-    from zoo.data import SAMPLE_IMAGE
-
-    if getattr(model, "inputs", "images") != "images" or len(leaves) != 1 or leaves[0].ndim != 4:
-        return None
-    hw = tuple(leaves[0].shape[-2:])
-    kwargs = {"size": hw} if "size" in inspect.signature(model.preprocess).parameters else {}
-    try:
-        with torch.inference_mode():
-            batch, _ = model.preprocess(image if image is not None else str(SAMPLE_IMAGE), **kwargs)
-    except Exception:
-        return None
-    if not isinstance(batch, torch.Tensor) or tuple(batch.shape[1:]) != tuple(leaves[0].shape[1:]):
-        return None
-    return [batch.repeat(leaves[0].shape[0], 1, 1, 1).clone()]
 
 
 def check_parity(model: Any, path: Path, fmt: str, precision: str, leaves: list[torch.Tensor], in_spec: Any,
                  image: Any = None, threads: int | None = None) -> dict[str, float]:
     """Max abs difference between PyTorch (fp32) and the artefact on `leaves` and on a real image;
-    over the precision's tolerance (zoo.tasks.parity.OUTPUTS) -> ExportError, one line."""
+    over the precision's tolerance (zoo.tasks.parity.OUTPUTS) -> ExportError, one line. int8 is recorded only:
+    8-bit codes move raw outputs by design, its answers are judged by the guard (zoo.runtimes.guard)."""
     from zoo.tasks.parity import compare_outputs, output_tolerance
 
     tol = output_tolerance(precision)
     runner = open_runner(path, fmt, precision, threads)
     cases = {"random": leaves}
-    img = _image_leaves(model, image, leaves)
+    img = image_leaves(model, image, leaves)
     if img is not None:
         cases["image"] = img
     out: dict[str, float] = {}
@@ -397,7 +428,7 @@ def check_parity(model: Any, path: Path, fmt: str, precision: str, leaves: list[
         ref = [t.float() if t.is_floating_point() else t for t in pytree.tree_leaves(raw)]
         got = runner.run([t.clone() for t in inp])
         agree = compare_outputs(ref, got, atol=tol.atol, rtol=tol.rtol)
-        if not agree.same:
+        if not agree.same and (precision != "int8" or not math.isfinite(agree.metrics["max_abs"])):
             diff = agree.metrics["max_abs"]
             why = (f"differs from PyTorch by {diff:.3g} on the {what} input (tolerance {agree.metrics['allowed']:.3g})"
                    if diff != float("inf") else f"differs from PyTorch on the {what} input: {agree.summary}")
@@ -409,12 +440,19 @@ def check_parity(model: Any, path: Path, fmt: str, precision: str, leaves: list[
 # ------------------------------------------------------------------ export
 def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "fp32", batch: int = 1,
            dynamic_batch: bool = False, input_size: tuple[int, int] | None = None, check: bool = True,
-           image: Any = None) -> ExportResult:
+           image: Any = None, calibration: str | Path | None = None) -> ExportResult:
     """Export `model`'s network to `fmt`. `out=None` uses the ZOO_HOME/exports cache (a hit is instant, a
     corrupt entry is exported again); `out` writes that file (atomically) and caches nothing.
 
     `check` runs PyTorch and the artefact on a random input and on `image` (default: the bundled sample
-    photo) through the model's own preprocess; a difference over the format's tolerance is an ExportError."""
+    photo) through the model's own preprocess; a difference over the format's tolerance is an ExportError.
+    For fp16/bf16/int8 it also runs the accuracy guard: the task's answers of the artefact against PyTorch
+    fp32's on the `calibration` photos (default: the bundled ones); when int8 changes them, the first layer
+    and the layers nearest the outputs are kept in fp32 and the network quantised again. An artefact that
+    still changes answers is kept (asked for) and says so in `.guard`.
+
+    int8 quantises the fp32 ONNX export (cached), calibrated on the `calibration` photos through the
+    model's own preprocess: NNCF for openvino, onnxruntime's static QDQ quantiser for onnx."""
     from zoo.model import ZooModel
 
     check_format(fmt)
@@ -422,6 +460,9 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     for module in RUNTIME_MODULES[fmt] + (CHECK_MODULES.get(fmt, ()) if check else ()):
         require(module)  # a missing runtime is said before minutes of exporting, not after
     check_cpu_precision("openvino" if fmt == "openvino" else "torch", precision)
+    if precision == "int8":
+        require("nncf" if fmt == "openvino" else "onnxruntime.quantization")
+    cal = calibration_set(calibration) if precision != "fp32" else None  # a bad folder: one line, first
     if not isinstance(model, ZooModel):
         raise InputError(f"export takes a ZooModel, got {type(model).__name__}")
     if getattr(model, "backend", "torch") != "torch":
@@ -440,10 +481,14 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
                   "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
+    if precision == "int8":  # another calibration set, quantiser or preset is another artefact
+        from zoo.runtimes.quantize import PRESET, tool_name
+
+        key_fields.update(calibration=cal.sha256, quantizer=tool_name(fmt), preset=PRESET)
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     folder = cache_dir(model.spec.name, fmt, precision, key) if out is None else None
     if folder is not None:
-        hit = _cache_hit(folder, fmt, model, precision, leaves, in_spec, check, image, start)
+        hit = _cache_hit(folder, fmt, model, precision, leaves, in_spec, check, image, start, cal)
         if hit is not None:
             return hit
     try:
@@ -466,9 +511,10 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         return _metadata(model, fmt, precision, batch, dynamic_batch, leaves, in_spec, out_spec, wsha, exporter)
 
     onnx_file = None
-    if fmt == "openvino":  # from the (cached) ONNX export: `--backend all` and the tests export the network once
+    if fmt == "openvino" or precision == "int8":  # from the (cached) fp32 ONNX export: exported once
         onnx_file = export(model, "onnx", batch=batch, dynamic_batch=dynamic_batch, input_size=input_size,
                            check=False).path
+    int8 = Int8Job(cal, calibration_samples(model, cal, leaves)) if precision == "int8" else None
     target_dir = folder.parent if folder is not None else Path(out).expanduser().resolve().parent
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
@@ -477,26 +523,39 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
-        try:
-            with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
-                warnings.simplefilter("ignore")
-                meta = _export_file(fmt, flat, leaves, path, dynamic_batch, len(out_leaves), meta_of, onnx_file)
-        except ExportError as e:
-            raise ExportError(f"{model.spec.name}: {e}") from None
-        parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
+        # int8 whose answers differ is quantised again with the sensitive layers in fp32: the first layer and
+        # the outputs' nearest 1, 2, then 3 weighted layers with what follows them (more gives back the speed)
+        from zoo.runtimes.quantize import sensitive_layers
+
+        fallbacks = list(FP32_DEPTHS) if int8 is not None and check else []
+        while True:
+            try:
+                with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
+                    warnings.simplefilter("ignore")
+                    meta = _export_file(fmt, flat, leaves, path, dynamic_batch, len(out_leaves), meta_of,
+                                        onnx_file, int8)
+            except ExportError as e:
+                raise ExportError(f"{model.spec.name}: {e}") from None
+            parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
+            guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
+            if guard.get("same", True) or not fallbacks:
+                break
+            int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, fallbacks.pop(0))
+        if int8 is not None and guard:
+            guard["fp32_layers"] = list(int8.fp32_layers)
         seconds = time.perf_counter() - start
         files = _record(path, fmt)
         if folder is None:
             final = _place(path, fmt, Path(out).expanduser())
         else:
             (staging / MANIFEST).write_text(json.dumps({"key": key_fields, "files": files, "metadata": meta,
-                                                        "parity": parity, "seconds": seconds}))
+                                                        "parity": parity, "guard": guard, "seconds": seconds}))
             final = _install(staging, folder) / FILE_NAMES[fmt]
             if model.weights_source == RANDOM_INIT:
                 prune_random_init(folder)
             manifest = _read_manifest(folder) or {}  # another rank's copy, when it won the race
             files, meta = manifest.get("files", files), manifest.get("metadata", meta)
-        return ExportResult(final, fmt, files[path.name]["sha256"], seconds, False, parity, meta)
+        return ExportResult(final, fmt, files[path.name]["sha256"], seconds, False, parity, meta, guard)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -547,20 +606,35 @@ def _install(staging: Path, folder: Path) -> Path:
 
 
 def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[torch.Tensor], in_spec: Any,
-               check: bool, image: Any, start: float) -> ExportResult | None:
+               check: bool, image: Any, start: float, cal: CalibrationSet | None = None) -> ExportResult | None:
     manifest = _read_manifest(folder)
     if manifest is None or not _intact(folder, manifest):
         return None
     path = folder / FILE_NAMES[fmt]
-    parity = manifest.get("parity") or {}
-    if check and not parity:  # cached by a --no-check export: check it now, once
-        parity = check_parity(model, path, fmt, precision, leaves, in_spec, image)
-        manifest["parity"] = parity
+    parity, guard = manifest.get("parity") or {}, manifest.get("guard") or {}
+    if check and precision == "int8" and not guard:
+        return None  # cached by a --no-check export: quantise again with the guard (and its fp32 fallback)
+    stale = check and cal is not None and guard.get("images_sha256") != cal.sha256
+    if (check and not parity) or stale:  # cached by a --no-check export, or guarded on other photos: once
         from zoo.fsutil import write_json_atomic
 
+        if not parity:
+            parity = manifest["parity"] = check_parity(model, path, fmt, precision, leaves, in_spec, image)
+        if stale:
+            fp32_layers = guard.get("fp32_layers")
+            guard = manifest["guard"] = _guard(model, path, fmt, precision, manifest["metadata"], cal)
+            if fp32_layers is not None:
+                guard["fp32_layers"] = fp32_layers
         write_json_atomic(folder / MANIFEST, manifest)
     return ExportResult(path, fmt, manifest["files"][path.name]["sha256"], time.perf_counter() - start, True,
-                        parity if check else {}, manifest["metadata"])
+                        parity if check else {}, manifest["metadata"], guard if check else {})
+
+
+def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
+           cal: CalibrationSet | None) -> dict[str, Any]:
+    from zoo.runtimes.guard import guard
+
+    return guard(model, path, fmt, precision, meta, cal).to_json()
 
 
 def _place(path: Path, fmt: str, out: Path) -> Path:

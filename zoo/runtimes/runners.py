@@ -15,7 +15,8 @@ import torch
 from zoo.errors import InputError, RuntimeMissingError
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}  # INFERENCE_PRECISION_HINT values
+OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16",  # INFERENCE_PRECISION_HINT values
+                "int8": "f32"}  # an int8 IR: what NNCF left unquantised (kept fp32 on purpose) stays f32
 
 
 def require(module: str) -> Any:
@@ -49,7 +50,7 @@ def cpu_has_fp16() -> bool:
 
 def check_cpu_precision(backend: str, precision: str) -> None:
     """OpenVINO's bf16/f16 hints fall back to f32 silently on CPUs without them: refuse in one line instead."""
-    if backend != "openvino" or precision == "fp32":
+    if backend != "openvino" or precision in ("fp32", "int8"):  # int8 runs on any x86 (fastest with VNNI/AMX)
         return
     ok = cpu_has_bf16() if precision == "bf16" else cpu_has_fp16()
     if not ok:

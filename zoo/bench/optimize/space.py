@@ -31,8 +31,9 @@ def precisions(dev: Any) -> list[str]:
 
 
 def runtime_candidates(dev: Any) -> list[Candidate]:
-    """On CPU: fp32 on each runtime backend whose package is installed (zoo.runtimes.available_backends), plus
-    OpenVINO bf16 where the CPU has native bf16 (the fastest on such CPUs; the check decides)."""
+    """On CPU: fp32 and int8 on each runtime backend whose package is installed (zoo.runtimes.available_backends),
+    plus OpenVINO bf16 where the CPU has native bf16 (the fastest on such CPUs). The check and the reduced
+    precisions' accuracy guard decide (int8 is calibrated on the bundled photos)."""
     if dev.type != "cpu":
         return []
     from zoo import runtimes
@@ -41,7 +42,7 @@ def runtime_candidates(dev: Any) -> list[Candidate]:
     out = [Candidate(backend=str(n)) for n in names]
     if "openvino" in names and "bf16" in precisions(dev):
         out.append(Candidate(precision="bf16", backend="openvino"))
-    return out
+    return out + [Candidate(precision="int8", backend=str(n)) for n in names]
 
 
 def compile_modes(dev: Any, compile: bool | str | Sequence[str] | None = None) -> list[str]:

@@ -1,0 +1,82 @@
+"""The photos an int8 export is calibrated on (and every reduced precision is guarded on): a folder of images
+(`--calibration DIR`), by default the few photos shipped in zoo/data/calibration, each run through the model's
+own preprocess into the shape the export takes."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo.errors import ExportError, InputError
+
+__all__ = ["BUNDLED", "CalibrationSet", "calibration_samples", "calibration_set", "image_leaves"]
+
+BUNDLED = Path(__file__).resolve().parents[1] / "data" / "calibration"  # four public-domain / CC0 photos
+MAX_IMAGES = 300  # NNCF's default subset_size: more photos add time, not accuracy
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    """Image files, where they came from ("bundled" or the folder given) and a sha256 over their bytes."""
+
+    files: tuple[Path, ...]
+    source: str
+    sha256: str
+
+    def describe(self) -> dict[str, Any]:
+        """What an artefact's metadata and the bench notes say about it."""
+        return {"source": self.source, "images": len(self.files), "sha256": self.sha256}
+
+
+def calibration_set(folder: str | Path | None = None) -> CalibrationSet:
+    """The images of `folder` (None: the bundled photos), sorted, at most MAX_IMAGES; none -> one line."""
+    from zoo.images import IMAGE_SUFFIXES
+
+    root = BUNDLED if folder is None else Path(folder).expanduser()
+    if not root.is_dir():
+        raise InputError(f"--calibration {folder}: not a folder of images")
+    files = tuple(sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+    if not files:
+        raise InputError(f"--calibration {root}: no images in it ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    files = files[:MAX_IMAGES]
+    h = hashlib.sha256()
+    for p in files:  # names and bytes: a renamed or edited photo is another calibration set
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return CalibrationSet(files, "bundled" if folder is None else str(root.resolve()), h.hexdigest())
+
+
+def image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[torch.Tensor] | None:
+    """A real image through the model's own preprocess, shaped like the export's inputs (None when the
+    model does not take images or cannot make that shape)."""
+    from zoo.data import SAMPLE_IMAGE
+
+    if getattr(model, "inputs", "images") != "images" or len(leaves) != 1 or leaves[0].ndim != 4:
+        return None
+    hw = tuple(leaves[0].shape[-2:])
+    kwargs = {"size": hw} if "size" in inspect.signature(model.preprocess).parameters else {}
+    try:
+        with torch.inference_mode():
+            batch, _ = model.preprocess(image if image is not None else str(SAMPLE_IMAGE), **kwargs)
+    except Exception:
+        return None
+    if not isinstance(batch, torch.Tensor) or tuple(batch.shape[1:]) != tuple(leaves[0].shape[1:]):
+        return None
+    return [batch.repeat(leaves[0].shape[0], 1, 1, 1).clone()]
+
+
+def calibration_samples(model: Any, cal: CalibrationSet, leaves: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+    """One input (flat tensors shaped like `leaves`) per calibration photo; a network that does not take one
+    preprocessed image batch cannot be calibrated on photos: one line saying so."""
+    samples = [s for s in (image_leaves(model, str(p), leaves) for p in cal.files) if s is not None]
+    if not samples:
+        what = ("takes latents, not images" if getattr(model, "inputs", "images") != "images"
+                else "does not take one batch of preprocessed images" if len(leaves) != 1 or leaves[0].ndim != 4
+                else "cannot preprocess the calibration photos to its input shape")
+        raise ExportError(f"{model.spec.name} cannot be quantised to int8: its network {what}, and int8 "
+                          "calibration runs photos through the model's preprocess")
+    return samples

@@ -1,0 +1,90 @@
+"""The accuracy guard of a reduced-precision artefact (fp16, bf16, int8): the task's own answers of the
+artefact against PyTorch fp32's on the calibration photos, judged by the one comparison of results in
+zoo.tasks.parity (top-1/top-5 for classifiers, the same detections above the threshold for detectors, ...)."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils import _pytree as pytree
+
+from zoo.runtimes.calibration import CalibrationSet
+from zoo.runtimes.runners import open_runner
+
+__all__ = ["Guard", "guard", "run_artefact"]
+
+
+@dataclass
+class Guard:
+    """Whether the answers stayed the same on `images` photos, in one line (`summary`), and what changed."""
+
+    same: bool
+    summary: str
+    images: int
+    images_sha256: str
+    precision: str
+    mismatches: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_artefact(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
+                 threads: int | None = None) -> Any:
+    """A shallow copy of `model` whose forward runs the artefact at `path` (the model's class, preprocess and
+    postprocess unchanged): what the guard asks for answers."""
+    runner = open_runner(path, fmt, precision, threads)
+    runner.input_shapes = [tuple(i["shape"]) for i in meta.get("inputs", [])]
+    out_spec = pytree.treespec_loads(meta["out_tree"])
+
+    def forward(*args: Any) -> Any:
+        leaves = [t.float() if t.is_floating_point() else t for t in pytree.tree_leaves(args)]
+        return pytree.tree_unflatten(runner(leaves), out_spec)
+
+    fast = copy.copy(model)
+    fast.forward = forward  # an instance attribute: nn.Module.__call__ runs it in place of the class's forward
+    return fast
+
+
+def _requests(model: Any, cal: CalibrationSet, meta: dict[str, Any]) -> list[Any]:
+    """What the guard predicts on: the calibration photos, or a generator's seeded request (latents)."""
+    if getattr(model, "inputs", "images") == "images":
+        return [str(p) for p in cal.files]
+    batch = meta.get("batch")
+    return [model.example_request(batch if isinstance(batch, int) else 1)]
+
+
+def _answers(model: Any, requests: list[Any], hw: tuple[int, int] | None, batch: Any) -> list[Any]:
+    """One result per request at the export's size; photos go `batch` at a time when the export has a fixed
+    batch (the last group filled up with the first photo), one at a time otherwise."""
+    kw = {"size": hw} if hw is not None and "size" in inspect.signature(model.preprocess).parameters else {}
+    with torch.inference_mode():
+        if not isinstance(batch, int) or batch == 1 or not all(isinstance(r, str) for r in requests):
+            return [model.predict(r, **kw) for r in requests]
+        out: list[Any] = []
+        for i in range(0, len(requests), batch):
+            group = requests[i:i + batch]
+            out.extend(model.predict(group + [requests[0]] * (batch - len(group)), **kw)[:len(group)])
+        return out
+
+
+def guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any], cal: CalibrationSet,
+          threads: int | None = None) -> Guard:
+    """Compare the artefact's answers with `model`'s (PyTorch fp32) on the photos of `cal`."""
+    from zoo.tasks.parity import compare_results, task_of
+
+    shape = (meta.get("inputs") or [{}])[0].get("shape") or []
+    hw = (int(shape[-2]), int(shape[-1])) if len(shape) == 4 and None not in shape[-2:] else None
+    requests = _requests(model, cal, meta)
+    reference = _answers(model, requests, hw, meta.get("batch"))
+    candidate = _answers(run_artefact(model, path, fmt, precision, meta, threads), requests, hw, meta.get("batch"))
+    agreement = compare_results(task_of(model), reference, candidate, precision=precision,
+                                conf=getattr(model, "default_conf", None))
+    return Guard(bool(agreement.same), agreement.summary, len(requests), cal.sha256, precision,
+                 [str(m) for m in agreement.mismatches][:5], dict(agreement.metrics or {}))
