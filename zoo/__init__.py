@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo.threads import apply_defaults
+
+apply_defaults()  # before torch is first imported: OpenMP reads its wait policy once, when torch loads it
+
 __version__ = "0.1.0"
 
 _API = {  # public name -> "module:attribute"
