@@ -106,6 +106,7 @@ def prelu(x: torch.Tensor, module: nn.PReLU) -> torch.Tensor:
     out = torch.nn.functional.prelu(rows, module.weight.repeat(r))
     return out.view(n, x.shape[2], x.shape[3], c).permute(0, 3, 1, 2)
 
+
 class PNet(nn.Module):
     """Proposal network: fully convolutional, one 12x12 window per output cell at stride 2."""
 
