@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ import zoo
 from zoo_faces.convert import read_mtcnn_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = ROOT.parent / "shared" / "data" / "images"
+IMAGES = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "data")) / "images"
 
 
 def same_faces(result: Any, ref: tuple[Any, Any, Any]) -> str:

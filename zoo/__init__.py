@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.version import __version__ as __version__
+from zoo.threads import apply_defaults
+
+apply_defaults()  # before torch is first imported: OpenMP reads its wait policy once, when torch loads it
+
+from zoo.version import __version__ as __version__  # noqa: E402
 
 _API = {  # public name -> "module:attribute"
     "list_models": "zoo.api:list_models",

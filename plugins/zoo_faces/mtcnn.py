@@ -90,6 +90,23 @@ def _strided_max(t: torch.Tensor, dim: int, k: int, s: int) -> torch.Tensor:
     return out
 
 
+def prelu(x: torch.Tensor, module: nn.PReLU) -> torch.Tensor:
+    """`module(x)` for channels-last x, with the same arithmetic, ~6x faster on CPU.
+
+    ATen's PReLU kernel broadcasts the per-channel weight over NHWC memory element by element; viewed as
+    rows of r pixels x C channels (the weight repeated r times) it is a plain row-broadcast it vectorises.
+    """
+    n, c = x.shape[:2]
+    pixels = x.numel() // max(c, 1)
+    if is_exporting() or x.dim() != 4 or module.weight.numel() != c or not x.is_contiguous(
+            memory_format=torch.channels_last):
+        return module(x)
+    r = next(k for k in (16, 8, 4, 2, 1) if pixels % k == 0)
+    rows = x.permute(0, 2, 3, 1).reshape(-1, c * r)  # a view: x is channels-last
+    out = torch.nn.functional.prelu(rows, module.weight.repeat(r))
+    return out.view(n, x.shape[2], x.shape[3], c).permute(0, 3, 1, 2)
+
+
 class PNet(nn.Module):
     """Proposal network: fully convolutional, one 12x12 window per output cell at stride 2."""
 
@@ -97,7 +114,6 @@ class PNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 10, kernel_size=3)
         self.prelu1 = nn.PReLU(10)
-        self.pool1 = nn.MaxPool2d(2, 2, ceil_mode=True)
         self.conv2 = nn.Conv2d(10, 16, kernel_size=3)
         self.prelu2 = nn.PReLU(16)
         self.conv3 = nn.Conv2d(16, 32, kernel_size=3)
@@ -112,13 +128,13 @@ class PNet(nn.Module):
         `outside`: for a packed pyramid (N = 1), the flat positions (y * (W-2) + x) of conv1 outputs that lie
         outside every level; they become -inf before the max pool (see the module docstring).
         """
-        x = self.prelu1(self.conv1(x.contiguous(memory_format=torch.channels_last)))
+        x = prelu(self.conv1(x.contiguous(memory_format=torch.channels_last)), self.prelu1)
         if outside is not None:
             x = x.contiguous(memory_format=torch.channels_last)
             x.permute(0, 2, 3, 1).view(-1, x.shape[1]).index_fill_(0, outside, float("-inf"))
         x = max_pool_ceil(x, 2, 2)
-        x = self.prelu2(self.conv2(x))
-        x = self.prelu3(self.conv3(x))
+        x = prelu(self.conv2(x), self.prelu2)
+        x = prelu(self.conv3(x), self.prelu3)
         return self.conv4_2(x), self.softmax4_1(self.conv4_1(x))
 
 
@@ -129,10 +145,8 @@ class RNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 28, kernel_size=3)
         self.prelu1 = nn.PReLU(28)
-        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
         self.conv2 = nn.Conv2d(28, 48, kernel_size=3)
         self.prelu2 = nn.PReLU(48)
-        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
         self.conv3 = nn.Conv2d(48, 64, kernel_size=2)
         self.prelu3 = nn.PReLU(64)
         self.dense4 = nn.Linear(576, 128)
@@ -144,9 +158,9 @@ class RNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(box regression [N,4], face probabilities [N,2])."""
         x = x.contiguous(memory_format=torch.channels_last)
-        x = max_pool_ceil(self.prelu1(self.conv1(x)), 3, 2)
-        x = max_pool_ceil(self.prelu2(self.conv2(x)), 3, 2)
-        x = self.prelu3(self.conv3(x))
+        x = max_pool_ceil(prelu(self.conv1(x), self.prelu1), 3, 2)
+        x = max_pool_ceil(prelu(self.conv2(x), self.prelu2), 3, 2)
+        x = prelu(self.conv3(x), self.prelu3)
         x = x.permute(0, 3, 2, 1).contiguous()  # the Caffe original flattens in (w, h, c) order
         x = self.prelu4(self.dense4(x.view(x.shape[0], -1)))
         return self.dense5_2(x), self.softmax5_1(self.dense5_1(x))
@@ -159,13 +173,10 @@ class ONet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, kernel_size=3)
         self.prelu1 = nn.PReLU(32)
-        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
         self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
         self.prelu2 = nn.PReLU(64)
-        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
         self.conv3 = nn.Conv2d(64, 64, kernel_size=3)
         self.prelu3 = nn.PReLU(64)
-        self.pool3 = nn.MaxPool2d(2, 2, ceil_mode=True)
         self.conv4 = nn.Conv2d(64, 128, kernel_size=2)
         self.prelu4 = nn.PReLU(128)
         self.dense5 = nn.Linear(1152, 256)
@@ -178,18 +189,17 @@ class ONet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(box regression [N,4], landmarks [N,10] as x1..x5, y1..y5 in crop units, probabilities [N,2])."""
         x = x.contiguous(memory_format=torch.channels_last)
-        x = max_pool_ceil(self.prelu1(self.conv1(x)), 3, 2)
-        x = max_pool_ceil(self.prelu2(self.conv2(x)), 3, 2)
-        x = max_pool_ceil(self.prelu3(self.conv3(x)), 2, 2)
-        x = self.prelu4(self.conv4(x))
+        x = max_pool_ceil(prelu(self.conv1(x), self.prelu1), 3, 2)
+        x = max_pool_ceil(prelu(self.conv2(x), self.prelu2), 3, 2)
+        x = max_pool_ceil(prelu(self.conv3(x), self.prelu3), 2, 2)
+        x = prelu(self.conv4(x), self.prelu4)
         x = x.permute(0, 3, 2, 1).contiguous()
         x = self.prelu5(self.dense5(x.view(x.shape[0], -1)))
         return self.dense6_2(x), self.dense6_3(x), self.softmax6_1(self.dense6_1(x))
 
 
 class MTCNNNet(nn.Module):
-    """The three stages in one module; its state_dict is the zoo's layout (pnet.*, rnet.*, onet.*).
-    The pooling modules are kept for the reference's structure; forward uses `max_pool_ceil`."""
+    """The three stages in one module; its state_dict is the zoo's layout (pnet.*, rnet.*, onet.*)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -607,7 +617,10 @@ def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FA
     landmarks = torch.stack([px, py], dim=2)
     boxes = bbreg(boxes, reg)
     keep = nms_min(boxes, score, ONET_NMS_MIN)
-    return Faces(boxes[keep], score[keep], landmarks[keep])
+    # detect_face leaves regressed boxes past the image's edges; a box is a region of this image
+    boxes = torch.stack([boxes[keep, 0].clamp(0, w), boxes[keep, 1].clamp(0, h),
+                         boxes[keep, 2].clamp(0, w), boxes[keep, 3].clamp(0, h)], dim=1)
+    return Faces(boxes, score[keep], landmarks[keep])
 
 
 def pnet_levels(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FACE_SIZE,

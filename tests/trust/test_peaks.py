@@ -12,7 +12,7 @@ from hostile import TRIED
 
 import zoo
 from zoo.bench import flops
-from zoo.bench.flops import Peak, apply_peak, isa_peak_gflops, peak_reference
+from zoo.bench.flops import Peak, apply_peak, fma_lanes, isa_peak_gflops, peak_reference
 
 SMALL_PROBES = (("matmul 256", "mm", (256,)), ("conv3x3 32->32 28x28 bs2", "conv", (2, 32, 32, 3, 28)),
                 ("conv1x1 64->128 14x14 bs2", "conv", (2, 64, 128, 1, 14)))
@@ -51,3 +51,11 @@ def test_no_row_above_100_percent_on_conv_heavy_models(monkeypatch: pytest.Monke
         assert 0 < r.pct_of_peak <= 100.0 + 1e-9, (r.model, r.batch_size, r.gflops_per_s, r.peak_gflops_per_s)
         assert r.peak_gflops_per_s >= r.gflops_per_s
     assert any(n.startswith("% peak: achieved FLOP/s over") for n in report.notes)
+
+
+def test_fma_lanes_counts_zen4_avx512_as_256_bit() -> None:
+    avx512 = frozenset({"avx2", "fma", "avx512f"})
+    assert fma_lanes(avx512, "GenuineIntel", 6) == 16
+    assert fma_lanes(avx512, "AuthenticAMD", 0x19) == 8  # Zen 4: double-pumped 256-bit units
+    assert fma_lanes(avx512, "AuthenticAMD", 0x1A) == 16  # Zen 5 (server, desktop): full 512-bit units
+    assert fma_lanes(frozenset({"avx2", "fma"})) == 8 and fma_lanes(frozenset({"sse4_2"})) == 0

@@ -50,6 +50,9 @@ def collect_env(device: str = "cpu", precision: str = "fp32") -> EnvInfo:
     env.cpu_affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else env.cpu_count
     env.threads = torch.get_num_threads()
     env.interop_threads = torch.get_num_interop_threads()
+    from zoo.threads import wait_policy
+
+    env.thread_wait = wait_policy()
     try:
         env.loadavg_1m = round(os.getloadavg()[0], 2)
     except OSError:

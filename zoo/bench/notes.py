@@ -48,6 +48,9 @@ def protocol_notes(cfg: BenchConfig, dev: torch.device) -> list[str]:
         notes.append("compile: torch.compile(dynamic=False" + (f", mode={cfg.compile_mode!r}" if cfg.compile_mode
                      else "") + "); compile_s is the first call at each batch size (compilation + one run)")
     if dev.type == "cpu":
+        from zoo.threads import policy_note
+
+        notes.append(policy_note())
         busy = busy_cpu_note()
         if busy:
             notes.append(busy)
@@ -63,6 +66,8 @@ def busy_cpu_note() -> str | None:
     OpenMP threads that spin-wait for busy cores can make multi-thread runs several times slower."""
     import os
 
+    from zoo.threads import threads_sleep
+
     try:
         load = os.getloadavg()[0]
     except OSError:
@@ -71,4 +76,5 @@ def busy_cpu_note() -> str | None:
     if load < 0.75 * cores:
         return None
     return (f"busy machine: load average {load:.1f} on {cores} cores when the run started, so timings include "
-            "other processes' load; prefer --threads 1, or set OMP_WAIT_POLICY=PASSIVE before starting")
+            "other processes' load" + ("" if threads_sleep() else
+                                        "; prefer --threads 1, or set OMP_WAIT_POLICY=PASSIVE before starting"))

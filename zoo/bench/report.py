@@ -35,6 +35,7 @@ class EnvInfo:
     cpu_affinity: int = 0  # CPUs this process may run on
     threads: int = 0  # torch.get_num_threads() during the run
     interop_threads: int = 0
+    thread_wait: str = ""  # how idle pool threads wait (OMP_WAIT_POLICY; zoo.threads): spinning skews busy machines
     loadavg_1m: float | None = None  # machine load when the run started (others sharing the cores)
     gpu_memory: int | None = None  # bytes
     gpu_capability: str = ""

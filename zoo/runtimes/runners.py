@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from zoo.errors import InputError, RuntimeMissingError
+from zoo.threads import onnxruntime_config, openvino_config
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16",  # INFERENCE_PRECISION_HINT values
@@ -68,6 +69,7 @@ class Runner:
     run: Callable[[list[torch.Tensor]], list[torch.Tensor]]
     input_shapes: list[tuple[Any, ...]] = field(default_factory=list)  # per input: ints, None where dynamic
     compile_s: float = 0.0
+    session: Any = None  # the runtime's own object (ONNX Runtime session, OpenVINO compiled model), for inspection
 
     def __call__(self, leaves: list[torch.Tensor]) -> list[torch.Tensor]:
         check_shapes(self.input_shapes, leaves, self.path)
@@ -114,6 +116,8 @@ def _onnxruntime(path: Path, precision: str, threads: int | None) -> Runner:
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3  # warnings about unused initializers are noise for users
+    for key, value in onnxruntime_config().items():  # spin or sleep as torch's threads do (zoo.threads)
+        opts.add_session_config_entry(key, value)
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
     shapes = [tuple(d if isinstance(d, int) else None for d in i.shape) for i in sess.get_inputs()]
@@ -122,7 +126,7 @@ def _onnxruntime(path: Path, precision: str, threads: int | None) -> Runner:
         outs = sess.run(None, {n: _numpy(t) for n, t in zip(names, leaves)})
         return [_tensor(o) for o in outs]
 
-    return Runner("onnx", path, run, shapes)
+    return Runner("onnx", path, run, shapes, session=sess)
 
 
 def _openvino(path: Path, precision: str, threads: int | None) -> Runner:
@@ -131,7 +135,8 @@ def _openvino(path: Path, precision: str, threads: int | None) -> Runner:
 
     core = ov.Core()
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": OV_PRECISION[precision],
-                              "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads())}
+                              "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()),
+                              **openvino_config()}  # pinning as zoo.threads decides
     try:  # compiled blobs are cached too: the second compile of the same IR is a read
         cache = zoo_home() / "exports" / ".openvino-cache"
         cache.mkdir(parents=True, exist_ok=True)
@@ -150,7 +155,7 @@ def _openvino(path: Path, precision: str, threads: int | None) -> Runner:
         res = request.infer([_numpy(t) for t in leaves])
         return [_tensor(res[o]) for o in outputs]  # copies: the request reuses its buffers
 
-    return Runner("openvino", path, run, shapes)
+    return Runner("openvino", path, run, shapes, session=compiled)
 
 
 def _torchscript(path: Path, precision: str, threads: int | None) -> Runner:

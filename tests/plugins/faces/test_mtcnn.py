@@ -132,6 +132,21 @@ def test_batch_of_images_and_tiny_image(mtcnn_model, shared_images: Path) -> Non
     assert mtcnn_model.predict(tiny).detections == []
 
 
+def test_boxes_are_clipped_to_the_image(mtcnn_model, shared_images: Path) -> None:
+    """A face cut by the image's edge: the reference's box reaches past it, ours stops at the edge."""
+    arr = np.asarray(Image.open(shared_images / "astronaut.png").convert("RGB"))
+    full = mtcnn_model.predict(arr).detections[0].box
+    top = int(full[1] + (full[3] - full[1]) * 0.3)  # cut off the top third of the face
+    cut = np.ascontiguousarray(arr[top:])
+    dets = mtcnn_model.predict(cut).detections
+    assert dets, "the cut face is still found"
+    h, w = cut.shape[:2]
+    for d in dets:
+        x1, y1, x2, y2 = d.box
+        assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+    assert min(d.box[1] for d in dets) == 0  # the regression wanted more above the edge
+
+
 def test_converter_checks_the_folder(mtcnn_weights_dir: Path, tmp_path: Path) -> None:
     for name in MTCNN_FILES[:2]:
         (tmp_path / name).write_bytes((mtcnn_weights_dir / name).read_bytes())
