@@ -16,7 +16,7 @@ from zoo.errors import first_line
 MAX_SIDE = 720  # px: drawn photos are shrunk to this for the page (the originals stay where they are)
 GRID_N = 8  # generators: images in the sample grid (zoo generate's default)
 WALK_STEPS = 8  # generators: frames of the interpolation strip
-PHOTOS_PER_MODEL = 2  # photos each image model is run on (the first ones of the example folder)
+PHOTOS_PER_MODEL = 4  # photos each image model is run on (the first ones of the example folder, sorted)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 NO_PICTURE_TASKS = {"embedding": "an embedding model outputs a vector per face: there is nothing to draw"}
 

@@ -62,7 +62,7 @@ class SiteFolder:
     def finish(self) -> list[str]:
         """Record what this build wrote and remove the files only the earlier build had (ours, now stale);
         returns the removed ones."""
-        stale = sorted(self.previous - self.written)
+        stale = sorted(self.previous - self.written - {MANIFEST})
         for rel in stale:
             try:
                 (self.root / rel).unlink()
