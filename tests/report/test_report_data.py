@@ -146,7 +146,8 @@ def test_model_rows_metric_weights_and_best_latency_here(tmp_path: Path) -> None
     assert rows["mobilenet-v2"].best is None
     assert best_here("resnet18", [m for m in latest if not m.this_machine]) is None
     assert primary_metric(reg.get("yolov3-tiny")).name == "box_ap50"
-    assert weights_status(reg.get("resnet18"), cached)[1].startswith("downloadable")
+    assert weights_status(reg.get("resnet18"), cached) == ("hub", "downloadable")
+    assert rows["yolov3-spp"].weights_hint == "zoo import yolov3-spp FILE"
 
 
 def test_speedups_are_over_torch_fp32_of_the_same_machine_and_batch(tmp_path: Path) -> None:

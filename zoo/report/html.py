@@ -35,8 +35,13 @@ def model_href(name: str, root: str = "") -> str:
     return f"{root}models/{escape(name, quote=True)}.html"
 
 
-def _num(value: float | None, fmt: str = "{:.3g}") -> str:
-    return "" if value is None else fmt.format(value)
+def _num(value: float | None, fmt: str | None = None) -> str:
+    """Plain decimals (no 1.08e+03): three significant digits unless `fmt` says otherwise."""
+    if value is None:
+        return ""
+    if fmt is not None:
+        return fmt.format(value)
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
 def _count(n: float | None) -> str:
@@ -93,7 +98,7 @@ def index_body(rows: Sequence[ModelRow], n_runs: int, warnings: Sequence[str]) -
             f"<td>{escape(r.task)}</td>"
             f'<td class="num" data-sort="{r.params or ""}">{_count(r.params)}</td>'
             f'<td class="num" data-sort="{r.gmacs or ""}">{_num(r.gmacs, "{:g}")}</td>{metric}'
-            f"<td>{escape(r.weights_text)}</td><td>{escape(r.pinned)}</td>"
+            f'<td title="{escape(r.weights_hint, quote=True)}">{escape(r.weights_text)}</td><td>{escape(r.pinned)}</td>'
             f'<td class="num" data-sort="{best.p50_ms if best else ""}">{_num(best.p50_ms if best else None)}</td>'
             f"<td>{escape(best.config()) if best else '<span class=muted>not benchmarked here</span>'}</td></tr>")
     note = "" if n_runs else ('<p class="why">No bench reports found: run <code>zoo bench NAME</code> (kept in '

@@ -40,6 +40,7 @@ class ModelRow:
     metric: Metric | None
     weights: str  # "cached", "hub", "import" (a file you bring), "none"
     weights_text: str
+    weights_hint: str  # the command that gets them
     pinned: str
     best: Measurement | None  # fastest ok forward row at batch size 1 on this machine
 
@@ -64,10 +65,16 @@ def weights_status(spec: Any, is_cached: Callable[[Any, Any], bool]) -> tuple[st
     if cached:
         return "cached", "cached: " + ", ".join(cached)
     if spec.pretrained:
-        return "hub", f"downloadable (zoo download {spec.name})"
+        return "hub", "downloadable"
     if spec.weights:
-        return "import", f"bring the file (zoo import {spec.name} FILE)"
-    return "none", "none: random init only"
+        return "import", "bring the file"
+    return "none", "none (random init)"
+
+
+def weights_hint(spec: Any, status: str) -> str:
+    """The command behind a weights status (the index shows it on hover)."""
+    return {"hub": f"zoo download {spec.name}", "import": f"zoo import {spec.name} FILE",
+            "none": "no published weights: the model builds with random init"}.get(status, "cached on this machine")
 
 
 def best_here(model: str, measurements: Iterable[Measurement]) -> Measurement | None:
@@ -83,5 +90,5 @@ def model_rows(specs: Iterable[Any], measurements: list[Measurement],
     for s in specs:
         status, text = weights_status(s, is_cached)
         out.append(ModelRow(s.name, s.family, s.task, s.num_params, s.gmacs, primary_metric(s), status, text,
-                            pin_summary(s), best_here(s.name, measurements)))
+                            weights_hint(s, status), pin_summary(s), best_here(s.name, measurements)))
     return out
