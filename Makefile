@@ -32,6 +32,10 @@ demo: $(STAMP)
 	  $(BIN)/zoo predict yolov3-tiny $(DATA)/images/grace_hopper.jpg $(DATA)/images/astronaut.png --conf 0.25 --out demo-out; \
 	else echo "($(DATA) not found: skipping the real yolov3-tiny prediction)"; fi
 	$(BIN)/zoo bench yolov3 yolov3-tiny --batch-size 1 --iters 5 --warmup 2
+	# the offline site of every model, with yolov3-tiny's detections drawn on the shared photos and the bench
+	# rows just kept in ZOO_HOME/bench/ (open demo-site/index.html, or add --serve)
+	@if [ -d $(DATA)/images ]; then $(BIN)/zoo report --out demo-site --examples $(DATA)/images; \
+	else $(BIN)/zoo report --out demo-site; fi
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q tests
@@ -53,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/load_vs_torchvision.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo-out
+	rm -rf $(VENV) build *.egg-info demo-out demo-site

@@ -45,12 +45,8 @@ def _num(value: float | None, fmt: str | None = None) -> str:
 
 
 def _count(n: float | None) -> str:
-    if n is None:
-        return ""
-    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:.1f}{unit}"
-    return f"{n:g}"
+    """Parameters in millions, as model-zoo tables give them (timm, torchvision)."""
+    return "" if n is None else f"{n / 1e6:.2f}M" if n < 1e7 else f"{n / 1e6:.1f}M"
 
 
 def _bytes(n: int | None) -> str:
