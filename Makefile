@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 demo: $(STAMP)
 	$(BIN)/zoo list

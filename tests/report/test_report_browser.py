@@ -21,7 +21,7 @@ BROWSERS = ("chromium", "chromium-browser")
 def _chromium() -> str:
     exe = next((p for b in BROWSERS if (p := shutil.which(b))), None)
     if exe is None:
-        pytest.skip("Chromium not found: install the Debian package 'chromium' (make install does it as root)")
+        pytest.skip("Chromium not found: install the Debian package 'chromium' (make install and make test do it when run as root)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
