@@ -205,3 +205,14 @@ def test_site_folder_refuses_foreign_files_and_rebuilds_its_own(tmp_path: Path) 
     assert (site / "index.html").read_text() == "two" and (site / "notes.txt").read_text() == "the user's"
     assert not (site / "img" / "old.png").exists()
     assert set(json.loads((site / MANIFEST).read_text())["files"]) == {"index.html", MANIFEST}
+
+
+def test_a_manifest_naming_files_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / MANIFEST).write_text(json.dumps({"files": ["../victim.txt", MANIFEST]}))
+    with pytest.raises(InputError, match="is not one zoo report wrote"):
+        SiteFolder(site)
+    assert victim.read_text() == "keep"

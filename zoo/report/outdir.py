@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from zoo.errors import InputError
 from zoo.fsutil import atomic_path
@@ -30,7 +30,7 @@ class SiteFolder:
             except (OSError, ValueError, KeyError, TypeError):
                 raise InputError(f"--out {root}: the folder holds files zoo report did not write; "
                                  "give an empty or new folder") from None
-            if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+            if not isinstance(listed, list) or not all(isinstance(p, str) and _inside(p) for p in listed):
                 raise InputError(f"--out {root}: its {MANIFEST} is not one zoo report wrote; give another folder")
             return set(listed)
         try:
@@ -70,3 +70,9 @@ class SiteFolder:
                 pass
         self.write(MANIFEST, json.dumps({"files": sorted(self.written | {MANIFEST})}, indent=1) + "\n")
         return stale
+
+
+def _inside(rel: str) -> bool:
+    """A manifest entry names a file inside the folder (never '..', never absolute): only those may be removed."""
+    parts = PurePosixPath(rel).parts
+    return bool(parts) and not PurePosixPath(rel).is_absolute() and ".." not in parts and "\\" not in rel
