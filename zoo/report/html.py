@@ -122,7 +122,7 @@ def model_body(spec: Any, row: ModelRow, pins: Sequence[WeightsPin], cached: Seq
         f'{escape(spec.task, quote=True)}">{escape(spec.task)} chart</a></p>',
         "<h2>Model card</h2>", _card(spec, pins, cached),
         "<h2>Example outputs</h2>", _examples(pictures, examples_note),
-        "<h2>Latency</h2>", _latency(measurements, plots),
+        "<h2>Latency</h2>", _latency(spec.name, measurements, plots),
         "<h2>Export coverage</h2>",
         _table([escape(c.format) for c in cells], [[escape(c.text) for c in cells]], ' class="coverage"'),
     ])
@@ -167,10 +167,10 @@ LATENCY_HEAD = ["machine", "kind", "backend", "precision", "batch", "input", "p5
                 "% of peak", "memory", "parity vs fp32", "weights", "status", "run"]
 
 
-def _latency(measurements: Sequence[Measurement], plots: Sequence[tuple[str, str]]) -> str:
+def _latency(name: str, measurements: Sequence[Measurement], plots: Sequence[tuple[str, str]]) -> str:
     if not measurements:
         return ('<p class="why">Not benchmarked: no bench report holds this model. Run '
-                "<code>zoo bench NAME --batch-size 1,8</code> and rebuild.</p>")
+                f"<code>zoo bench {escape(name)} --batch-size 1,8</code> and rebuild.</p>")
     ordered = sorted(measurements, key=lambda m: (not m.this_machine, m.machine, m.kind, m.backend, m.precision,
                                                   m.flags, m.variant, m.batch_size))
     rows = [[escape(m.machine) + (" <b>(here)</b>" if m.this_machine else ""), escape(m.kind), escape(m.backend),
