@@ -216,3 +216,29 @@ def test_a_manifest_naming_files_outside_the_folder_is_refused(tmp_path: Path) -
     with pytest.raises(InputError, match="is not one zoo report wrote"):
         SiteFolder(site)
     assert victim.read_text() == "keep"
+
+
+def test_pins_describe_registry_sha_hub_sources_and_new_style_sources() -> None:
+    from dataclasses import dataclass
+
+    from zoo.report.pins import describe
+
+    reg = default_registry()
+    tiny = describe(reg.get("yolov3-tiny").default_weights(), True)
+    assert tiny.sources[0].startswith("hub: ggml-org/") and tiny.pin.startswith("sha256 dccea06f")
+    spp = describe(reg.get("yolov3-spp").default_weights(), True)
+    assert spp.sources == () and "recorded on import" in spp.pin
+
+    @dataclass(frozen=True)
+    class Url:
+        kind: str = "url"
+        url: str = "https://example.org/w.pt"
+
+    @dataclass(frozen=True)
+    class NewStyle:  # a weights entry listing its sources (no repo fields)
+        tag: str = "x"
+        sources: tuple = (Url(),)
+        sha256: str | None = None
+
+    got = describe(NewStyle(), False)
+    assert got.sources == ("url: url=https://example.org/w.pt",) and "first download" in got.pin

@@ -18,20 +18,24 @@ class WeightsPin:
 
 
 def describe(w: Any, default: bool) -> WeightsPin:
+    """Every field read with getattr: a spec with sources instead of repo fields (or the reverse) both work."""
     sources = tuple(_source_text(s) for s in getattr(w, "sources", ()) or ())
-    if not sources and w.repo_id:
-        kind = "" if w.repo_type == "model" else f"{w.repo_type}s/"
-        sources = (f"hub: {kind}{w.repo_id}/{w.filename or ''}@{w.revision}",)
+    repo_id = getattr(w, "repo_id", None)
+    if not sources and repo_id:
+        repo_type = getattr(w, "repo_type", "model")
+        kind = "" if repo_type == "model" else f"{repo_type}s/"
+        sources = (f"hub: {kind}{repo_id}/{getattr(w, 'filename', None) or ''}@{getattr(w, 'revision', 'main')}",)
     files = getattr(w, "files", ()) or ()
-    if w.sha256:
-        pin = f"sha256 {w.sha256} (registry)"
+    sha = getattr(w, "sha256", None)
+    if sha:
+        pin = f"sha256 {sha} (registry)"
     elif files and all(f.sha256 for f in files):
         pin = "sha256 per file (registry): " + ", ".join(f"{f.filename} {f.sha256[:12]}…" for f in files)
     elif sources:
         pin = "no sha256 in the registry: the source's own hash, recorded on first download"
     else:
         pin = "no sha256 in the registry: recorded on import"
-    return WeightsPin(w.tag, default, sources, pin, w.format, w.description)
+    return WeightsPin(w.tag, default, sources, pin, getattr(w, "format", ""), getattr(w, "description", ""))
 
 
 def _source_text(source: Any) -> str:
