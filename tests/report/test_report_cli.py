@@ -128,3 +128,28 @@ def test_manifest_lists_what_it_wrote(capsys: pytest.CaptureFixture[str], tmp_pa
     listed = set(json.loads((out / ".zoo-report.json").read_text())["files"])
     on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert listed == on_disk
+
+
+def test_a_build_stopped_half_way_leaves_a_folder_the_next_build_writes_into(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoo.report import html
+
+    real = html.model_body
+    calls = []
+
+    def stop_on_second(*args: object, **kw: object) -> str:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the model pages
+        return real(*args, **kw)
+
+    monkeypatch.setattr(html, "model_body", stop_on_second)
+    out = tmp_path / "site"
+    code, _, err = zoo_in_process(capsys, "report", "resnet18", "resnet50", "--out", str(out), "--no-examples")
+    assert code == 130 and "interrupted" in err
+    listed = set(json.loads((out / ".zoo-report.json").read_text())["files"])
+    assert "models/resnet18.html" in listed and "index.html" not in listed
+    monkeypatch.setattr(html, "model_body", real)
+    code, _, err = zoo_in_process(capsys, "report", "resnet18", "resnet50", "--out", str(out), "--no-examples")
+    assert code == 0, err
+    assert (out / "index.html").is_file() and (out / "models" / "resnet50.html").is_file()

@@ -71,6 +71,11 @@ class SiteFolder:
         self.write(MANIFEST, json.dumps({"files": sorted(self.written | {MANIFEST})}, indent=1) + "\n")
         return stale
 
+    def keep(self) -> None:
+        """After a build stopped half-way (an error, Ctrl-C): list every file written so far, removing nothing,
+        so the next build may replace them."""
+        self.write(MANIFEST, json.dumps({"files": sorted(self.previous | self.written | {MANIFEST})}, indent=1) + "\n")
+
 
 def _inside(rel: str) -> bool:
     """A manifest entry names a file inside the folder (never '..', never absolute): only those may be removed."""

@@ -3,6 +3,7 @@ the guarded output folder. The CLI (zoo/cli/report_cmd.py) only parses arguments
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from zoo.errors import InputError
 from zoo.report import charts, html
 from zoo.report.coverage import coverage_row
 from zoo.report.examples import draw_examples
-from zoo.report.history import Measurement, read_history
-from zoo.report.machine import this_machine
+from zoo.report.history import History, Measurement, read_history
+from zoo.report.machine import Machine, this_machine
 from zoo.report.outdir import SiteFolder
 from zoo.report.pareto import pareto_front
 from zoo.report.pins import describe
@@ -69,6 +70,7 @@ def build_site(out: Path, names: Sequence[str] = (), task: str | None = None, fa
     say = log or (lambda _m: None)
     registry = default_registry()
     specs = select_specs(registry, names, task, family)
+    photos = _photos(examples_dir) if draw else []
     folder = SiteFolder(out)  # a foreign or unwritable folder fails here, before any work
     machine = this_machine()
     history = read_history(default_history() if history_dir is None else history_dir, list(bench_files),
@@ -78,6 +80,21 @@ def build_site(out: Path, names: Sequence[str] = (), task: str | None = None, fa
     def is_cached(spec: Any, w: Any) -> bool:
         return cached_weights(spec, w) is not None
 
+    try:
+        drawn, images = _write_site(folder, specs, history, latest, machine, photos, draw, is_cached, say)
+    except BaseException:
+        with contextlib.suppress(InputError):  # the first error is the one to report
+            folder.keep()  # a stopped build (an error, Ctrl-C) leaves a folder the next build may write into
+        raise
+    folder.finish()
+    return SiteSummary(out, len(specs), len(specs) + 3, images, drawn, list(history.warnings),
+                       time.perf_counter() - t0)
+
+
+def _write_site(folder: SiteFolder, specs: list[Any], history: History, latest: list[Measurement], machine: Machine,
+                photos: list[Path], draw: bool, is_cached: Callable[[Any, Any], bool],
+                say: Callable[[str], None]) -> tuple[list[str], int]:
+    """Every file of the site; returns (the models whose outputs were drawn, how many images)."""
     rows = model_rows(specs, latest, is_cached)
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     version = machine.versions.get("cvzoo", "")
@@ -90,7 +107,6 @@ def build_site(out: Path, names: Sequence[str] = (), task: str | None = None, fa
         folder.write(f"assets/{asset.name}", asset.read_bytes())
     images = 0
     drawn: list[str] = []
-    photos = _photos(examples_dir) if draw else []
     for spec, row in zip(specs, rows):
         mine = [m for m in latest if m.model == spec.name]
         pictures, note = [], "example drawing switched off (--no-examples)"
@@ -112,14 +128,11 @@ def build_site(out: Path, names: Sequence[str] = (), task: str | None = None, fa
         write_page(f"models/{spec.name}.html", spec.name,
                    html.model_body(spec, row, pins, cached, mine, pictures, note, plots, cells))
     sections, n_charts = _chart_sections(rows, latest, folder)
-    images += n_charts
     write_page("index.html", "models", html.index_body(rows, len(history.runs), history.warnings))
     write_page("charts.html", "charts", html.charts_body(sections))
     write_page("history.html", "bench history", html.history_body(history.runs, history.warnings,
                                                                     {s.name for s in specs}))
-    folder.finish()
-    return SiteSummary(out, len(specs), len(specs) + 3, images, drawn, list(history.warnings),
-                       time.perf_counter() - t0)
+    return drawn, images + n_charts
 
 
 def _photos(examples_dir: Path | None) -> list[Path]:
