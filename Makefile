@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: demo test test-all lint bench clean install
+.PHONY: demo test test-all lint bench clean install browser
 
 $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml examples/zoo-mobilenet/pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 demo: $(STAMP)
 	$(BIN)/zoo list
@@ -32,13 +32,24 @@ demo: $(STAMP)
 	  $(BIN)/zoo predict yolov3-tiny $(DATA)/images/grace_hopper.jpg $(DATA)/images/astronaut.png --conf 0.25 --out demo-out; \
 	else echo "($(DATA) not found: skipping the real yolov3-tiny prediction)"; fi
 	$(BIN)/zoo bench yolov3 yolov3-tiny --batch-size 1 --iters 5 --warmup 2
+	# the offline site of every model, with yolov3-tiny's detections drawn on the shared photos and the bench
+	# rows just kept in ZOO_HOME/bench/ (open demo-site/index.html, or add --serve)
+	@if [ -d $(DATA)/images ]; then $(BIN)/zoo report --out demo-site --examples $(DATA)/images; \
+	else $(BIN)/zoo report --out demo-site; fi
 
 # one model per architecture in the sweeps over a family; test-all adds the rest (the `full` marker)
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q -m "not full" tests
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q tests
+
+# the browser tests/report/test_report_browser.py drives: Debian's chromium, installed when running as root and
+# missing; elsewhere (or when apt cannot reach its mirror) those tests skip with a line naming the package
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "(could not install chromium: the browser tests will skip)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -50,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/load_vs_torchvision.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo-out
+	rm -rf $(VENV) build *.egg-info demo-out demo-site

@@ -24,6 +24,7 @@ def test_wheel_installs_and_lists_models(tmp_path: Path) -> None:
     assert "zoo/registry.yaml" in names and "zoo/data/imagenet1k.txt" in names
     assert {"zoo_classic/__init__.py", "zoo_yolo/__init__.py", "zoo_rcnn/__init__.py"} <= set(names)
     assert {"zoo_yolo/cfg/yolov3.cfg", "zoo_yolo/cfg/yolov3-tiny.cfg", "zoo_yolo/cfg/yolov3-spp.cfg"} <= set(names)
+    assert {"zoo/report/templates/page.html", "zoo/report/assets/style.css", "zoo/report/assets/table.js"} <= set(names)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)

@@ -30,6 +30,7 @@ COMMANDS = {
     "track": "zoo.cli.track_cmd:track_cmd",
     "export": "zoo.cli.export_cmd:export_cmd",
     "train": "zoo.cli.train_cmd:train_cmd",
+    "report": "zoo.cli.report_cmd:report_cmd",
 }
 
 

@@ -152,6 +152,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
             write(Path(path))
             if not quiet:
                 out.print(f"[dim]wrote {path}[/dim]")
+    _keep_in_history(report, quiet)
     if plot_path:
         from zoo.bench.plot import plot_report
 
@@ -170,6 +171,19 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
         sys.exit(FAILED_EXIT)
     if comp is not None and not comp.passed:
         sys.exit(REGRESSION_EXIT)
+
+
+def _keep_in_history(report: object, quiet: bool) -> None:
+    """Every run's report goes to ZOO_HOME/bench/ (what `zoo report` reads); failing to keep it is a warning."""
+    from zoo.bench.history import save_to_history
+
+    try:
+        path = save_to_history(report)  # type: ignore[arg-type]
+    except OSError as e:
+        click.echo(f"warning: could not keep this run in the bench history ({e.strerror or e})", err=True)
+        return
+    if not quiet:
+        click.echo(f"kept in the bench history: {path}", err=True)
 
 
 def _writable(flag: str, path: str | None) -> None:
