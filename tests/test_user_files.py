@@ -1,0 +1,72 @@
+"""No command deletes or overwrites a file it did not write (issue 25): publish, export, and every command that
+takes --out, --json, --plot or --dir, run over a folder that already holds a user's file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import zoo
+from tests.clikit import zoo_in_process
+from zoo.weights import save_safetensors
+
+
+@pytest.fixture
+def cached_resnet18(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r18.safetensors"
+    save_safetensors(zoo.build("resnet18").net.state_dict(), path)
+    assert zoo_in_process(capsys, "import", "resnet18", str(path))[0] == 0
+    path.unlink()
+
+
+def user_folder(root: Path) -> Path:
+    """A folder holding a user's note and sub-folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "notes.txt").write_text("mine\n")
+    (root / "sub").mkdir(exist_ok=True)
+    (root / "sub" / "keep.txt").write_text("mine too\n")
+    return root
+
+
+def untouched(root: Path) -> bool:
+    return (root / "notes.txt").read_text() == "mine\n" and (root / "sub" / "keep.txt").read_text() == "mine too\n"
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_publish_refuses_a_folder_holding_other_files(cached_resnet18: None, tmp_path: Path, dry_run: bool,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = user_folder(tmp_path / "mine")
+    args = ["publish", "resnet18", "--repo-id", "me/r18", "--out", str(out)] + (["--dry-run"] if dry_run else [])
+    code, _, err = zoo_in_process(capsys, *args)
+    assert code == 2 and "notes.txt" in err and "new or empty folder" in err
+    assert untouched(out) and sorted(p.name for p in out.iterdir()) == ["notes.txt", "sub"]
+
+
+def test_publish_rewrites_only_its_own_earlier_folder(cached_resnet18: None, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pub"
+    for _ in range(2):  # the second run finds the first run's folder and rewrites it
+        code, row, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out", str(out),
+                                        "--dry-run")
+        assert code == 0, err
+    assert "SHA256SUMS" in err and "registry-row.yaml" in err
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "SHA256SUMS", "model.safetensors",
+                                                     "registry-row.yaml"]
+    sums = (out / "SHA256SUMS").read_text()
+    assert "registry-row.yaml" not in sums and "SHA256SUMS" not in sums
+    # another model's earlier folder is not this one's
+    (out / "registry-row.yaml").write_text("name: resnet34\n")
+    code, _, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out", str(out), "--dry-run")
+    assert code == 2 and "not an earlier publish folder of resnet18" in err
+
+
+def test_publish_bench_report_of_another_model_is_refused(cached_resnet18: None, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from zoo.bench.report import BenchReport, BenchRow
+
+    report = tmp_path / "other.json"
+    BenchReport(rows=[BenchRow("resnet34", p50_ms=1.0, throughput=1000.0)]).to_json(report)
+    code, _, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out",
+                                  str(tmp_path / "pub"), "--dry-run", "--bench", str(report))
+    assert code == 2 and "no successful rows for resnet18" in err and "resnet34" in err
