@@ -70,3 +70,36 @@ def test_publish_bench_report_of_another_model_is_refused(cached_resnet18: None,
     code, _, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out",
                                   str(tmp_path / "pub"), "--dry-run", "--bench", str(report))
     assert code == 2 and "no successful rows for resnet18" in err and "resnet34" in err
+
+
+EXPORT = ["export", "resnet18", "--format", "torchscript", "--random-init", "--size", "64"]
+
+
+def test_export_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / "checkpoint.pth"
+    mine.write_bytes(b"my checkpoint")
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(mine), "--no-check")
+    assert code == 2 and "exists; pass --force" in err and mine.read_bytes() == b"my checkpoint"
+    folder = user_folder(tmp_path / "folder")
+    (folder / "model.torchscript.pt").write_bytes(b"mine")  # a folder --out writes model.<ext> in it: that name is checked
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(folder), "--no-check")
+    assert code == 2 and "model.torchscript.pt: exists" in err and (folder / "model.torchscript.pt").read_bytes() == b"mine"
+    (folder / "model.torchscript.pt").unlink()
+    code, out, err = zoo_in_process(capsys, *EXPORT, "--out", str(folder), "--no-check", "--json")
+    assert code == 0, err
+    assert untouched(folder)
+    import json
+
+    assert json.loads(out)["metadata"]["input_spec"]["size"] == [64, 64]  # the size exported, not the spec's 224
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(mine), "--no-check", "--force")
+    assert code == 0, err
+    assert mine.read_bytes() != b"my checkpoint"
+
+
+def test_export_with_an_unreadable_image_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "photo.jpg"
+    junk.write_bytes(b"not a jpeg")
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(tmp_path / "m.ts"), "--image", str(junk))
+    assert code == 2 and "photo.jpg: not a readable image" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.ts").exists()
