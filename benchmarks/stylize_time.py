@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/stylize_time.py [--size 512] [--steps 5] [--full 300] [--threads 2]
         [--device cpu|cuda] [--optimizer lbfgs|adam] [--content PATH] [--style PATH]
 
-Runs `zoo_faces.style.stylize` for --steps loss evaluations (one VGG-19 forward + backward each, plus the
+Runs `zoo_art.style.stylize` for --steps loss evaluations (one VGG-19 forward + backward each, plus the
 optimizer's update), after one untimed warm-up step, and reports seconds per step and the projection to
 --full steps (time scales linearly with the steps: every step does the same work). The VGG-19 weights are
 the zoo's cached ImageNet ones when present, otherwise random ones: the time does not depend on them.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from zoo_faces.style import stylize
+from zoo_art.style import stylize
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT.parent / "shared" / "data" / "images"

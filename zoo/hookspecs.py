@@ -46,5 +46,14 @@ def zoo_register_converters(register: Any) -> None:
 
 
 @hookspec
+def zoo_register_trainers(register: Any) -> None:
+    """Add trainers for `zoo train NAME`: `register(model, "module:function")`, `model` a model name or an arch.
+
+    `fn(spec, request, progress) -> dict`: `request` is a zoo.training.TrainRequest (data, out, epochs, batch size,
+    device, ...), `progress` says whether to draw a progress bar; the dict summarises the run (see zoo.training).
+    """
+
+
+@hookspec
 def zoo_register_commands(cli: Any) -> None:
     """Add click commands to the `zoo` command group: `cli.add_command(cmd)`."""

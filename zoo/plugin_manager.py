@@ -124,7 +124,7 @@ class TaskRegistrar:
 
 
 class ConverterRegistrar:
-    """The `register` callback handed to `zoo_register_converters`."""
+    """The `register` callback handed to `zoo_register_converters` (and, keyed by model, `zoo_register_trainers`)."""
 
     def __init__(self, plugin: str):
         self.plugin = plugin
@@ -205,7 +205,7 @@ def _call_isolated(pm: pluggy.PluginManager, hook: str, plugin: object, **kwargs
 
 
 def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple[Registry, list[PluginInfo], pluggy.PluginManager]:
-    """Discover plugins, register their tasks, then their models, label sets and converters; report each one.
+    """Discover plugins, register their tasks, then their models, label sets, converters and trainers; report each.
 
     Tasks go first, for every plugin, so one plugin's models may use a task another plugin adds.
     """
@@ -247,6 +247,10 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple
         if _call_hook(pm, "zoo_register_converters", module, info, converters):
             for fmt, fn in converters.staged:
                 _add(info, registry.add_converter, fmt, fn, info.name)
+        trainers = ConverterRegistrar(info.name)
+        if _call_hook(pm, "zoo_register_trainers", module, info, trainers):
+            for model, fn in trainers.staged:
+                _add(info, registry.add_trainer, model, fn, info.name)
     return registry, infos, pm
 
 
@@ -274,6 +278,10 @@ def _add(info: PluginInfo, add: Callable[..., None], *args: Any) -> bool:
 def _register_core_converters(registry: Registry) -> None:
     registry.add_converter("safetensors", "zoo.convert.formats:read_safetensors_file", "zoo")
     registry.add_converter("pytorch", "zoo.convert.formats:read_pytorch_file", "zoo")
+    # shared by the rcnn and pose families (Faster/Mask and Keypoint R-CNN), so it lives with neither
+    registry.add_converter("pytorch-torchvision-detection",
+                           "zoo.convert.torchvision_detection:from_torchvision_detection_pth",
+                           "zoo")
 
 
 class _State:

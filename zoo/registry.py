@@ -38,6 +38,15 @@ class Converter:
     source: str
 
 
+@dataclass(frozen=True)
+class Trainer:
+    """What `zoo train` runs for a model: `fn` ("module:function" or a callable) and the plugin that gave it."""
+
+    model: str
+    fn: Callable[..., object] | str
+    source: str
+
+
 class Registry:
     """Holds specs and converters; an instance, so tests can make fresh ones."""
 
@@ -45,6 +54,7 @@ class Registry:
         """A fresh registry knows the built-in tasks (pass `tasks=()` for none)."""
         self._specs: dict[str, ModelSpec] = {}
         self._converters: dict[str, Converter] = {}
+        self._trainers: dict[str, Trainer] = {}
         self._tasks: dict[str, Task] = {}
         self._labels: dict[str, LabelSet] = {}
         if tasks is None:
@@ -180,6 +190,22 @@ class Registry:
 
     def converters(self) -> list[Converter]:
         return [self._converters[k] for k in sorted(self._converters)]
+
+    # -------------------------------------------------------------- trainers
+    def add_trainer(self, model: str, fn: Callable[..., object] | str, source: str = "") -> None:
+        """`model` is a model name (or an arch, covering every model built from it)."""
+        old = self._trainers.get(model)
+        if old is not None:
+            raise DuplicateModelError(f"trainer for '{model}' is claimed twice: by {old.source} and by {source}")
+        self._trainers[model] = Trainer(model, fn, source)
+
+    def trainer(self, spec: ModelSpec) -> Trainer | None:
+        """The trainer registered for this model's name, else for its arch."""
+        return self._trainers.get(spec.name) or (self._trainers.get(spec.arch) if spec.arch else None)
+
+    def trainable(self) -> list[str]:
+        """Names of the registered models that have a trainer, sorted."""
+        return sorted((s.name for s in self._specs.values() if self.trainer(s) is not None), key=natural_key)
 
 
 def _known(value: str, known: list[str], what: str) -> None:

@@ -1,6 +1,5 @@
 """Built-in family "faces": MTCNN face detection with 5 landmarks and FaceNet embeddings (facenet-pytorch's
-networks and weights layouts), plus the `zoo stylize` and `zoo dream` commands on the classic family's
-networks. Hooks only: nothing here imports torch (builders, converters and commands load lazily)."""
+networks and weights layouts). Hooks only: nothing here imports torch (builders and converters load lazily)."""
 
 from __future__ import annotations
 
@@ -32,10 +31,3 @@ def zoo_register_converters(register: Any) -> None:
     register("mtcnn-facenet-pytorch", "zoo_faces.convert:read_mtcnn_folder")
     register("pytorch-facenet-inception-resnet-v1", "zoo_faces.convert:read_facenet_inception")
 
-
-@hookimpl
-def zoo_register_commands(cli: Any) -> None:
-    from zoo_faces.commands import dream_cmd, stylize_cmd  # click only: torch loads when a command runs
-
-    cli.add_command(stylize_cmd)
-    cli.add_command(dream_cmd)

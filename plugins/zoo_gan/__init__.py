@@ -1,5 +1,5 @@
-"""Built-in family "gan": DCGAN (with `zoo train`), BigGAN-deep and CycleGAN generators, and converters for their
-original checkpoints. Hooks only: nothing here imports torch (builders, converters and commands load lazily)."""
+"""Built-in family "gan": DCGAN (with a trainer for `zoo train`), BigGAN-deep and CycleGAN generators, and converters
+for their original checkpoints. Hooks only: nothing here imports torch (builders, converters and trainers load lazily)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,5 @@ def zoo_register_converters(register: Any) -> None:
 
 
 @hookimpl
-def zoo_register_commands(cli: Any) -> None:
-    from zoo_gan.cli import train_cmd
-
-    cli.add_command(train_cmd)
+def zoo_register_trainers(register: Any) -> None:
+    register("dcgan-64", "zoo_gan.train:train_dcgan")

@@ -64,14 +64,6 @@ def read_dcgan(path: Path, spec: Any = None) -> dict[str, torch.Tensor]:
     return dcgan_state(load_tensors(path), path)
 
 
-def read_dcgan_discriminator(path: Path) -> dict[str, torch.Tensor] | None:
-    """The discriminator of a tutorial-format checkpoint, if it has one (training resumes from it)."""
-    obj = load_tensors(path)
-    if isinstance(obj, dict) and isinstance(obj.get("netD_state_dict"), dict):
-        return _tensors_only(obj["netD_state_dict"], path, "discriminator")
-    return None
-
-
 # ------------------------------------------------------------------ BigGAN (pytorch-pretrained-biggan)
 
 BIGGAN_WEIGHTS = "pytorch_model.bin"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.errors import InputError
+from zoo.fsutil import atomic_path
 from zoo.images import IMAGE_SUFFIXES
 
 LR = 2e-4  # tutorial: lr = 0.0002
@@ -180,6 +180,11 @@ def load_checkpoint(path: Path) -> Checkpoint:
 # ------------------------------------------------------------------ training
 
 
+def train_dcgan(spec: Any, request: Any, progress: bool = True) -> dict[str, Any]:
+    """The trainer the family registers for `zoo train` (zoo.training.TrainRequest -> TrainConfig)."""
+    return train(TrainConfig(**asdict(request), model=spec.name), progress=progress)
+
+
 def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
           progress: bool = True) -> dict[str, Any]:
     """Train (or resume) and return a summary; under torchrun every rank calls this, rank 0 writes."""
@@ -254,7 +259,7 @@ def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
         bar.close()
         elapsed = time.perf_counter() - t0
         return {"steps": step, "epochs": cfg.epochs, "images_per_s": seen / elapsed if elapsed > 0 else math.nan,
-                "world_size": dist.world_size, "out": str(cfg.out),
+                "world_size": dist.world_size, "out": str(cfg.out), "weights": str(cfg.out / GENERATOR_FILE),
                 "last": None if last is None else dict(zip(("loss_d", "loss_g", "d_x", "d_g_z"), last))}
     finally:
         dist.close()
@@ -302,9 +307,8 @@ def _sample(g: nn.Module, fixed: torch.Tensor, out: Path, step: int) -> Path:
         imgs = to_uint8(g(fixed))
     g.train(was)
     path = out / "samples" / f"step_{step:07d}.png"
-    tmp = path.with_suffix(".tmp.png")
-    Image.fromarray(image_grid(imgs, cols=8)).save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image_grid(imgs, cols=8)).save(tmp)
     return path
 
 

@@ -19,5 +19,5 @@ def zoo_register_models(register: Any) -> None:
 
 @hookimpl
 def zoo_register_converters(register: Any) -> None:
-    # Keypoint R-CNN's torchvision .pth goes through the R-CNN family's "pytorch-torchvision-detection" reader.
+    # Keypoint R-CNN's torchvision .pth goes through the core's "pytorch-torchvision-detection" reader.
     register("pytorch-openpose-body", "zoo_pose.convert:from_openpose_body_pth")

@@ -1,10 +1,10 @@
 """Keypoint R-CNN (ResNet-50-FPN), built exactly as torchvision builds it for its COCO weights.
 
 torchvision's `keypointrcnn_resnet50_fpn` switches the backbone to FrozenBatchNorm2d only when weights are
-requested, and sets its eps to 0 for COCO_V1 but not for COCO_LEGACY. The backbone comes from the R-CNN
-family's `r50_fpn_v1_backbone` (the same frozen-BN, three-trainable-stage ResNet-50-FPN), so both families
-share one copy of that plumbing; the state_dict layout is torchvision's, and its .pth files are read by the
-R-CNN family's "pytorch-torchvision-detection" converter.
+requested, and sets its eps to 0 for COCO_V1 but not for COCO_LEGACY. The backbone and the image-list reading come
+from the core's zoo.tasks.torchvision_detection (the R-CNN family uses the same), so this family loads without the
+R-CNN one; the state_dict layout is torchvision's, and its .pth files are read by the core's
+"pytorch-torchvision-detection" converter.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from torchvision.models.detection._utils import overwrite_eps
 from zoo.errors import SpecError
 from zoo.ops.resize import ImageMeta
 from zoo.tasks.keypoints import NUM_KEYPOINTS, KeypointModel, KeypointResult, Person
-from zoo_rcnn.models import TorchvisionDetector
-from zoo_rcnn.tv import r50_fpn_v1_backbone
+from zoo.tasks.torchvision_detection import TorchvisionDetector, r50_fpn_v1_backbone
 
 NUM_CLASSES = 2  # background + person (torchvision's _COCO_PERSON_CATEGORIES)
 VARIANTS = {"v1": 0.0, "legacy": None}  # FrozenBatchNorm2d eps: COCO_V1 calls overwrite_eps(model, 0.0), legacy not
@@ -42,7 +41,7 @@ def make_net(variant: str = "v1", **kwargs: Any) -> nn.Module:
 
 
 class KeypointRCNNModel(KeypointModel, TorchvisionDetector):
-    """torchvision's network with the R-CNN family's image reading (list of CHW [0, 1] tensors, any size) and
+    """torchvision's network with the shared image-list reading (list of CHW [0, 1] tensors, any size) and
     keypoint results: person boxes and scores, 17 joints with torchvision's joint scores (heatmap logits)."""
 
     default_conf = 0.5  # display default for person scores; `zoo eval` passes its own (0.001)

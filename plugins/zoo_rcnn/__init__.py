@@ -1,5 +1,6 @@
 """Built-in family "rcnn": R-CNN, Fast R-CNN (selective search + shared region ops), and torchvision's
-Faster R-CNN and Mask R-CNN. Importing this module must not import torch (zoo list stays fast)."""
+Faster R-CNN and Mask R-CNN (torchvision .pth files: the core's "pytorch-torchvision-detection" converter).
+Importing this module must not import torch (zoo list stays fast)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,6 @@ from zoo.hookspecs import hookimpl
 @hookimpl
 def zoo_register_models(register: Any) -> None:
     register.builtin(family="rcnn", builder="zoo_rcnn.models:build")
-
-
-@hookimpl
-def zoo_register_converters(register: Any) -> None:
-    register("pytorch-torchvision-detection", "zoo_rcnn.convert:from_torchvision_detection_pth")
 
 
 @hookimpl

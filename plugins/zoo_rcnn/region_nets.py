@@ -39,7 +39,7 @@ class FastRCNNNet(nn.Module):
         super().__init__()
         self.backbone_name = backbone
         if backbone == "r50-fpn":
-            from zoo_rcnn.tv import r50_fpn_v1_backbone
+            from zoo.tasks.torchvision_detection import r50_fpn_v1_backbone
 
             self.backbone = r50_fpn_v1_backbone()
             overwrite_eps(self.backbone, 0.0)  # the eps the faster-rcnn-r50-fpn COCO weights need

@@ -22,13 +22,9 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from zoo.errors import SpecError
+from zoo.tasks.torchvision_detection import r50_fpn_v1_backbone
 
 NUM_CLASSES = 91  # COCO's 90 category ids + background: the `coco91` label set
-
-
-def r50_fpn_v1_backbone() -> nn.Module:
-    """ResNet-50-FPN with frozen BN, three trainable stages: torchvision's pretrained v1 configuration."""
-    return _resnet_fpn_extractor(resnet50(weights=None, norm_layer=FrozenBatchNorm2d), 3)
 
 
 def _v2_parts(mask: bool) -> dict[str, Any]:

@@ -29,6 +29,7 @@ COMMANDS = {
     "publish": "zoo.cli.publish_cmd:publish_cmd",
     "track": "zoo.cli.track_cmd:track_cmd",
     "export": "zoo.cli.export_cmd:export_cmd",
+    "train": "zoo.cli.train_cmd:train_cmd",
 }
 
 

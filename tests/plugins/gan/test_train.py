@@ -117,3 +117,42 @@ def test_torchrun_two_gloo_ranks_write_one_checkpoint(folder: Path, tmp_path: Pa
     assert sorted(p.name for p in out.iterdir()) == ["discriminator.safetensors", "generator.safetensors",
                                                      "optimizer.safetensors", "samples"]
     zoo.load("dcgan-64", weights=out / "generator.safetensors")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "biggan-deep-128", "no-such-model"])
+def test_a_model_without_a_trainer_is_refused_naming_the_trainable(name: str, folder: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    from clikit import zoo_in_process
+
+    code, _, err = zoo_in_process(capsys, "train", name, "--data", str(folder), "--out", str(tmp_path / "o"))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "trainable: dcgan-64" in lines[0] and name in lines[0], err
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_dispatches_to_the_trainer_a_plugin_registers(folder: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    """`zoo train` is the core's: it runs whatever trainer the registry holds for the model (here a recording one)."""
+    from clikit import zoo_in_process
+
+    from zoo.plugin_manager import default_registry
+    from zoo.training import TrainRequest
+
+    seen: list[tuple[str, TrainRequest, bool]] = []
+
+    def trainer(spec: zoo.ModelSpec, request: TrainRequest, progress: bool) -> dict:
+        seen.append((spec.name, request, progress))
+        return {"steps": 3, "epochs": request.epochs, "images_per_s": 1.0, "world_size": 1, "out": str(request.out)}
+
+    registry = default_registry()
+    registry.add_trainer("resnet18", trainer, "test")
+    try:
+        code, out, err = zoo_in_process(capsys, "train", "resnet18", "--data", str(folder), "--epochs", "2",
+                                        "--out", str(tmp_path / "r"), "--json")
+    finally:
+        registry._trainers.pop("resnet18")
+    assert code == 0, err
+    assert json.loads(out)["steps"] == 3
+    ((name, request, progress),) = seen
+    assert name == "resnet18" and request.epochs == 2 and request.out == tmp_path / "r" and progress is False
+    assert "resnet18" not in registry.trainable()

@@ -1,6 +1,6 @@
 """Keypoint R-CNN through the zoo gives what torchvision's own builder gives with the same (random) weights,
 for both torchvision variants (COCO_V1: frozen-BN eps 0; COCO_LEGACY: eps 1e-5), and torchvision's .pth
-layout imports through the R-CNN family's converter."""
+layout imports through the core's converter, with the pose plugin loaded alone."""
 
 from __future__ import annotations
 
@@ -90,3 +90,27 @@ def test_torchvision_pth_imports_and_bad_key_is_named(weights: dict[str, torch.T
     torch.save(bad, pth)
     with pytest.raises(ConversionError, match="kps_score_lowres.weight"):
         convert_any(spec, spec.default_weights(), pth)
+
+
+def test_keypoint_rcnn_loads_with_the_pose_plugin_alone() -> None:
+    """ZOO_LOAD_PLUGINS=pose: Keypoint R-CNN builds, predicts and has its converter without the rcnn family."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, zoo\n"
+        "from zoo.plugin_manager import default_registry, plugin_report\n"
+        "assert 'faster-rcnn-r50-fpn' not in zoo.list_models(), 'rcnn family loaded'\n"
+        "assert all(p.ok for p in plugin_report()), [p.errors for p in plugin_report()]\n"
+        "assert default_registry().converter('pytorch-torchvision-detection') is not None\n"
+        "m = zoo.build('keypoint-rcnn-r50-fpn', min_size=64, max_size=64, rpn_pre_nms_top_n_test=50,"
+        " rpn_post_nms_top_n_test=20)\n"
+        "res = m.predict(np.zeros((48, 64, 3), np.uint8))\n"
+        "assert type(res).__name__ == 'KeypointResult', type(res)\n"
+        "bad = sorted(k for k in sys.modules if k.split('.')[0] == 'zoo_rcnn')\n"
+        "assert not bad, bad\n"
+        "print('ok')\n")
+    env = {**os.environ, "ZOO_LOAD_PLUGINS": "pose", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

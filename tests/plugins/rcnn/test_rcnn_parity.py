@@ -14,8 +14,8 @@ from PIL import Image, ImageDraw
 from torchvision.models._api import WeightsEnum
 
 import zoo
+from zoo.convert.torchvision_detection import torchvision_detection_keys
 from zoo.weights import save_safetensors
-from zoo_rcnn.convert import torchvision_detection_keys
 from zoo_rcnn.tv import TORCHVISION_BUILDERS
 
 SMALL = {"min_size": 160, "max_size": 224}

@@ -1,5 +1,5 @@
-"""`zoo train NAME --data FOLDER`: a click command the plugin adds through zoo_register_commands.
-Imports torch only when the command runs."""
+"""`zoo train NAME --data FOLDER`: runs the trainer a family registers for NAME (zoo.training); imports torch
+only when a trainer runs."""
 
 from __future__ import annotations
 
@@ -24,21 +24,17 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: int, device: str, resume: Path | None,
               weights: Path | None, workers: int, seed: int, sample_every: int, as_json: bool) -> None:
-    """Train a GAN on a folder of images (DCGAN: the PyTorch tutorial's algorithm). Under
-    `torchrun --nproc_per_node N zoo train ...` it trains with DistributedDataParallel; rank 0 writes."""
-    import zoo
+    """Train model NAME on a folder of data with the trainer its family registers (dcgan-64: the PyTorch DCGAN
+    tutorial's algorithm). Under `torchrun --nproc_per_node N zoo train ...` trainers that support it use
+    DistributedDataParallel; rank 0 writes."""
     from zoo.cli.output import emit_json
-    from zoo.errors import InputError
+    from zoo.training import TrainRequest, trainer_for
 
-    spec = zoo.get_spec(name)
-    if spec.family != "gan" or not (spec.arch or spec.name).startswith("dcgan"):
-        raise InputError(f"zoo train: {name} cannot be trained here (trainable: dcgan-64)")
-    from zoo_gan.train import TrainConfig, train
-
-    cfg = TrainConfig(data=data, out=out or (resume if resume is not None and resume.is_dir() else Path("runs") / spec.name),
-                      epochs=epochs, batch_size=batch_size, device=device, workers=workers, seed=seed,
-                      sample_every=sample_every, resume=resume, weights=weights, model=spec.name)
-    summary = train(cfg, progress=not as_json)
+    spec, trainer = trainer_for(name)  # unknown or untrainable NAME: one line naming the trainable models
+    request = TrainRequest(data=data, out=out or (resume if resume is not None and resume.is_dir() else Path("runs") / spec.name),
+                           epochs=epochs, batch_size=batch_size, device=device, workers=workers, seed=seed,
+                           sample_every=sample_every, resume=resume, weights=weights)
+    summary = trainer(spec, request, not as_json)
     if summary["world_size"] > 1:
         import os
 
@@ -48,4 +44,4 @@ def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: 
         emit_json(summary)
     else:
         click.echo(f"trained {spec.name}: {summary['steps']} steps, {summary['images_per_s']:.1f} images/s "
-                   f"({summary['world_size']} process(es)); weights in {cfg.out / 'generator.safetensors'}", err=True)
+                   f"({summary['world_size']} process(es)); weights in {summary.get('weights', summary['out'])}", err=True)

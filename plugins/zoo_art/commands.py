@@ -1,4 +1,4 @@
-"""`zoo stylize` and `zoo dream`: click commands the faces plugin adds (torch loads only when they run)."""
+"""`zoo stylize` and `zoo dream`: click commands the art plugin adds (torch loads only when they run)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
     """Repaint CONTENT in the style of STYLE (Gatys et al. on VGG-19: content conv4_2, style conv1_1..conv5_1)."""
     from zoo.errors import InputError
     from zoo.images import load_image
-    from zoo_faces.style import stylize
+    from zoo_art.style import stylize
 
     for path in (content, style):
         load_image(path)  # unreadable images and bad numbers: one line before any model loads
@@ -84,7 +84,7 @@ def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octa
     import zoo
     from zoo.errors import InputError
     from zoo.images import load_image
-    from zoo_faces.dream import dream, load_classifier, octave_sizes, resolve_layer
+    from zoo_art.dream import dream, load_classifier, octave_sizes, resolve_layer
 
     load_image(image)
     octave_sizes(1, 1, octaves)  # bad numbers, images, models and layers: one line before any work

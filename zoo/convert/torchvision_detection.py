@@ -1,4 +1,7 @@
-"""torchvision detection checkpoints (.pth state dicts) -> the zoo's layout (torchvision's current one)."""
+"""torchvision detection checkpoints (.pth state dicts) -> the zoo's layout (torchvision's current one).
+
+A core converter ("pytorch-torchvision-detection"): Faster/Mask R-CNN (rcnn family) and Keypoint R-CNN (pose
+family) checkpoints all go through it, so neither family needs the other loaded."""
 
 from __future__ import annotations
 

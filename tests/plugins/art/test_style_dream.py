@@ -12,8 +12,8 @@ from torchvision.models.vgg import cfgs, make_layers
 
 import zoo
 from zoo.errors import InputError
-from zoo_faces import dream as dd
-from zoo_faces import style as st
+from zoo_art import dream as dd
+from zoo_art import style as st
 
 NARROW_E = [8, 8, "M", 16, 16, "M", 32, 32, 32, 32, "M", 48, 48, 48, 48, "M", 48, 48, 48, 48, "M"]  # VGG-19's layout
 
