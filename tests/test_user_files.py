@@ -103,3 +103,28 @@ def test_export_with_an_unreadable_image_is_one_line(tmp_path: Path, capsys: pyt
     code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(tmp_path / "m.ts"), "--image", str(junk))
     assert code == 2 and "photo.jpg: not a readable image" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.ts").exists()
+
+
+def test_cache_lists_and_removes_every_byte_under_exports(zoo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from zoo.cli.output import human_bytes
+
+    entry = zoo_home / "exports" / "alexnet" / "onnx-fp32-0123456789abcdef"
+    entry.mkdir(parents=True)
+    (entry / "model.onnx").write_bytes(b"x" * 1000)
+    (entry / "export.json").write_text(json.dumps({"key": {"format": "onnx", "precision": "fp32", "batch": 1}}))
+    torn = zoo_home / "exports" / "alexnet" / ".tmp-export-abc"  # an export killed half-way
+    torn.mkdir()
+    (torn / "model.onnx").write_bytes(b"y" * 3000)
+    compiled = zoo_home / "exports" / ".openvino-cache"
+    compiled.mkdir()
+    (compiled / "blob.cl_cache").write_bytes(b"z" * 500_000)
+    on_disk = sum(f.stat().st_size for f in (zoo_home / "exports").rglob("*") if f.is_file())
+    code, out, _ = zoo_in_process(capsys, "cache", "ls", "--exports", "--json")
+    assert code == 0 and sum(e["size"] for e in json.loads(out)) == on_disk
+    code, out, _ = zoo_in_process(capsys, "cache", "ls")
+    assert code == 0 and f"({human_bytes(on_disk)} with the runtimes' caches)" in out and "KiB" in out
+    code, out, _ = zoo_in_process(capsys, "cache", "rm", "--exports", "alexnet")
+    assert code == 0 and str(compiled) in out
+    assert list((zoo_home / "exports").iterdir()) == []

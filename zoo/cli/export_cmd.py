@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from zoo.cli.output import emit_json
+from zoo.cli.output import emit_json, human_bytes
 from zoo.errors import InputError
 
 
@@ -91,7 +91,7 @@ def render(res: Any) -> None:
     """What was written and what it says about itself."""
     size = sum(p.stat().st_size for p in [res.path, res.path.with_suffix(".bin")] if p.is_file())
     how = "cached, instant" if res.cached else f"{res.seconds:.1f} s"
-    click.echo(f"{res.path}  ({res.format}, {size / 1e6:.1f} MB, {how})")
+    click.echo(f"{res.path}  ({res.format}, {human_bytes(size)}, {how})")
     click.echo(f"sha256: {res.sha256}")
     if res.parity:
         click.echo("parity with PyTorch (max abs diff): "
