@@ -389,7 +389,9 @@ def test_bench_bad_baseline_outputs_and_sizes(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "taken").mkdir()
     code, _, err = run(capsys, "bench", "resnet18", "--json", str(tmp_path / "taken"), *BENCH_FAST)
     assert code == 2 and "--json" in err and "is a folder" in one_line(err)
-    report = tmp_path / "new" / "dir" / "r.json"
+    code, _, err = run(capsys, "bench", "resnet18", "--json", str(tmp_path / "new" / "r.json"), *BENCH_FAST)
+    assert code == 2 and "its folder" in one_line(err) and not (tmp_path / "new").exists()  # no folder made
+    report = tmp_path / "r.json"
     code, _, err = run(capsys, "bench", "resnet18", "--size", "32", "--json", str(report), *BENCH_FAST, "-q")
     assert code == 0 and json.loads(report.read_text())["rows"][0]["status"] == "ok", err
     code, _, err = run(capsys, "bench", "alexnet", "--size", "32", *BENCH_FAST, "-q")

@@ -69,3 +69,38 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def make_out_dir(path: str | Path, flag: str) -> Path:
+    """Create an output folder the user named, one level only: a typo'd parent ('/nonexistent/x') is refused in
+    one line instead of growing a tree of folders at the filesystem root."""
+    from zoo.errors import InputError
+
+    path = Path(path)
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise InputError(f"{flag} {path}: is a file; give a folder")
+    if not path.parent.is_dir():
+        raise InputError(f"{flag} {path}: its folder {path.parent} does not exist (create it first)")
+    try:
+        path.mkdir()
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot create it ({e.strerror or e})") from None
+    return path
+
+
+def check_out_file(path: str | Path, flag: str) -> Path:
+    """An output file the user named: not a folder, in an existing writable folder (no folder is created for it:
+    a typo'd '/nonexistent/x.json' is one line, not a new folder at the filesystem root)."""
+    from zoo.errors import InputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{flag} {path}: is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"{flag} {path}: its folder {folder} does not exist (create it first)")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{flag} {path}: its folder {folder} is not writable")
+    return path

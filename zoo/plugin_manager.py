@@ -157,6 +157,31 @@ def _entry_points(selected: Iterable[md.EntryPoint] | None) -> list[md.EntryPoin
     return sorted(seen.values(), key=lambda ep: ep.name)
 
 
+def _dist_name(ep: md.EntryPoint) -> str:
+    return getattr(getattr(ep, "dist", None), "name", "") or ""
+
+
+def _module_of(ep: md.EntryPoint) -> str:
+    return ep.value.split(":")[0].strip()
+
+
+def entry_point_clashes(eps: Iterable[md.EntryPoint]) -> dict[str, list[str]]:
+    """Entry-point name -> why other distributions' entry points collide with it: the same name, or the same
+    module (only one of them can be imported). One distribution listed twice (editable + regular) is no clash."""
+    eps = list(eps)
+    out: dict[str, list[str]] = {}
+    for i, a in enumerate(eps):
+        for b in eps[i + 1:]:
+            if _dist_name(a) == _dist_name(b) or (a.name != b.name and _module_of(a) != _module_of(b)):
+                continue
+            what = f"entry point '{a.name}'" if a.name == b.name else f"module {_module_of(a)}"
+            for x, y in ((a, b), (b, a)):
+                out.setdefault(x.name, []).append(
+                    f"{what} is claimed by two distributions, {_dist_name(x) or '?'} ({x.name} = {x.value}) and "
+                    f"{_dist_name(y) or '?'} ({y.name} = {y.value}); only one can load: uninstall or rename one")
+    return out
+
+
 def make_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager("zoo")
     pm.add_hookspecs(hookspecs)
@@ -189,9 +214,12 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None) -> tuple
     pm = make_manager()
     infos: list[PluginInfo] = []
     loaded: list[tuple[PluginInfo, object]] = []
-    for ep in _entry_points(entry_points):
+    selected = list(entry_points) if entry_points is not None else None
+    clashes = entry_point_clashes(selected if selected is not None else md.entry_points(group=GROUP))
+    for ep in _entry_points(selected):
         dist = getattr(ep, "dist", None)
         info = PluginInfo(ep.name, ep.value, getattr(dist, "name", "") or "", getattr(dist, "version", "") or "")
+        info.errors.extend(dict.fromkeys(clashes.get(ep.name, [])))
         infos.append(info)
         try:
             module = ep.load()

@@ -19,6 +19,8 @@ from zoo.errors import InputError, OfflineError, SpecError, WeightsNotFoundError
 HUB_LICENSES = {"apache-2.0", "mit", "bsd-3-clause", "bsd-2-clause", "cc-by-4.0", "cc-by-nc-4.0", "cc0-1.0",
                 "gpl-3.0", "agpl-3.0", "openrail", "unlicense", "cc-by-sa-4.0", "cc-by-nc-sa-4.0"}
 WEIGHTS_NAME = "model.safetensors"
+# every file publish writes into its folder: the only ones it may overwrite (the folder is uploaded whole)
+PUBLISH_FILES = (WEIGHTS_NAME, "README.md", "SHA256SUMS", "registry-row.yaml")
 
 
 @dataclass
@@ -41,7 +43,7 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
     """Write the repository folder for `name` (its cached weights) and upload it unless `dry_run`."""
     import yaml
 
-    from zoo.fsutil import sha256_file
+    from zoo.fsutil import make_out_dir, sha256_file
     from zoo.plugin_manager import default_registry
     from zoo.resolve import resolve_weights
 
@@ -57,17 +59,20 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
         from zoo.cache import check_cached
 
         check_cached(source.path, spec.name, source.entry.tag)
-    report = _read_bench(bench) if bench is not None else None
-    token = token if dry_run else _token(token)  # before writing anything: no partial repo
+    report = _read_bench(bench, spec.name) if bench is not None else None
     folder = Path(out) if out is not None else source.path.parent / "publish"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    _check_folder(folder, spec.name)
+    token = token if dry_run else _token(token)  # before writing anything: no partial repo
+    if out is not None:
+        make_out_dir(folder, "--out")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source.path, folder / WEIGHTS_NAME)
     digest = sha256_file(folder / WEIGHTS_NAME)
     result = Published(folder, repo_id, digest, (folder / WEIGHTS_NAME).stat().st_size)
     (folder / "README.md").write_text(model_card(spec, repo_id, digest, report), encoding="utf-8")
-    result.files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())}
+    (folder / "registry-row.yaml").unlink(missing_ok=True)  # an earlier publish's row: rewritten after the upload
+    result.files = {n: sha256_file(folder / n) for n in sorted(("README.md", WEIGHTS_NAME))}
     (folder / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in result.files.items()), encoding="utf-8")
     if not dry_run:
         result.revision = _upload(folder, repo_id, private, token, spec.name)
@@ -76,13 +81,41 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
     return result
 
 
-def _read_bench(path: str | Path) -> Any:
+def _check_folder(folder: Path, name: str) -> None:
+    """The folder is new, empty, or an earlier publish folder of `name` holding only publish's own files (those
+    are overwritten); anything else is refused: the folder is uploaded whole and nothing of the user's is removed."""
+    import yaml
+
+    if not folder.is_dir():
+        return
+    present = sorted(p.name for p in folder.iterdir())
+    if not present:
+        return
+    foreign = [n for n in present if n not in PUBLISH_FILES]
+    try:
+        row = yaml.safe_load((folder / "registry-row.yaml").read_text(encoding="utf-8"))
+        earlier = row.get("name") if isinstance(row, dict) else None
+    except (OSError, yaml.YAMLError):
+        earlier = None
+    if foreign or earlier != name:
+        what = f"holds {', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}" if foreign else \
+            f"is not an earlier publish folder of {name}"
+        raise InputError(f"--out {folder}: {what}; publish writes (and uploads) a folder of its own: give a new or "
+                         "empty folder")
+
+
+def _read_bench(path: str | Path, name: str) -> Any:
     from zoo.bench.report import BenchReport
 
     try:
-        return BenchReport.from_json(Path(path))
+        report = BenchReport.from_json(Path(path))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"{path}: not a bench report written by 'zoo bench --json' ({e})") from None
+    if not any(r.model == name and r.ok for r in report.rows):
+        models = sorted({r.model for r in report.rows}) or ["none"]
+        raise InputError(f"--bench {path}: no successful rows for {name} (the report has {', '.join(models)}); "
+                         f"run 'zoo bench {name} --json FILE'")
+    return report
 
 
 def _token(token: str | None) -> str:

@@ -7,6 +7,19 @@ from pathlib import Path
 from zoo.bench.report import FORWARD, BenchReport
 
 
+def check_plot_path(path: str | Path) -> None:
+    """A --plot file whose extension matplotlib cannot write is refused before the run, not after it."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from zoo.errors import InputError
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        raise InputError(f"--plot {path}: cannot draw a .{suffix} file (use one of "
+                         f"{', '.join('.' + f for f in sorted(formats))})")
+
+
 def plot_report(report: BenchReport, path: str | Path) -> Path:
     """Draw the report's ok rows (matplotlib, Agg backend: no display needed) and save to `path`."""
     import matplotlib

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -110,6 +109,12 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
         raise InputError("--json - and --csv - cannot both write to stdout")
     for flag, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
         _writable(flag, path)  # a typo'd folder fails now, not after the whole run
+    if plot_path:
+        from zoo.bench.plot import check_plot_path
+
+        check_plot_path(plot_path)
+    if not max_regression >= 0:
+        raise InputError(f"--max-regression must be >= 0 (0.10 means 10% slower fails), got {max_regression}")
     if optimize_compile != "auto" and not optimize:
         raise InputError("--optimize-compile needs --optimize (it picks the torch.compile modes the search tries)")
     if optimize:
@@ -187,15 +192,9 @@ def _keep_in_history(report: object, quiet: bool) -> None:
 
 
 def _writable(flag: str, path: str | None) -> None:
-    """An output file's folder exists (created here, as `zoo convert` does) and the path is not a folder."""
+    """An output file is not a folder and its folder exists and is writable (checked before the run)."""
     if path is None or path == "-":
         return
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{flag} {path}: is a folder; give a file name")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"{flag} {path}: cannot create its folder ({e.strerror or e})") from None
-    if not os.access(p.parent, os.W_OK):
-        raise InputError(f"{flag} {path}: its folder {p.parent} is not writable")
+    from zoo.fsutil import check_out_file
+
+    check_out_file(path, flag)

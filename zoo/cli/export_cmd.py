@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from zoo.cli.output import emit_json
+from zoo.cli.output import emit_json, human_bytes
 from zoo.errors import InputError
 
 
@@ -45,11 +45,12 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
               "[default: the bundled photo]")
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (timing and format checks only)")
+@click.option("--force", is_flag=True, help="overwrite the --out file if it exists")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibration: Path | None,
                batch: int | None, dynamic_batch: bool,
                input_size: str | None, no_check: bool, image: Path | None, weights: Path | None, random_init: bool,
-               as_json: bool) -> None:
+               force: bool, as_json: bool) -> None:
     """Export NAME's network with its metadata embedded (name, weights and their sha256, input spec,
     categories, output structure), then compare it with PyTorch on a random input and on a real image."""
     import zoo
@@ -71,6 +72,18 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibratio
         raise InputError("--weights FILE and --random-init contradict each other: give one")
     if image is not None and not image.is_file():
         raise InputError(f"{image}: no such image")
+    if image is not None and no_check:
+        raise InputError("--image is the parity check's photo and --no-check skips that check: give one")
+    if image is not None:
+        from zoo.images import load_image
+
+        load_image(str(image))  # an unreadable photo is one line now, not a parity check silently skipped
+    if out is not None and not force:
+        from zoo.runtimes.export import placed_paths
+
+        taken = [p for p in placed_paths(check_format(fmt), out) if p.exists()]
+        if taken:
+            raise InputError(f"{taken[0]}: exists; pass --force to overwrite it")
     size = parse_size(input_size)
     model = zoo.load(name, pretrained=not random_init, weights=weights, device="cpu")
     if size is not None:
@@ -89,7 +102,7 @@ def render(res: Any) -> None:
     """What was written and what it says about itself."""
     size = sum(p.stat().st_size for p in [res.path, res.path.with_suffix(".bin")] if p.is_file())
     how = "cached, instant" if res.cached else f"{res.seconds:.1f} s"
-    click.echo(f"{res.path}  ({res.format}, {size / 1e6:.1f} MB, {how})")
+    click.echo(f"{res.path}  ({res.format}, {human_bytes(size)}, {how})")
     click.echo(f"sha256: {res.sha256}")
     if res.parity:
         click.echo("parity with PyTorch (max abs diff): "

@@ -10,31 +10,33 @@ import click
 from zoo.errors import InputError
 
 DEFAULT_N = 8  # images in a grid when --n is not given
+GRID_MAX = 64  # images per grid (8x8); more images: several grids, each with its own inputs JSON
+WALK_MAX = 256  # frames of an --interpolate walk: one strip, one GIF, all in memory
 
 
 @click.command("generate")
 @click.argument("name")
-@click.option("--n", "n", type=int, default=None, help="how many images (default 8; a walk has --interpolate STEPS)")
-@click.option("--seed", type=int, default=0, show_default=True, help="latents (and random classes) come from this seed")
+@click.option("--n", "n", type=int, default=None,
+              help=f"how many images (default {DEFAULT_N}; more than {GRID_MAX}: one grid per {GRID_MAX}; "
+                   "a walk has --interpolate STEPS)")
+@click.option("--seed", type=int, default=None, help="latents (and random classes) come from this seed [default: 0]")
 @click.option("--class", "classes", multiple=True,
               help="class label or id (class-conditional models); repeat for one per image, or two with --interpolate")
 @click.option("--truncation", type=float, default=None, help="in (0, 1]: latents from a normal truncated to [-2, 2], scaled")
 @click.option("--interpolate", "steps", type=int, default=None,
               help="walk STEPS frames from the seed's first latent to its second (slerp; classes: lerp)")
 @click.option("--inputs", "inputs_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="regenerate from a JSON file written by an earlier zoo generate")
+              help="regenerate from a JSON file written by an earlier zoo generate (of the same model)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
               show_default=True, help="folder for the grid, its inputs JSON (and the strip and GIF of a walk)")
 @click.option("--json", "as_json", is_flag=True, help="print the inputs and the files written as one JSON document")
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (smoke tests only: images are noise)")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
-def generate_cmd(name: str, n: int | None, seed: int, classes: tuple[str, ...], truncation: float | None, steps: int | None,
+def generate_cmd(name: str, n: int | None, seed: int | None, classes: tuple[str, ...], truncation: float | None, steps: int | None,
                  inputs_file: Path | None, out_dir: Path, as_json: bool, weights: Path | None, random_init: bool,
                  device: str) -> None:
     """Generate images (a grid PNG and the JSON inputs that regenerate it, side by side)."""
-    import json
-
     import zoo
     from zoo.cli.output import emit_json
     from zoo.tasks.generation import (
@@ -46,44 +48,91 @@ def generate_cmd(name: str, n: int | None, seed: int, classes: tuple[str, ...], 
 
     if n is not None and steps is not None:
         raise InputError("--n and --interpolate do not go together: a walk has --interpolate STEPS images")
+    if inputs_file is not None:
+        given = [flag for flag, value in (("--n", n), ("--seed", seed), ("--class", classes or None),
+                                          ("--truncation", truncation), ("--interpolate", steps)) if value is not None]
+        if given:
+            raise InputError(f"--inputs regenerates the saved images exactly: drop {', '.join(given)}")
     n = DEFAULT_N if n is None else n
+    seed = 0 if seed is None else seed
     if n < 1:
         raise InputError(f"--n must be at least 1, got {n}")
     check_truncation(truncation)
-    if steps is not None and steps < 2:
-        raise InputError(f"--interpolate needs at least 2 steps, got {steps}")
+    if steps is not None and not 2 <= steps <= WALK_MAX:
+        raise InputError(f"--interpolate needs at least 2 steps and at most {WALK_MAX} (one strip, one GIF), "
+                         f"got {steps}")
     spec = zoo.get_spec(name)
     if classes:  # names checked before the model loads: a typo costs nothing and writes nothing
         _check_classes(spec, classes)
-    saved = None
-    if inputs_file is not None:
-        try:
-            saved = json.loads(inputs_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise InputError(f"--inputs {inputs_file}: not a JSON file written by zoo generate ({e})") from None
+    saved = _read_inputs(inputs_file, spec.name) if inputs_file is not None else None
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
     if getattr(model, "inputs", "images") != "latents":
         raise InputError(f"{name} translates images; use 'zoo predict {name} IMAGE... --out DIR'")
+    from zoo.fsutil import make_out_dir
+
+    make_out_dir(out_dir, "--out")  # one level: a typo'd parent is refused, not created
     cls = list(classes) if classes else None
     if saved is not None:
-        request = GenerationRequest.from_json(saved)
-        stem = f"{model.spec.name}-{inputs_file.stem if inputs_file else 'inputs'}-again"
+        request = _saved_request(saved, inputs_file)
+        stem = f"{model.spec.name}-{_replay_base(inputs_file.stem, model.spec.name)}-again"
     elif steps is not None:
         request = interpolation_request(model, steps, seed=seed, classes=cls, truncation=truncation)
         stem = f"{model.spec.name}-seed{seed}-walk{steps}"
     else:
         request = GenerationRequest(n=n, seed=seed, classes=cls, truncation=truncation)
         stem = f"{model.spec.name}-seed{seed}-n{n}"
-    result = model.predict(request)
-    paths = write_generation(result, out_dir, stem, interpolation=steps is not None and saved is None)
+    parts = model.predict_batches(request, GRID_MAX) if steps is None else iter([model.predict(request)])
+    total = len(request.latents) if request.latents is not None else request.n
+    paths, last, count = [], None, 0
+    for i, result in enumerate(parts):  # one grid (and inputs JSON) per GRID_MAX images: memory bound by a grid
+        part_stem = stem if total <= GRID_MAX or steps is not None else f"{stem}-{i + 1:04d}"
+        paths += write_generation(result, out_dir, part_stem, interpolation=steps is not None and saved is None)
+        last, count = result, i + 1
     if as_json:
-        emit_json({"model": model.spec.name, "weights": model.weights_source, "files": [str(p) for p in paths],
-                   "result": result.to_json()})
+        doc = {"model": model.spec.name, "weights": model.weights_source, "files": [str(p) for p in paths]}
+        emit_json({**doc, "result": last.to_json()} if count == 1 and last is not None else {**doc, "grids": count})
         return
-    for p in paths:
-        click.echo(f"wrote {p}", err=True)
+    if count > 2:
+        click.echo(f"wrote {count} grids of up to {GRID_MAX} images and their inputs: {paths[0]} ... {paths[-1]}",
+                   err=True)
+    else:
+        for p in paths:
+            click.echo(f"wrote {p}", err=True)
     if random_init or model.weights_source == "random init":
         click.echo("random weights: these images are noise", err=True)
+
+
+def _read_inputs(path: Path, name: str) -> dict[str, Any]:
+    """A JSON object written by `zoo generate` for this model (another model's latents mean nothing here)."""
+    import json
+
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"--inputs {path}: not a JSON file written by zoo generate ({e})") from None
+    if not isinstance(saved, dict) or "latents" not in saved:
+        raise InputError(f"--inputs {path}: not a JSON file written by zoo generate (no latents object)")
+    if saved.get("model") not in (None, name):
+        raise InputError(f"--inputs {path}: written for {saved['model']}, not {name}; "
+                         f"run 'zoo generate {saved['model']} --inputs {path}'")
+    return saved
+
+
+def _saved_request(saved: dict[str, Any], path: Path) -> Any:
+    from zoo.tasks.generation import GenerationRequest
+
+    try:
+        return GenerationRequest.from_json(saved)
+    except (TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"--inputs {path}: its fields are not what zoo generate writes ({e})") from None
+
+
+def _replay_base(stem: str, model: str) -> str:
+    """'dcgan-64-seed0-n16-again' -> 'seed0-n16': a replay of a replay keeps the name instead of growing it."""
+    stem = stem.removeprefix(f"{model}-")
+    while stem.endswith("-again"):
+        stem = stem.removesuffix("-again")
+    return stem
 
 
 def _check_classes(spec: Any, classes: tuple[str, ...]) -> None:

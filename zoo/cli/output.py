@@ -45,9 +45,10 @@ def human_count(n: float | None) -> str:
 
 
 def human_bytes(n: float | None) -> str:
+    """Binary units named as such (MiB = 2**20 bytes): every command reports sizes through this one."""
     if n is None:
         return ""
-    for unit, div in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if abs(n) >= div:
             return f"{n / div:.1f} {unit}"
     return f"{int(n)} B"

@@ -185,15 +185,20 @@ def cache_path() -> None:
 @click.option("--exports", is_flag=True, help="list the exported artefacts (zoo export, --backend) instead")
 def cache_ls(as_json: bool, exports: bool) -> None:
     """List cached weights (or, with --exports, the exported artefacts in ZOO_HOME/exports)."""
-    from zoo.runtimes.cache import export_entries
+    from zoo.runtimes.cache import export_entries, export_extras
 
     if exports:
-        found = export_entries()
+        found, extras = export_entries(), export_extras()
         if as_json:
-            emit_json([e.__dict__ for e in found])
+            emit_json([e.__dict__ for e in found] + [{"model": None, "format": None, "precision": None, "weights": None,
+                                                      "batch": None, **x.__dict__} for x in extras])
             return
         table(plural(len(found), "cached export"), ["model", "format", "precision", "batch", "weights", "size", "path"],
-              [[e.model, e.format, e.precision, e.batch, e.weights, human_bytes(e.size), e.path] for e in found])
+              [[e.model, e.format, e.precision, e.batch, e.weights, human_bytes(e.size), e.path] for e in found]
+              + [["", x.what, "", "", "", human_bytes(x.size), x.path] for x in extras])
+        total = sum(e.size for e in found) + sum(x.size for x in extras)
+        click.echo(f"{human_bytes(total)} in all; 'zoo cache rm --exports NAME' removes NAME's exports and the "
+                   "OpenVINO compiled-model cache", err=True)
         return
     from zoo.cache import cache_entries
 
@@ -203,9 +208,10 @@ def cache_ls(as_json: bool, exports: bool) -> None:
         return
     table(plural(len(entries), "cached weights entry", "cached weights entries"), ["model", "tag", "size", "from", "path"],
           [[e.model, e.tag, human_bytes(e.size), e.origin, e.path] for e in entries])
-    found = export_entries()
-    if found:
-        click.echo(f"and {plural(len(found), 'exported artefact')} ({human_bytes(sum(e.size for e in found))}): "
+    found, extras = export_entries(), export_extras()
+    if found or extras:
+        total = sum(e.size for e in found) + sum(x.size for x in extras)
+        click.echo(f"and {plural(len(found), 'exported artefact')} ({human_bytes(total)} with the runtimes' caches): "
                    "zoo cache ls --exports")
 
 

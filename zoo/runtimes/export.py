@@ -133,9 +133,11 @@ def _leaves(model: Any, batch: int, input_size: tuple[int, int] | None) -> tuple
     return [t.clone() for t in leaves], spec
 
 
-def _input_spec(model: Any) -> dict[str, Any]:
+def _input_spec(model: Any, leaves: list[torch.Tensor]) -> dict[str, Any]:
     inp = model.spec.input
-    return {"size": list(inp.size), "scale": inp.scale, "mean": list(inp.mean) if inp.mean else None,
+    # the size exported (--size 192), not the spec's default: an image batch's HxW
+    size = list(leaves[0].shape[-2:]) if len(leaves) == 1 and leaves[0].ndim == 4 else list(inp.size)
+    return {"size": [int(v) for v in size], "scale": inp.scale, "mean": list(inp.mean) if inp.mean else None,
             "std": list(inp.std) if inp.std else None, "resize": inp.resize, "resize_size": inp.resize_size}
 
 
@@ -163,7 +165,7 @@ def _metadata(model: Any, fmt: str, precision: str, batch: int, dynamic_batch: b
         "batch": "dynamic" if dynamic_batch else batch,
         "inputs": [{"name": f"input_{i}", "shape": s, "dtype": str(t.dtype).replace("torch.", "")}
                    for i, (s, t) in enumerate(zip(_shape_spec(leaves, dynamic_batch), leaves))],
-        "input_spec": _input_spec(model), "categories": spec.categories, "labels": _labels(model),
+        "input_spec": _input_spec(model, leaves), "categories": spec.categories, "labels": _labels(model),
         "in_tree": pytree.treespec_dumps(in_spec), "out_tree": pytree.treespec_dumps(out_spec),
         "exporter": exporter, **_versions(fmt),
     }
@@ -637,14 +639,21 @@ def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any
     return guard(model, path, fmt, precision, meta, cal).to_json()
 
 
-def _place(path: Path, fmt: str, out: Path) -> Path:
-    """Move the staged artefact to `out` (a folder: <out>/model.<ext>); OpenVINO's .bin goes beside its .xml."""
+def placed_paths(fmt: str, out: Path) -> list[Path]:
+    """The files an export to `out` writes (a folder: <out>/model.<ext>; OpenVINO: the .xml and its .bin)."""
+    out = Path(out).expanduser()
     if out.is_dir():
         out = out / FILE_NAMES[fmt]
     if fmt == "openvino" and out.suffix != ".xml":
         out = out.with_suffix(".xml")
     if not out.suffix:  # read_metadata (and people) tell the formats apart by it
         out = out.with_name(out.name + Path(FILE_NAMES[fmt]).suffix)
+    return _files_of(out, fmt)
+
+
+def _place(path: Path, fmt: str, out: Path) -> Path:
+    """Move the staged artefact to `out` (a folder: <out>/model.<ext>); OpenVINO's .bin goes beside its .xml."""
+    out = placed_paths(fmt, out)[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "openvino":
         os.replace(path.with_suffix(".bin"), out.with_suffix(".bin"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,17 +164,18 @@ def _row_generator(seed: int) -> torch.Generator:
     return torch.Generator(device="cpu").manual_seed(int(seed))
 
 
-def gaussian_latents(n: int, dim: int, seed: int) -> torch.Tensor:
+def gaussian_latents(n: int, dim: int, seed: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """[n, dim] standard normal latents; row i depends only on (seed, i), not on n, so a larger batch from the same
-    seed starts with the same images."""
-    g = _row_generator(seed)
+    seed starts with the same images (`generator`: go on from where an earlier call stopped)."""
+    g = generator if generator is not None else _row_generator(seed)
     return torch.stack([torch.randn(dim, generator=g) for _ in range(n)])
 
 
-def truncated_latents(n: int, dim: int, seed: int, truncation: float) -> torch.Tensor:
+def truncated_latents(n: int, dim: int, seed: int, truncation: float,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
     """[n, dim] latents from a normal truncated to [-2, 2], times `truncation` (BigGAN's truncation trick, as
     pytorch-pretrained-biggan's truncated_noise_sample). Inverse-CDF sampling in float64, row by row."""
-    g = _row_generator(seed)
+    g = generator if generator is not None else _row_generator(seed)
     lo = 0.5 * (1 + math.erf(-TRUNCNORM_BOUND / math.sqrt(2)))
     hi = 1 - lo
     rows = []
@@ -301,6 +302,8 @@ class Generator(ZooModel):
             z = z.reshape(z.shape[0], -1)
             if z.shape[1] != self.latent_dim:
                 raise InputError(f"{self.spec.name}: latents must have {self.latent_dim} values per image, got {z.shape[1]}")
+            if not bool(torch.isfinite(z).all()):  # a NaN latent draws a black tile, silently
+                raise InputError(f"{self.spec.name}: latents hold NaN or infinite values")
             count = z.shape[0]
         else:
             count = _as_int(req.n, "n")
@@ -379,7 +382,17 @@ class Generator(ZooModel):
         # `predict` and the harness's end-to-end row pass preprocess's batch tuple as one argument
         if len(args) == 1 and not kwargs and isinstance(args[0], tuple):
             args = args[0]
+        if not kwargs and 1 <= len(args) <= 3:
+            args = self.network_args(*args)
         return super().__call__(*args, **kwargs)
+
+    def network_args(self, latents: Any, classes: Any = None, truncation: Any = None) -> tuple[Any, ...]:
+        """preprocess's (latents, classes, truncation) -> what `forward` takes, in the shape `example_inputs`
+        gives (and an export records): an exported network (--backend) takes tensors only, so the truncation
+        goes in only where `forward` uses it, and the class vectors only for a conditional model."""
+        if self.uses_truncation:
+            return (latents, classes, truncation)
+        return (latents, classes) if self.num_classes else (latents,)
 
     def postprocess(self, raw: torch.Tensor, metas: GenerationMeta) -> list[GenerationResult]:
         images = to_uint8(raw)
@@ -403,13 +416,45 @@ class Generator(ZooModel):
             raw = self(*batch)
             return self.postprocess(raw, meta, **post)[0]
 
+    def predict_batches(self, request: Any = None, batch_size: int = 64) -> Iterator[GenerationResult]:
+        """The request's images `batch_size` at a time, one GenerationResult each (its JSON regenerates that
+        batch): the same latents and classes as one `predict` call (row i of a seeded request depends only on
+        (seed, i)), with memory bound by the batch instead of n."""
+        req = self._as_request(request)
+        count = len(np.asarray(req.latents).reshape(-1, self.latent_dim)) if req.latents is not None \
+            else _as_int(req.n, "n")
+        if count <= batch_size:
+            yield self.predict(req)
+            return
+        seed = _as_int(req.seed or 0, "seed")
+        trunc = check_truncation(req.truncation)
+        scale = trunc if trunc is not None else self.default_truncation
+        g = _row_generator(seed)
+        per_image = isinstance(req.classes, (list, tuple, np.ndarray)) and len(req.classes) == count
+        ids = None
+        if self.num_classes and req.classes is None and req.class_weights is None:  # _class_weights' stream
+            ids = torch.randint(0, self.num_classes, (count,), generator=_row_generator(seed + 0x5EED))
+        for start in range(0, count, batch_size):
+            stop = min(count, start + batch_size)
+            if req.latents is not None:
+                z = np.asarray(req.latents, dtype=np.float32).reshape(-1, self.latent_dim)[start:stop]
+            elif self.latent_kind == "truncated" or req.truncation is not None:
+                z = truncated_latents(stop - start, self.latent_dim, seed, scale if scale is not None else 1.0, g).numpy()
+            else:
+                z = gaussian_latents(stop - start, self.latent_dim, seed, g).numpy()
+            part = GenerationRequest(n=stop - start, latents=z, truncation=req.truncation,
+                                     classes=(ids[start:stop].tolist() if ids is not None
+                                              else list(req.classes[start:stop]) if per_image else req.classes),
+                                     class_weights=req.class_weights[start:stop] if req.class_weights else None)
+            result = self.predict(part)
+            result.seed = req.seed if req.latents is not None else seed  # what the batch was drawn from
+            yield result
+
     # ---------------------------------------------------------------- harness
     def example_inputs(self, batch_size: int = 1, input_size: Any = None) -> tuple[Any, ...]:
         """Latents (and one-hot classes, truncation) for `forward`: what `zoo bench` times."""
         (z, cls, trunc), _ = self.preprocess(GenerationRequest(n=batch_size, seed=0))
-        if self.num_classes:
-            return (z, cls, trunc) if self.uses_truncation else (z, cls)
-        return (z, None, trunc) if self.uses_truncation else (z,)
+        return self.network_args(z, cls, trunc)
 
     def example_request(self, batch_size: int = 1, input_size: Any = None) -> GenerationRequest:
         """What `preprocess` takes, for the end-to-end row."""

@@ -217,7 +217,15 @@ def scaffold(name: str, parent: Path, family: str | None = None, task: str = "cl
     module = re.sub(r"[^a-z0-9_]", "_", name.lower())
     family = family or re.sub(r"^zoo[-_.]", "", name.lower())
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", family):
-        raise InputError(f"family '{family}' must be lowercase letters, digits, '-' or '_'")
+        raise InputError(f"family '{family}' must start with a lowercase letter, then lowercase letters, digits, "
+                         "'-' or '_'" + ("" if family != re.sub(r"^zoo[-_.]", "", name.lower()) else
+                                         " (it comes from the name; give --family)"))
+    if not module.isidentifier():
+        raise InputError(f"module '{module}' (from the name) is not a Python identifier: choose another name")
+    _check_free(module, family)
+    from zoo.fsutil import make_out_dir
+
+    make_out_dir(parent, "--dir")  # one level at most: '/nonexistent/x' is refused, not created at the root
     params, gmacs = _measure(task)
     values = {"dist": name, "module": module, "family": family, "task": task, "model": f"{family}-tiny",
               "params": params, "gmacs": gmacs}
@@ -229,6 +237,25 @@ def scaffold(name: str, parent: Path, family: str | None = None, task: str = "cl
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(Template(text).substitute(values), encoding="utf-8")
     return root
+
+
+def _check_free(module: str, family: str) -> None:
+    """The module and the entry-point name must not be an installed plugin's (or any importable module): the
+    installed one would silently win and the new plugin's models never appear."""
+    import importlib.metadata as md
+    import importlib.util
+
+    from zoo.plugin_manager import GROUP
+
+    for ep in md.entry_points(group=GROUP):
+        owner = getattr(getattr(ep, "dist", None), "name", "") or "an installed distribution"
+        if ep.name == family:
+            raise InputError(f"entry point '{family}' is already the plugin of {owner} ({ep.value}): choose "
+                             "another name or --family")
+        if ep.value.split(":")[0].split(".")[0] == module:
+            raise InputError(f"module {module} is already the plugin of {owner}: choose another name")
+    if importlib.util.find_spec(module) is not None:
+        raise InputError(f"module {module} is already importable here: choose another name")
 
 
 def _measure(task: str) -> tuple[int, str]:

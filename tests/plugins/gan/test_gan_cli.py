@@ -37,7 +37,7 @@ def test_generate_grid_inputs_and_regeneration(tmp_path: Path, capsys: pytest.Ca
     code, _, err = zoo_in_process(capsys, "generate", "dcgan-64", "--weights", str(weights), "--inputs",
                                           str(out / "dcgan-64-seed3-n4.json"), "--out", str(out))
     assert code == 0, err
-    assert np.array_equal(first, np.asarray(Image.open(out / "dcgan-64-dcgan-64-seed3-n4-again.png")))
+    assert np.array_equal(first, np.asarray(Image.open(out / "dcgan-64-seed3-n4-again.png")))
 
 
 def test_generate_walk_writes_strip_and_gif(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

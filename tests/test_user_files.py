@@ -1,0 +1,130 @@
+"""No command deletes or overwrites a file it did not write (issue 25): publish, export, and every command that
+takes --out, --json, --plot or --dir, run over a folder that already holds a user's file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import zoo
+from tests.clikit import zoo_in_process
+from zoo.weights import save_safetensors
+
+
+@pytest.fixture
+def cached_resnet18(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r18.safetensors"
+    save_safetensors(zoo.build("resnet18").net.state_dict(), path)
+    assert zoo_in_process(capsys, "import", "resnet18", str(path))[0] == 0
+    path.unlink()
+
+
+def user_folder(root: Path) -> Path:
+    """A folder holding a user's note and sub-folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "notes.txt").write_text("mine\n")
+    (root / "sub").mkdir(exist_ok=True)
+    (root / "sub" / "keep.txt").write_text("mine too\n")
+    return root
+
+
+def untouched(root: Path) -> bool:
+    return (root / "notes.txt").read_text() == "mine\n" and (root / "sub" / "keep.txt").read_text() == "mine too\n"
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_publish_refuses_a_folder_holding_other_files(cached_resnet18: None, tmp_path: Path, dry_run: bool,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = user_folder(tmp_path / "mine")
+    args = ["publish", "resnet18", "--repo-id", "me/r18", "--out", str(out)] + (["--dry-run"] if dry_run else [])
+    code, _, err = zoo_in_process(capsys, *args)
+    assert code == 2 and "notes.txt" in err and "new or empty folder" in err
+    assert untouched(out) and sorted(p.name for p in out.iterdir()) == ["notes.txt", "sub"]
+
+
+def test_publish_rewrites_only_its_own_earlier_folder(cached_resnet18: None, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pub"
+    for _ in range(2):  # the second run finds the first run's folder and rewrites it
+        code, row, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out", str(out),
+                                        "--dry-run")
+        assert code == 0, err
+    assert "SHA256SUMS" in err and "registry-row.yaml" in err
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "SHA256SUMS", "model.safetensors",
+                                                     "registry-row.yaml"]
+    sums = (out / "SHA256SUMS").read_text()
+    assert "registry-row.yaml" not in sums and "SHA256SUMS" not in sums
+    # another model's earlier folder is not this one's
+    (out / "registry-row.yaml").write_text("name: resnet34\n")
+    code, _, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out", str(out), "--dry-run")
+    assert code == 2 and "not an earlier publish folder of resnet18" in err
+
+
+def test_publish_bench_report_of_another_model_is_refused(cached_resnet18: None, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from zoo.bench.report import BenchReport, BenchRow
+
+    report = tmp_path / "other.json"
+    BenchReport(rows=[BenchRow("resnet34", p50_ms=1.0, throughput=1000.0)]).to_json(report)
+    code, _, err = zoo_in_process(capsys, "publish", "resnet18", "--repo-id", "me/r18", "--out",
+                                  str(tmp_path / "pub"), "--dry-run", "--bench", str(report))
+    assert code == 2 and "no successful rows for resnet18" in err and "resnet34" in err
+
+
+EXPORT = ["export", "resnet18", "--format", "torchscript", "--random-init", "--size", "64"]
+
+
+def test_export_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / "checkpoint.pth"
+    mine.write_bytes(b"my checkpoint")
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(mine), "--no-check")
+    assert code == 2 and "exists; pass --force" in err and mine.read_bytes() == b"my checkpoint"
+    folder = user_folder(tmp_path / "folder")
+    (folder / "model.torchscript.pt").write_bytes(b"mine")  # a folder --out writes model.<ext> in it: that name is checked
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(folder), "--no-check")
+    assert code == 2 and "model.torchscript.pt: exists" in err and (folder / "model.torchscript.pt").read_bytes() == b"mine"
+    (folder / "model.torchscript.pt").unlink()
+    code, out, err = zoo_in_process(capsys, *EXPORT, "--out", str(folder), "--no-check", "--json")
+    assert code == 0, err
+    assert untouched(folder)
+    import json
+
+    assert json.loads(out)["metadata"]["input_spec"]["size"] == [64, 64]  # the size exported, not the spec's 224
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(mine), "--no-check", "--force")
+    assert code == 0, err
+    assert mine.read_bytes() != b"my checkpoint"
+
+
+def test_export_with_an_unreadable_image_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "photo.jpg"
+    junk.write_bytes(b"not a jpeg")
+    code, _, err = zoo_in_process(capsys, *EXPORT, "--out", str(tmp_path / "m.ts"), "--image", str(junk))
+    assert code == 2 and "photo.jpg: not a readable image" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.ts").exists()
+
+
+def test_cache_lists_and_removes_every_byte_under_exports(zoo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from zoo.cli.output import human_bytes
+
+    entry = zoo_home / "exports" / "alexnet" / "onnx-fp32-0123456789abcdef"
+    entry.mkdir(parents=True)
+    (entry / "model.onnx").write_bytes(b"x" * 1000)
+    (entry / "export.json").write_text(json.dumps({"key": {"format": "onnx", "precision": "fp32", "batch": 1}}))
+    torn = zoo_home / "exports" / "alexnet" / ".tmp-export-abc"  # an export killed half-way
+    torn.mkdir()
+    (torn / "model.onnx").write_bytes(b"y" * 3000)
+    compiled = zoo_home / "exports" / ".openvino-cache"
+    compiled.mkdir()
+    (compiled / "blob.cl_cache").write_bytes(b"z" * 500_000)
+    on_disk = sum(f.stat().st_size for f in (zoo_home / "exports").rglob("*") if f.is_file())
+    code, out, _ = zoo_in_process(capsys, "cache", "ls", "--exports", "--json")
+    assert code == 0 and sum(e["size"] for e in json.loads(out)) == on_disk
+    code, out, _ = zoo_in_process(capsys, "cache", "ls")
+    assert code == 0 and f"({human_bytes(on_disk)} with the runtimes' caches)" in out and "KiB" in out
+    code, out, _ = zoo_in_process(capsys, "cache", "rm", "--exports", "alexnet")
+    assert code == 0 and str(compiled) in out
+    assert list((zoo_home / "exports").iterdir()) == []
