@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zoo.registry import Registry
-from zoo.tasks.catalog import BUILTIN_TASKS, Task
+from zoo.taskspec import BUILTIN_TASKS, Task
 from zoo.tasks.classification import ClassificationResult, Label
 from zoo.tasks.detection import Detection, DetectionResult
 from zoo.tasks.generation import GenerationResult

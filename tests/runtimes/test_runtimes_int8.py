@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import torch
 from clikit import zoo_in_process as run_cli
-from rtkit import SHARED_DATA, one_line
+from clikit import SHARED_DATA
+from rtkit import one_line
 
 import zoo
 from zoo.errors import ExportError

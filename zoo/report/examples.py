@@ -67,9 +67,9 @@ def draw_examples(spec: Any, photos: Sequence[Path], is_cached: Callable[[Any, A
         return Examples(reason=f"weights not cached on this machine; '{how}' and rebuild the report to see its outputs")
     t0 = time.perf_counter()
     try:
-        import zoo
+        from zoo.api import load
 
-        model = zoo.load(f"{spec.name}.{tag}", pretrained=True)
+        model = load(f"{spec.name}.{tag}", pretrained=True)
         if getattr(model, "inputs", "images") == "latents":
             pictures = _generated(model)
         elif not photos:

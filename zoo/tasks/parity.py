@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.tasks.catalog import Task
+from zoo.taskspec import Task
 
 __all__ = ["Agreement", "DetectionTolerance", "EmbeddingTolerance", "ImageTolerance", "OutputTolerance",
            "PeopleTolerance", "TopkTolerance", "TOLERANCES", "OUTPUTS", "compare_outputs", "compare_results",

@@ -12,7 +12,7 @@ import numpy as np
 
 from zoo.errors import InputError
 from zoo.images import InputFile
-from zoo.tasks.catalog import Task
+from zoo.taskspec import Task
 from zoo.track.tracker import Tracker, TrackerConfig
 
 

@@ -16,7 +16,7 @@ from zoo.cli import main
 from zoo.model import as_image_list
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
-from zoo.tasks.catalog import BUILTIN_TASKS
+from zoo.taskspec import BUILTIN_TASKS
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo.tasks.keypoints import KeypointResult, Person
 from zoo.track import Tracker, TrackerConfig
