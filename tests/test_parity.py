@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from zoo.registry import Registry
-from zoo.taskspec import BUILTIN_TASKS, Task
 from zoo.tasks.classification import ClassificationResult, Label
 from zoo.tasks.detection import Detection, DetectionResult
 from zoo.tasks.generation import GenerationResult
@@ -23,6 +22,7 @@ from zoo.tasks.parity import (
     psnr,
     tolerance_for,
 )
+from zoo.taskspec import BUILTIN_TASKS, Task
 
 TASKS = {t.name: t for t in BUILTIN_TASKS}
 

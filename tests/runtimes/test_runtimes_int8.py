@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import torch
-from clikit import zoo_in_process as run_cli
 from clikit import SHARED_DATA
+from clikit import zoo_in_process as run_cli
 from rtkit import one_line
 
 import zoo

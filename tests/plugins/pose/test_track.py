@@ -16,9 +16,9 @@ from zoo.cli import main
 from zoo.model import as_image_list
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
-from zoo.taskspec import BUILTIN_TASKS
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo.tasks.keypoints import KeypointResult, Person
+from zoo.taskspec import BUILTIN_TASKS
 from zoo.track import Tracker, TrackerConfig
 from zoo.track.associate import assign, iou_matrix, oks_matrix
 from zoo.track.kalman import KalmanBox
