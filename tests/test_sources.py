@@ -345,3 +345,21 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path: Path) ->
         with pytest.raises(WeightsError, match="no answer within 0.5 s"):
             fetch_url(f"http://127.0.0.1:{silent.getsockname()[1]}/w.pth", tmp_path / "w.pth", timeout=0.5)
     assert time.monotonic() - start < 10
+
+
+def test_the_weights_layer_imports_nothing_above_it() -> None:
+    """cache, weights, convert/, hub, sources, urlfetch, resolve: no import statement (function-level ones
+    included) names zoo.api or a layer above it (issue 22: the api -> resolve -> hub -> convert -> api circle)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "zoo"
+    layer = ["cache.py", "weights.py", "convert/__init__.py", "convert/formats.py", "hub.py", "sources.py",
+             "urlfetch.py", "resolve.py"]
+    above = ("zoo.api", "zoo.bench", "zoo.eval", "zoo.runtimes", "zoo.track", "zoo.publish", "zoo.testing", "zoo.cli")
+    found = []
+    for name in layer:
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{name}:{node.lineno} {m}" for m in mods if m.startswith(above) or m.startswith("zoo_")]
+    assert found == []
