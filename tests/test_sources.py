@@ -34,14 +34,17 @@ from fakehub import FakeHub, FakeWeb  # noqa: E402
 FORK = multiprocessing.get_context("fork")
 
 
-@pytest.fixture
-def r18(tmp_path: Path) -> bytes:
+@pytest.fixture(scope="module")
+def r18(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A resnet18 checkpoint in the tv_in1k entry's layout (timm safetensors, random weights), as bytes."""
     import torchvision
 
     state = {k: v for k, v in torchvision.models.resnet18().state_dict().items() if not k.endswith("num_batches_tracked")}
-    save_file(state, str(tmp_path / "r18.safetensors"))
-    return (tmp_path / "r18.safetensors").read_bytes()
+    path = tmp_path_factory.mktemp("r18") / "r18.safetensors"
+    save_file(state, str(path))
+    data = path.read_bytes()
+    path.unlink()
+    return data
 
 
 @pytest.fixture
