@@ -34,14 +34,17 @@ from fakehub import FakeHub, FakeWeb  # noqa: E402
 FORK = multiprocessing.get_context("fork")
 
 
-@pytest.fixture
-def r18(tmp_path: Path) -> bytes:
+@pytest.fixture(scope="module")
+def r18(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A resnet18 checkpoint in the tv_in1k entry's layout (timm safetensors, random weights), as bytes."""
     import torchvision
 
     state = {k: v for k, v in torchvision.models.resnet18().state_dict().items() if not k.endswith("num_batches_tracked")}
-    save_file(state, str(tmp_path / "r18.safetensors"))
-    return (tmp_path / "r18.safetensors").read_bytes()
+    path = tmp_path_factory.mktemp("r18") / "r18.safetensors"
+    save_file(state, str(path))
+    data = path.read_bytes()
+    path.unlink()
+    return data
 
 
 @pytest.fixture
@@ -345,3 +348,21 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path: Path) ->
         with pytest.raises(WeightsError, match="no answer within 0.5 s"):
             fetch_url(f"http://127.0.0.1:{silent.getsockname()[1]}/w.pth", tmp_path / "w.pth", timeout=0.5)
     assert time.monotonic() - start < 10
+
+
+def test_the_weights_layer_imports_nothing_above_it() -> None:
+    """cache, weights, convert/, hub, sources, urlfetch, resolve: no import statement (function-level ones
+    included) names zoo.api or a layer above it (issue 22: the api -> resolve -> hub -> convert -> api circle)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "zoo"
+    layer = ["cache.py", "weights.py", "convert/__init__.py", "convert/formats.py", "hub.py", "sources.py",
+             "urlfetch.py", "resolve.py"]
+    above = ("zoo.api", "zoo.bench", "zoo.eval", "zoo.runtimes", "zoo.track", "zoo.publish", "zoo.testing", "zoo.cli")
+    found = []
+    for name in layer:
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{name}:{node.lineno} {m}" for m in mods if m.startswith(above) or m.startswith("zoo_")]
+    assert found == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from zoo.errors import (
     OfflineError,
@@ -48,7 +48,7 @@ def _reachable(url: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:
 def hub_url(src: HubSource, filename: str) -> str:
     """The file's resolve URL at the pinned revision, on HF_ENDPOINT (what huggingface_hub fetches)."""
     kind = "" if src.repo_type == "model" else f"{src.repo_type}s/"
-    return f"{_endpoint()}/{kind}{src.repo_id}/resolve/{src.revision}/{filename}"
+    return f"{_endpoint()}/{kind}{src.repo_id}/resolve/{quote(src.revision, safe='')}/{quote(filename)}"
 
 
 def short(src: HubSource) -> str:

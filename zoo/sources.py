@@ -121,15 +121,22 @@ def describe(w: WeightsSpec) -> list[dict[str, Any]]:
     return [{"kind": s.kind, "source": label(s), "urls": resolved_urls(w, s)} for s in w.all_sources]
 
 
+def import_hint(spec: ModelSpec, w: WeightsSpec) -> str:
+    """The `zoo import` line for an entry (a folder for a multi-file entry)."""
+    return f"'zoo import {spec.name}.{w.tag} {'DIR' if w.files else 'FILE'}'"
+
+
 def what_instead(spec: ModelSpec, w: WeightsSpec) -> str:
     """The one line said for an entry without a download source: what exists instead (the registry's
-    description names training or composing; importing a file and random init always work)."""
-    tail = "or bring a checkpoint with 'zoo import {}', or use random weights (pretrained=False, --random-init)"
+    description names training, composing or importing; random init always works)."""
+    random = "or use random weights (pretrained=False, --random-init)"
     if not spec.weights:
         why = (spec.notes or "none exist").rstrip(".")
-        return f"{spec.name}: no pretrained weights ({why}); train them, {tail.format(spec.name + ' FILE')}"
-    desc = f" ({w.description.rstrip('.')})" if w.description else ""
-    return f"{spec.name}.{w.tag}: no download source{desc}; {tail.format(f'{spec.name}.{w.tag} FILE')}"
+        return (f"{spec.name}: no pretrained weights ({why}); train them, bring a checkpoint with "
+                f"'zoo import {spec.name} FILE', {random}")
+    desc = w.description.rstrip(".")
+    bring = "" if "zoo import" in desc else f"bring a checkpoint with {import_hint(spec, w)}, "
+    return f"{spec.name}.{w.tag}: no download source" + (f" ({desc})" if desc else "") + f"; {bring}{random}"
 
 
 def _where(src: Source) -> str:
@@ -147,7 +154,7 @@ def offline_message(spec: ModelSpec, w: WeightsSpec) -> str:
     where = ", then ".join(_where(s) for s in w.all_sources)
     return (f"{spec.name}.{w.tag}: weights are not cached and the zoo is offline: they would come from {where}"
             + (f", {size / 1e6:.0f} MB" if size else "")
-            + f"; unset ZOO_OFFLINE, or bring a copy with 'zoo import {spec.name}.{w.tag} FILE'")
+            + f"; unset ZOO_OFFLINE, or bring a copy with {import_hint(spec, w)}")
 
 
 # ------------------------------------------------------------------ fetching one source
@@ -356,7 +363,7 @@ def _all_failed(spec: ModelSpec, w: WeightsSpec, failures: list[tuple[Source, We
     errors = [e for _, e in failures]
     if is_offline() and all(isinstance(e, OfflineError) for e in errors):
         return OfflineError(offline_message(spec, w))
-    hint = f"; or bring a copy with 'zoo import {spec.name}.{w.tag} FILE'"
+    hint = f"; or bring a copy with {import_hint(spec, w)}"
     if len(failures) == 1:
         return type(errors[0])(f"{errors[0]}{hint}")
     prefix = f"{spec.name}.{w.tag}: "
