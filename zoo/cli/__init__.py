@@ -66,7 +66,7 @@ class LazyGroup(click.Group):
 
 def _plugin_commands() -> dict[str, click.Command]:
     """Commands that plugins add, collected once; failures show in `zoo plugins`, never here."""
-    from zoo.plugin_manager import plugin_commands
+    from zoo.cli.plugin_commands import plugin_commands
 
     return plugin_commands(COMMANDS)
 
