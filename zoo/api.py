@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, SpecError
+from zoo.errors import ArgumentError, InputError, SpecError
 from zoo.plugin_manager import default_registry
 from zoo.refs import resolve_ref
 from zoo.registry import Registry
@@ -99,8 +99,8 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     size 1 (an int: at that batch size) by a search (`zoo bench NAME --optimize`, zoo.bench.optimize.search);
     none stored is an InputError naming that search (zoo.optimized applies it; loading never searches)."""
     if optimize not in (False, None) and (backend != "torch" or precision != "fp32"):
-        raise InputError("optimize picks the backend and precision itself: give optimize or backend/precision, "
-                         "not both")
+        raise ArgumentError(("optimize", "backend", "precision"),
+                            "{0} picks the backend and precision itself: give {0} or {1}/{2}, not both")
     if backend != "torch" or precision != "fp32":
         from zoo.runtimes import check_backend, check_precision, with_backend
 
@@ -121,8 +121,7 @@ def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, 
 
     resolved = (default_registry() if registry is None else registry).resolve(name)
     if weights is not None and not pretrained:
-        raise InputError("a weights file and random init (--weights FILE with --random-init, or pretrained=False) "
-                         "contradict each other: give one")
+        raise ArgumentError(("weights", "pretrained=False"), "{} FILE and {} contradict each other: give one")
     device = auto_device(device)  # a bad --device is named as such, not blamed on the cache file
     if weights is None and not pretrained:
         return build(resolved.spec, device, registry, **options)

@@ -118,6 +118,12 @@ class ArgumentError(InputError):
         return self.message.format(*(names.get(a, "--" + a.replace("_", "-")) for a in self.arguments))
 
 
+def at_least(argument: str, value: int | None, low: int = 1) -> None:
+    """Counts (batch sizes, strides, limits) below `low` are refused instead of silently meaning something else."""
+    if value is not None and value < low:
+        raise ArgumentError(argument, f"{{}} must be at least {low}, got {value}")
+
+
 class ExportError(ZooError):
     """A network cannot be exported to a format (the op or reason named), or the export disagrees with PyTorch."""
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.errors import InputError, first_line
+from zoo.errors import ArgumentError, InputError, first_line
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 
@@ -191,7 +191,7 @@ def size_error(name: str, batch: Any, exc: BaseException, hw: tuple[int, int] | 
         shape = getattr(first, "shape", None)
         hw = (int(shape[-2]), int(shape[-1])) if shape is not None and len(shape) >= 2 else None
     size = f"a {hw[0]}x{hw[1]} input" if hw else "this input size"
-    return InputError(f"{name} cannot take {size} (torch: {first_line(exc)}); use a larger --size, or the model's own")
+    return ArgumentError("size", f"{name} cannot take {size} (torch: {first_line(exc)}); use a larger {{}}, or the model's own")
 
 
 def square_size(size: int | Sequence[int]) -> tuple[int, int]:

@@ -34,6 +34,10 @@ COMMANDS = {
 }
 
 
+# library arguments whose flag is not `--` + the argument with dashes (ArgumentError.named)
+FLAGS = {"pretrained=False": "--random-init", "as_json": "--json", "input_size": "--size", "backends": "--backend"}
+
+
 class LazyGroup(click.Group):
     """Resolves built-in commands on demand; plugin commands come from `zoo_register_commands`."""
 
@@ -63,7 +67,7 @@ class LazyGroup(click.Group):
 
 def _plugin_commands() -> dict[str, click.Command]:
     """Commands that plugins add, collected once; failures show in `zoo plugins`, never here."""
-    from zoo.plugin_manager import plugin_commands
+    from zoo.cli.plugin_commands import plugin_commands
 
     return plugin_commands(COMMANDS)
 
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> Any:
         e.show()
         sys.exit(e.exit_code)
     except ArgumentError as e:  # the library names its arguments; a user typed flags
-        click.echo(f"error: {e.named()}", err=True)
+        click.echo(f"error: {e.named(FLAGS)}", err=True)
         sys.exit(e.exit_code)
     except ZooError as e:
         click.echo(f"error: {e}", err=True)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from zoo.cli.output import console, emit_json, table
-from zoo.errors import InputError
+from zoo.errors import InputError, at_least
 
 
 def task_options(tasks: list[Any]) -> list[click.Option]:
@@ -74,7 +74,7 @@ def runtime_setup(backend: str, precision: str, threads: int | None, device: str
     from zoo.runtimes import check_backend, check_precision
 
     check_precision(check_backend(backend), precision)
-    at_least("--threads", threads)
+    at_least("threads", threads)
     if threads is not None:
         import torch
 
@@ -93,12 +93,6 @@ def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, An
         raise InputError(f"{flags}: not an option of {task.name} models ({name} takes: {own})")
     task.check_options(opts, cli=True)
     return opts
-
-
-def at_least(flag: str, value: int | None, low: int = 1) -> None:
-    """Counts (batch sizes, strides, limits) below `low` are refused instead of silently meaning something else."""
-    if value is not None and value < low:
-        raise InputError(f"{flag} must be at least {low}, got {value}")
 
 
 def output_path(out_dir: Path, rel: Path, model: str, video: bool = False) -> Path:
@@ -126,8 +120,8 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
     from zoo.images import collect_inputs
     from zoo.plugin_manager import default_registry
 
-    at_least("--batch-size", batch_size)
-    at_least("--every", every)
+    at_least("batch_size", batch_size)
+    at_least("every", every)
     device = runtime_setup(backend, precision, threads, device)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ArgumentError, InputError
+from zoo.errors import InputError, at_least
 from zoo.images import InputFile, collect_inputs, is_video
 
 
@@ -39,22 +39,17 @@ class Prediction:
         return self.input.source if self.frame is None else f"{self.input.source}#frame={self.frame}"
 
 
-def at_least(argument: str, value: int | None, low: int = 1) -> None:
-    """Counts (batch sizes, strides) below `low` are refused instead of silently meaning something else."""
-    if value is not None and value < low:
-        raise ArgumentError(argument, f"{{}} must be at least {low}, got {value}")
-
-
 def predict_files(model: Any, files: Sequence[InputFile], batch_size: int = 8, every: int = 1,
-                  options: dict[str, Any] | None = None) -> Iterator[Prediction]:
+                  options: dict[str, Any] | None = None, check: bool = True) -> Iterator[Prediction]:
     """Predictions for `files` (zoo.images.collect_inputs): images in batches of `batch_size`, then every
-    `every`-th frame of each video. `options` are the task's predict options (conf, size, ...)."""
+    `every`-th frame of each video. `options` are the task's predict options (conf, size, ...). `check=False`:
+    models that read file paths themselves get them unread (a bad file then raises from their predict)."""
     at_least("batch_size", batch_size)
     at_least("every", every)
     options = options or {}
     videos = [f for f in files if is_video(f.path) and f.path.is_file()]
     images = [f for f in files if f not in videos]
-    yield from _image_predictions(model, images, batch_size, options)
+    yield from _image_predictions(model, images, batch_size, options, check)
     for video in videos:  # a video that cannot be read is one item; the other inputs still run
         yield from _video_predictions(model, video, batch_size, every, options)
 
@@ -73,24 +68,24 @@ def predict_inputs(model: Any, inputs: Sequence[str | Path], batch_size: int = 8
         yield from predict_files(model, files, batch_size, every, options)
 
 
-def _image_predictions(model: Any, images: list[InputFile], batch_size: int,
-                       options: dict[str, Any]) -> Iterator[Prediction]:
+def _image_predictions(model: Any, images: list[InputFile], batch_size: int, options: dict[str, Any],
+                       check: bool) -> Iterator[Prediction]:
     from zoo.data.loader import image_batches, takes_device_images
 
-    for batch in image_batches([f.path for f in images], batch_size, model.device,
-                               decode=takes_device_images(model)):
-        good = []
+    decode = takes_device_images(model)
+    for batch in image_batches([f.path for f in images], batch_size, model.device, decode=decode,
+                               check=check or decode):
+        preds = []
         for item in batch:
             f = images[item.index]
-            if item.error is not None:
-                yield Prediction(f, error=item.error.replace(str(f.path), f.source, 1))
-            else:
-                good.append(Prediction(f, image=item.image))
+            error = None if item.error is None else item.error.replace(str(f.path), f.source, 1)
+            preds.append(Prediction(f, image=item.image if error is None else None, error=error))
+        good = [p for p in preds if p.error is None]
         if good:
             for p, r in zip(good, model.predict([p.image for p in good], **options)):
                 r.source = p.source
                 p.result = r
-                yield p
+        yield from preds  # in input order, unreadable ones in their place
 
 
 def _video_predictions(model: Any, video: InputFile, batch_size: int, every: int,

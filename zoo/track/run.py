@@ -61,7 +61,7 @@ def _check_trackable(task: Task) -> None:
 def track_inputs(source: str | Path, every: int = 1) -> list[InputFile]:
     """The frames `track` runs on: a video file, or a folder's images (sorted; every `every`-th). A missing,
     unreadable or empty source raises InputError here, before any model runs."""
-    from zoo.data.predict import at_least
+    from zoo.errors import at_least
     from zoo.images import collect_inputs, is_video, read_video
 
     at_least("every", every)
