@@ -43,6 +43,7 @@ def make_label_set(name: str, labels: Any, keypoints: Any = None, skeleton: Any 
 
 
 def read_lines(path: Path) -> tuple[str, ...]:
+    """A label file's lines (one label each), or one SpecError naming the file."""
     try:
         return tuple(line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines())
     except OSError as e:
@@ -51,6 +52,7 @@ def read_lines(path: Path) -> tuple[str, ...]:
 
 @functools.cache
 def bundled(name: str) -> LabelSet | None:
+    """The label set zoo/data ships as `name`.txt, or None."""
     path = DATA / f"{name}.txt"
     return LabelSet(name, read_lines(path)) if path.is_file() else None
 

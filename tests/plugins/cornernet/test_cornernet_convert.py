@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import prefixed, randomize
+from cornerkit import prefixed, randomize
 
 import zoo
 from zoo.api import expected_state

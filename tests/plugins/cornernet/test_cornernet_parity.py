@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import prefixed, randomize
+from cornerkit import prefixed, randomize
 
 from zoo_cornernet.convert import convert_state_dict
 from zoo_cornernet.decode import decode_corners
