@@ -7,13 +7,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.tasks.catalog import Task
 from zoo.track.tracker import Tracker, TrackerConfig
+
+if TYPE_CHECKING:
+    from zoo.tasks.catalog import Task
 
 
 @dataclass
