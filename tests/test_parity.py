@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from zoo.errors import SpecError
 from zoo.registry import Registry
 from zoo.tasks.classification import ClassificationResult, Label
 from zoo.tasks.detection import Detection, DetectionResult
@@ -24,7 +26,7 @@ from zoo.tasks.parity import (
 )
 from zoo.taskspec import BUILTIN_TASKS, Task
 
-TASKS = {t.name: t for t in BUILTIN_TASKS}
+TASKS = {t.name: t for t in Registry().tasks()}  # the built-in Tasks
 
 
 def cls(*scores: tuple[int, float]) -> ClassificationResult:
@@ -36,13 +38,13 @@ def det(*boxes: tuple[int, float, list[float]], landmarks: list | None = None) -
 
 
 def test_every_builtin_task_says_how_it_is_compared() -> None:
-    assert {t.name: t.answers for t in BUILTIN_TASKS} == {
+    assert {t.name: t.answers for t in TASKS.values()} == {
         "classification": "topk", "detection": "detections", "instance-segmentation": "detections",
         "keypoints": "people", "generation": "images", "image-translation": "images"}
     assert TASKS["detection"].has_detections and not TASKS["keypoints"].has_detections
     assert TASKS["keypoints"].trackable and not TASKS["classification"].trackable
-    with pytest.raises(Exception, match="answers 'boxes' is not one of"):
-        Task("t", "d", "m:C", answers="boxes")
+    with pytest.raises(SpecError, match="answers 'boxes' is not one of"):
+        dataclasses.replace(TASKS["detection"], name="t", answers="boxes")
 
 
 def test_classification_top1_and_topk() -> None:
@@ -141,7 +143,7 @@ def test_embeddings_by_cosine_and_plugin_tasks_through_the_registry() -> None:
     class Emb:
         embedding: list[float]
 
-    reg = Registry(tasks=[Task("emb", "d", "m:C", answers="embedding")])
+    reg = Registry(tasks=[dataclasses.replace(TASKS["classification"], name="emb", answers="embedding")])
     task = reg.task("emb")
     assert compare_results(task, [Emb([1.0, 0.0])], [Emb([0.9999, 0.001])], precision="bf16").same
     agree = compare_results(task, [Emb([1.0, 0.0])], [Emb([0.8, 0.6])], precision="bf16")
@@ -158,7 +160,7 @@ def test_tasks_without_an_answers_kind_compare_their_json() -> None:
         def to_json(self) -> dict:
             return {"value": self.value, "label": "a"}
 
-    task = Task("plain", "d", "m:C")
+    task = dataclasses.replace(TASKS["classification"], name="plain", answers=None)
     assert compare_results(task, [R(1.0)], [R(1.0 + 1e-5)]).same
     agree = compare_results(task, [R(1.0)], [R(1.1)])
     assert not agree.same and agree.summary.startswith("results' JSON: max abs 0.1 at output[0]['value']")

@@ -22,11 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.taskspec import Task
+if TYPE_CHECKING:  # a Task is only read here (its `answers`); names resolve through the registry
+    from zoo.taskspec import Task
 
 __all__ = ["Agreement", "DetectionTolerance", "EmbeddingTolerance", "ImageTolerance", "OutputTolerance",
            "PeopleTolerance", "TopkTolerance", "TOLERANCES", "OUTPUTS", "compare_outputs", "compare_results",
@@ -149,11 +150,11 @@ def task_of(model: Any) -> Task:
 
 
 def _task(task: Task | str) -> Task:
-    if isinstance(task, Task):
+    if not isinstance(task, str):
         return task
     from zoo.plugin_manager import default_registry
 
-    return default_registry().task(str(task))
+    return default_registry().task(task)
 
 
 def _seq(results: Any) -> list[Any]:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from zoo.errors import InputError
 from zoo.images import InputFile
-from zoo.taskspec import Task
 from zoo.track.tracker import Tracker, TrackerConfig
+
+if TYPE_CHECKING:
+    from zoo.taskspec import Task
 
 
 @dataclass

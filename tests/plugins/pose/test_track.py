@@ -15,6 +15,7 @@ import torch
 from zoo.cli import main
 from zoo.model import as_image_list
 from zoo.ops.resize import ImageMeta
+from zoo.registry import Registry
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo.tasks.keypoints import KeypointResult, Person
@@ -24,7 +25,7 @@ from zoo.track.associate import assign, iou_matrix, oks_matrix
 from zoo.track.kalman import KalmanBox
 from zoo.track.run import objects, track
 
-TASKS = {t.name: t for t in BUILTIN_TASKS}
+TASKS = {t.name: t for t in Registry().tasks()}
 
 
 def id_switches(truth: list[list[int]], ids: list[list[int]]) -> int:
