@@ -61,7 +61,7 @@ def policy_note() -> str:
     policy = os.environ.get(WAIT_POLICY)
     spin = os.environ.get(SPIN_COUNT)
     if _state["applied"]:
-        who = "set by cvzoo (unset before); set OMP_WAIT_POLICY=ACTIVE to let them spin"
+        who = "set by cvzoo as it was unset; OMP_WAIT_POLICY=ACTIVE lets threads spin"
     elif _state["late"]:
         who = "libgomp's default: torch was imported before zoo, so cvzoo could not set PASSIVE"
     elif policy or spin:

@@ -76,5 +76,5 @@ def busy_cpu_note() -> str | None:
     if load < 0.75 * cores:
         return None
     return (f"busy machine: load average {load:.1f} on {cores} cores when the run started, so timings include "
-            "other processes' load" + ("" if threads_sleep() else
-                                        "; prefer --threads 1, or set OMP_WAIT_POLICY=PASSIVE before starting"))
+            "other processes' load; prefer --threads 1" + ("" if threads_sleep() else
+                                                           ", or set OMP_WAIT_POLICY=PASSIVE before starting"))
