@@ -16,11 +16,12 @@ from zoo.bench.report import BenchReport
 from zoo.errors import InputError
 from zoo.plugin_manager import default_registry
 from zoo.report.coverage import coverage_row
+from zoo.report.figures import speedups
 from zoo.report.history import is_this_machine, read_history
 from zoo.report.outdir import MANIFEST, SiteFolder
 from zoo.report.pareto import pareto_front
 from zoo.report.rows import best_here, model_rows, primary_metric, weights_status
-from zoo.report.site import select_specs, speedups
+from zoo.report.site import select_specs
 
 
 def _read(folder: Path | None, extra: list[Path] = ()):  # type: ignore[assignment]
