@@ -16,11 +16,12 @@ from zoo.bench.report import BenchReport
 from zoo.errors import InputError
 from zoo.plugin_manager import default_registry
 from zoo.report.coverage import coverage_row
+from zoo.report.figures import speedups
 from zoo.report.history import is_this_machine, read_history
 from zoo.report.outdir import MANIFEST, SiteFolder
 from zoo.report.pareto import pareto_front
 from zoo.report.rows import best_here, model_rows, primary_metric, weights_status
-from zoo.report.site import select_specs, speedups
+from zoo.report.site import select_specs
 
 
 def _read(folder: Path | None, extra: list[Path] = ()):  # type: ignore[assignment]
@@ -242,3 +243,14 @@ def test_pins_describe_registry_sha_hub_sources_and_new_style_sources() -> None:
 
     got = describe(NewStyle(), False)
     assert got.sources == ("url: url=https://example.org/w.pt",) and "first download" in got.pin
+
+
+def test_history_reads_the_csv_zoo_bench_writes(tmp_path: Path) -> None:
+    rep = BenchReport(rows=[row("resnet18", 9.0), row("resnet18", 30.0, bs=8)], env=here_env(), created="2026-12-04")
+    rep.to_csv(tmp_path / "run.csv")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "bad.csv").write_text(rep.to_csv().replace(",1,", ",one,", 1))  # batch size "one"
+    hist = _read(None, [tmp_path / "run.csv", tmp_path / "other.csv", tmp_path / "bad.csv"])
+    assert sorted((m.batch_size, m.p50_ms) for m in hist.measurements) == [(1, 9.0), (8, 30.0)]
+    assert hist.measurements[0].this_machine
+    assert len(hist.warnings) == 2 and all("not a zoo bench CSV" in w for w in hist.warnings)

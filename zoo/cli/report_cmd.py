@@ -16,7 +16,7 @@ from zoo.errors import InputError
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="folder for the site: new, empty, or one zoo report wrote before")
 @click.option("--bench", "bench_files", multiple=True, type=click.Path(path_type=Path),
-              help="another bench report JSON to show besides those in ZOO_HOME/bench/ (repeatable: a GPU box's, a colleague's)")
+              help="another bench report (JSON, or zoo bench's CSV) to show besides those in ZOO_HOME/bench/ (repeatable: a GPU box's, a colleague's)")
 @click.option("--examples", "examples_dir", type=click.Path(path_type=Path),
               help="folder of photos the models draw on [default: the zoo's sample photo]")
 @click.option("--no-examples", is_flag=True, help="do not run the models (no drawn outputs)")

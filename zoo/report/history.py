@@ -116,13 +116,21 @@ def read_history(folder: Path | None, extra: list[Path], cpu_model: str, cpu_cou
 
 
 def read_report(path: Path, cpu_model: str, cpu_count: int) -> tuple[BenchRun, list[Measurement]]:
-    """One report file; ValueError (one line) when it is not a cvzoo bench report."""
+    """One report file (JSON, or the CSV `zoo bench --csv` writes); ValueError (one line) when it is not a cvzoo
+    bench report."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ValueError(f"cannot read it ({e.strerror or e})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"not valid JSON ({e})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not text ({e})") from None
+    if path.suffix.lower() == ".csv":
+        data = _csv_report(text)
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"not valid JSON ({e})") from None
     if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("cvzoo.bench/"):
         raise ValueError("not a cvzoo bench report (no 'schema': 'cvzoo.bench/...')")
     env = data.get("env") if isinstance(data.get("env"), dict) else {}
@@ -136,6 +144,19 @@ def read_report(path: Path, cpu_model: str, cpu_count: int) -> tuple[BenchRun, l
     run = BenchRun(str(path), created, label, here, {k: env[k] for k in EnvInfo.__dataclass_fields__ if k in env},
                    len(found), tuple(sorted({m.model for m in found})))
     return run, found
+
+
+def _csv_report(text: str) -> dict[str, Any]:
+    """A `zoo bench --csv` file as the JSON report's dict (BenchReport reads it; a bad cell is one ValueError)."""
+    from zoo.bench.report import BenchReport
+    from zoo.errors import ZooError
+
+    if not text.startswith("model,"):
+        raise ValueError("not a zoo bench CSV (its header does not start with 'model,')")
+    try:
+        return BenchReport.from_csv(text).to_dict()
+    except (ZooError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"not a zoo bench CSV ({e})") from None
 
 
 def _measurement(row: Any, machine: str, created: str, source: str, here: bool) -> Measurement | None:

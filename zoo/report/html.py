@@ -184,14 +184,15 @@ def _latency(name: str, measurements: Sequence[Measurement], plots: Sequence[tup
 
 
 # ------------------------------------------------------------------ charts page
-def charts_body(sections: Sequence[tuple[str, str, Sequence[tuple[str, str]]]]) -> str:
-    """sections: (task, note html, [(href, caption)])."""
+def charts_body(sections: Sequence[tuple[str, Sequence[str], Sequence[tuple[str, str]]]]) -> str:
+    """sections: (task, notes, [(href, caption)])."""
     out = ["<h1>Accuracy vs latency</h1>",
            '<p class="muted">Per task: each model\'s published metric against the fastest p50 latency at batch size '
            "1 measured for it (forward, any backend and precision), one chart per machine. Red: the Pareto front "
            "(no other model is both faster and more accurate).</p>"]
-    for task, note, figs in sections:
-        out.append(f'<h2 id="task-{escape(task, quote=True)}">{escape(task)}</h2>{note}')
+    for task, notes, figs in sections:
+        out.append(f'<h2 id="task-{escape(task, quote=True)}">{escape(task)}</h2>'
+                   + "".join(f'<p class="why">{escape(n)}</p>' for n in notes))
         out.extend(f'<figure><img src="{escape(h, quote=True)}" alt="{escape(c, quote=True)}">'
                    f"<figcaption>{escape(c)}</figcaption></figure>" for h, c in figs)
     return "\n".join(out)
