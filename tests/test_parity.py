@@ -24,7 +24,6 @@ from zoo.tasks.parity import (
     psnr,
     tolerance_for,
 )
-from zoo.taskspec import BUILTIN_TASKS, Task
 
 TASKS = {t.name: t for t in Registry().tasks()}  # the built-in Tasks
 

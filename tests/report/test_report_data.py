@@ -140,15 +140,18 @@ def test_model_rows_metric_weights_and_best_latency_here(tmp_path: Path) -> None
     assert rows["resnet18"].metric.name == "top1" and rows["resnet18"].metric.value == pytest.approx(69.758)
     assert rows["mobilenet-v2"].metric.name == "top1"  # torchvision's acc1 is the same number
     assert rows["densenet264"].metric is None and rows["densenet264"].weights == "none"
-    assert rows["yolov3-spp"].weights == "import" and rows["resnet18"].weights == "hub"
+    assert rows["yolov3-spp"].weights == "download" and rows["resnet18"].weights == "download"  # spp: the authors' URL
+    assert rows["densenet264"].weights == "none"
     assert rows["yolov3-tiny"].weights == "cached" and rows["yolov3-tiny"].pinned == "sha256 in registry"
     best = rows["resnet18"].best  # this machine only (not the GPU's 0.5), ok rows at batch 1 only
     assert best is not None and best.p50_ms == 4.0 and best.config() == "onnxruntime/fp32"
     assert rows["mobilenet-v2"].best is None
     assert best_here("resnet18", [m for m in latest if not m.this_machine]) is None
     assert primary_metric(reg.get("yolov3-tiny")).name == "box_ap50"
-    assert weights_status(reg.get("resnet18"), cached) == ("hub", "downloadable")
-    assert rows["yolov3-spp"].weights_hint == "zoo import yolov3-spp FILE"
+    assert weights_status(reg.get("resnet18"), cached) == ("download", "downloadable (hub)")
+    assert weights_status(reg.get("yolov3"), cached) == ("download", "downloadable (hub+url)")
+    assert weights_status(reg.get("dcgan-64"), cached) == ("import", "bring the file")
+    assert rows["yolov3-spp"].weights_hint == "zoo download yolov3-spp"
 
 
 def test_speedups_are_over_torch_fp32_of_the_same_machine_and_batch(tmp_path: Path) -> None:
@@ -227,8 +230,11 @@ def test_pins_describe_registry_sha_hub_sources_and_new_style_sources() -> None:
     reg = default_registry()
     tiny = describe(reg.get("yolov3-tiny").default_weights(), True)
     assert tiny.sources[0].startswith("hub: ggml-org/") and tiny.pin.startswith("sha256 dccea06f")
-    spp = describe(reg.get("yolov3-spp").default_weights(), True)
-    assert spp.sources == () and "recorded on import" in spp.pin
+    assert tiny.sources[1] == "url: https://pjreddie.com/media/files/yolov3-tiny.weights"
+    spp = describe(reg.get("yolov3-spp").default_weights(), True)  # the authors' URL, no sha256 known
+    assert spp.sources[0].startswith("url: https://") and "first download" in spp.pin
+    dcgan = describe(reg.get("dcgan-64").default_weights(), True)
+    assert dcgan.sources == () and "recorded on import" in dcgan.pin
 
     @dataclass(frozen=True)
     class Url:
@@ -242,7 +248,7 @@ def test_pins_describe_registry_sha_hub_sources_and_new_style_sources() -> None:
         sha256: str | None = None
 
     got = describe(NewStyle(), False)
-    assert got.sources == ("url: url=https://example.org/w.pt",) and "first download" in got.pin
+    assert got.sources == ("url: https://example.org/w.pt",) and "first download" in got.pin
 
 
 def test_history_reads_the_csv_zoo_bench_writes(tmp_path: Path) -> None:

@@ -22,8 +22,10 @@ def test_no_cached_weights_means_no_picture_and_a_reason() -> None:
     never = lambda spec, w: False  # noqa: E731
     got = draw_examples(zoo.get_spec("resnet18"), example_photos(None), never)
     assert got.pictures == [] and "zoo download resnet18" in got.reason
-    got = draw_examples(zoo.get_spec("yolov3-spp"), example_photos(None), never)
-    assert got.pictures == [] and "zoo import yolov3-spp FILE" in got.reason
+    got = draw_examples(zoo.get_spec("yolov3-spp"), example_photos(None), never)  # a URL source: downloadable
+    assert got.pictures == [] and "zoo download yolov3-spp" in got.reason
+    got = draw_examples(zoo.get_spec("dcgan-64"), example_photos(None), never)  # no source: bring the file
+    assert got.pictures == [] and "zoo import dcgan-64" in got.reason
     got = draw_examples(zoo.get_spec("densenet264"), example_photos(None), never)
     assert got.pictures == [] and "no published weights" in got.reason
     got = draw_examples(zoo.get_spec("facenet-inception-resnet-v1"), example_photos(None), lambda s, w: True)

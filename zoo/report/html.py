@@ -16,7 +16,7 @@ from zoo.report.pins import WeightsPin
 from zoo.report.rows import ModelRow
 
 TEMPLATES = Path(__file__).with_name("templates")
-WEIGHTS_FILTER = (("", "all"), ("any", "has weights"), ("cached", "cached here"), ("hub", "downloadable"),
+WEIGHTS_FILTER = (("", "all"), ("any", "has weights"), ("cached", "cached here"), ("download", "downloadable"),
                   ("import", "bring the file"), ("none", "none"))
 
 

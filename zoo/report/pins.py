@@ -19,7 +19,7 @@ class WeightsPin:
 
 def describe(w: Any, default: bool) -> WeightsPin:
     """Every field read with getattr: a spec with sources instead of repo fields (or the reverse) both work."""
-    sources = tuple(_source_text(s) for s in getattr(w, "sources", ()) or ())
+    sources = tuple(_source_text(s) for s in getattr(w, "all_sources", None) or getattr(w, "sources", ()) or ())
     repo_id = getattr(w, "repo_id", None)
     if not sources and repo_id:
         repo_type = getattr(w, "repo_type", "model")
@@ -43,6 +43,11 @@ def _source_text(source: Any) -> str:
     if isinstance(source, str):
         return source
     kind = getattr(source, "kind", None) or type(source).__name__
+    if kind == "hub" and getattr(source, "repo_id", None):  # as the Hub spells it: [spaces/]repo/file@revision
+        prefix = "" if getattr(source, "repo_type", "model") == "model" else f"{source.repo_type}s/"
+        return f"hub: {prefix}{source.repo_id}/{getattr(source, 'filename', None) or ''}@{getattr(source, 'revision', 'main')}"
+    if kind in ("url", "torchvision"):
+        return f"{kind}: {getattr(source, 'url', None) or getattr(source, 'weights', '')}"
     fields = getattr(source, "__dataclass_fields__", {})
     parts = [f"{k}={getattr(source, k)}" for k in fields if k != "kind" and getattr(source, k) not in (None, "")]
     return f"{kind}: " + ", ".join(parts)

@@ -38,7 +38,7 @@ class ModelRow:
     params: int | None
     gmacs: float | None
     metric: Metric | None
-    weights: str  # "cached", "hub", "import" (a file you bring), "none"
+    weights: str  # "cached", "download" (a source the zoo fetches from), "import" (a file you bring), "none"
     weights_text: str
     weights_hint: str  # the command that gets them
     pinned: str
@@ -64,8 +64,10 @@ def weights_status(spec: Any, is_cached: Callable[[Any, Any], bool]) -> tuple[st
     cached = [w.tag for w in spec.weights if is_cached(spec, w)]
     if cached:
         return "cached", "cached: " + ", ".join(cached)
-    if spec.pretrained:
-        return "hub", "downloadable"
+    if spec.pretrained:  # which sources: the default weights' (hub, url, torchvision, in the order tried)
+        w = spec.default_weights()
+        kinds = "+".join(dict.fromkeys(s.kind for s in getattr(w, "all_sources", ()))) if w is not None else ""
+        return "download", f"downloadable ({kinds})" if kinds else "downloadable"
     if spec.weights:
         return "import", "bring the file"
     return "none", "none (random init)"
@@ -73,7 +75,7 @@ def weights_status(spec: Any, is_cached: Callable[[Any, Any], bool]) -> tuple[st
 
 def weights_hint(spec: Any, status: str) -> str:
     """The command behind a weights status (the index shows it on hover)."""
-    return {"hub": f"zoo download {spec.name}", "import": f"zoo import {spec.name} FILE",
+    return {"download": f"zoo download {spec.name}", "import": f"zoo import {spec.name} FILE",
             "none": "no published weights: the model builds with random init"}.get(status, "cached on this machine")
 
 

@@ -121,9 +121,13 @@ def test_zoo_import_takes_the_folder_and_checks_it(pair, tmp_path: Path, capsys:
     only_bin = tmp_path / "only-bin"
     only_bin.mkdir()
     (only_bin / "pytorch_model.bin").write_bytes((folder / "pytorch_model.bin").read_bytes())
-    for target, needle in ((only_bin, "config.json is missing"), (folder, "channel_width is 16")):
+    # biggan-deep-256's files have no registry sha256 (first use), so the folder's own checks speak; -128's
+    # pytorch_model.bin is pinned, so a file with other bytes is refused before anything is read
+    for name, target, needle in (("biggan-deep-256", only_bin, "config.json is missing"),
+                                 ("biggan-deep-256", folder, "output_dim is 128 but biggan-deep-256 expects 256"),
+                                 ("biggan-deep-128", folder, "sha256 mismatch")):
         with pytest.raises(SystemExit) as e:
-            zoo_main(["import", "biggan-deep-128", str(target)])
+            zoo_main(["import", name, str(target)])
         assert e.value.code != 0
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and needle in err, err

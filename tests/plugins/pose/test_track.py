@@ -19,7 +19,6 @@ from zoo.registry import Registry
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo.tasks.keypoints import KeypointResult, Person
-from zoo.taskspec import BUILTIN_TASKS
 from zoo.track import Tracker, TrackerConfig
 from zoo.track.associate import assign, iou_matrix, oks_matrix
 from zoo.track.kalman import KalmanBox

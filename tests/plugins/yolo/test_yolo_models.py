@@ -45,7 +45,8 @@ def test_registry_rows_say_what_the_issue_asks() -> None:
     assert w.obtainable and len(w.revision) == 40  # pinned to a commit
     tiny = zoo.get_spec("yolov3-tiny").default_weights()
     assert tiny.size == 35_434_956 and tiny.sha256.startswith("dccea06f") and tiny.obtainable
-    assert not zoo.get_spec("yolov3-spp").pretrained
+    spp = zoo.get_spec("yolov3-spp").default_weights()  # the authors' URL only, its sha256 recorded on first use
+    assert [s.kind for s in spp.all_sources] == ["url"] and spp.sha256 is None
     for name in YOLO:
         spec = zoo.get_spec(name)
         assert spec.metrics_source and "public domain" in spec.license and spec.paper.year == 2018
