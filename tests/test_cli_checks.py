@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata as md
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.clikit import zoo_in_process
@@ -39,3 +40,39 @@ def test_plugin_manager_reports_two_distributions_claiming_one_entry_point(tmp_p
     assert "entry point 'classic' is claimed by two distributions" in errors and "zoo-classic" in errors
     assert "cvzoo" in errors and not report["classic"].ok
     assert "module zoo_classic is claimed by two distributions" in " ".join(report["classic2"].errors)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["track", "yolov3-tiny", "frames", "--threshold", "5"], "--threshold is an IoU in [0, 1], got 5.0"),
+    (["track", "resnet18", "frames"], "resnet18 is a classification model: zoo track follows"),
+    (["track", "dcgan-64", "frames"], "dcgan-64 is a generation model: zoo track follows"),
+    (["bench", "resnet18", "--max-regression", "-1"], "--max-regression must be >= 0"),
+    (["bench", "resnet18", "--plot", "out.txt"], "--plot out.txt: cannot draw a .txt file"),
+    (["bench", "resnet18", "--json", "/nonexistent-zoo-dir/x.json"], "its folder /nonexistent-zoo-dir does not exist"),
+])
+def test_out_of_range_values_are_refused_before_any_work(args: list[str], needle: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = zoo_in_process(capsys, *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tracker_and_openpose_ranges_in_the_api() -> None:
+    import zoo
+    from zoo.errors import InputError
+    from zoo.track.tracker import TrackerConfig
+
+    with pytest.raises(InputError, match=r"threshold must be in \[0, 1\]"):
+        TrackerConfig(threshold=5)
+    model = zoo.build("openpose-body")
+    for key, value in (("peak_threshold", 5.0), ("paf_threshold", -1.0), ("min_parts", 0)):
+        with pytest.raises(InputError, match=key):
+            model.predict(np.zeros((64, 64, 3), np.uint8), **{key: value})
+
+
+def test_predict_help_lists_only_what_predict_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = zoo_in_process(capsys, "predict", "--help")
+    assert code == 0 and "--conf" in out and "--compare" in out
+    assert "--truncation" not in out and "--seed" not in out  # zoo generate's options, refused by predict

@@ -19,6 +19,8 @@ def task_options(tasks: list[Any]) -> list[click.Option]:
     seen: dict[str, list[str]] = {}
     first: dict[str, Any] = {}
     for t in tasks:
+        if t.inputs != "images":  # predict refuses latent-input tasks: their options belong to zoo generate
+            continue
         for o in t.options:
             seen.setdefault(o.name, []).append(t.name)
             first.setdefault(o.name, o)
@@ -141,6 +143,10 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
                          precision=precision, threads=threads)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
+        if out_dir is not None:
+            from zoo.fsutil import make_out_dir
+
+            make_out_dir(out_dir, "--out")  # one level: a typo'd parent is refused, not created
         if optimize:
             from zoo.bench.optimize import optimize_model
 
@@ -170,6 +176,10 @@ def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | Non
         chunk = [(images[item.index], item.image) for item in batch if item.image is not None]
         if chunk:
             for (f, _), r in zip(chunk, model.predict([im for _, im in chunk], **opts)):
+                if getattr(r, "error", None):  # this input failed (no face to compare): said, the others go on
+                    errors.append(f"{f.source}: {r.error}")
+                    click.echo(f"error: {errors[-1]}", err=True)
+                    continue
                 results.append((f, r))
     if out_dir is not None:
         for f, r in results:

@@ -89,11 +89,28 @@ def draw_tracks(result: Any, frame: np.ndarray, trails: dict[int, list[tuple[flo
     return canvas
 
 
+def check_trackable(spec: Any) -> None:
+    """Tracking follows boxes or skeletons: a model whose task's results hold neither is refused up front,
+    named by its task (not by an internal result class, after the first frame)."""
+    import dataclasses
+
+    from zoo.plugin_manager import default_registry
+    from zoo.refs import resolve_ref
+
+    task = default_registry().task(spec.task)
+    result = resolve_ref(task.result, "result type")
+    fields = {f.name for f in dataclasses.fields(result)} if dataclasses.is_dataclass(result) else set()
+    if not fields & {"detections", "people"}:
+        raise InputError(f"{spec.name} is a {spec.task} model: zoo track follows the boxes of detection and the "
+                         "skeletons of keypoint models")
+
+
 def track(model: Any, source: str | Path, out_dir: str | Path | None = None, every: int = 1,
           config: TrackerConfig | None = None, **predict_options: Any) -> TrackRun:
     """Run `model` (a ZooModel) frame by frame over `source` and assign track ids in place."""
     from zoo.data.loader import takes_device_images
 
+    check_trackable(model.spec)
     fps, frames, video = frames_of(source, every)
     if getattr(model, "device", None) is not None and model.device.type == "cuda" and takes_device_images(model):
         frames = _device_frames(source, every, model.device, video, frames)

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[3]
-IMAGES = ROOT.parent / "shared" / "data" / "images"
+IMAGES = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "data")) / "images"  # as tests/conftest.py
 FACES = ("grace_hopper.jpg", "astronaut.png")
 NO_FACES = ("chelsea.png", "coffee.png")
 
