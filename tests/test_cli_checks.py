@@ -76,3 +76,37 @@ def test_predict_help_lists_only_what_predict_takes(capsys: pytest.CaptureFixtur
     code, out, _ = zoo_in_process(capsys, "predict", "--help")
     assert code == 0 and "--conf" in out and "--compare" in out
     assert "--truncation" not in out and "--seed" not in out  # zoo generate's options, refused by predict
+
+
+def test_no_check_advice_only_where_the_flag_exists(images_dir_photo: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    exporting = importlib.import_module("zoo.runtimes.export")  # the module (the package exports a function so named)
+    monkeypatch.setattr(exporting, "_allowed", lambda ref, precision: -1.0)  # every parity check fails
+    common = ["resnet18", "--random-init", "--size", "32"]
+    code, _, err = zoo_in_process(capsys, "export", *common, "--format", "torchscript", "--out", str(tmp_path / "m"))
+    assert code != 0 and "differs from PyTorch" in err and "pass --no-check to keep it anyway" in err
+    code, _, err = zoo_in_process(capsys, "predict", *common, str(images_dir_photo), "--backend", "torchscript")
+    assert code != 0 and "differs from PyTorch" in err and "--no-check" not in err
+
+
+@pytest.fixture
+def images_dir_photo(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((40, 48, 3), 128, np.uint8)).save(photo)
+    return photo
+
+
+def test_class_names_match_words() -> None:
+    from zoo.errors import InputError
+    from zoo.tasks.generation import resolve_class
+
+    labels = ["tench, Tinca tinca", "golden retriever", "Labrador retriever", "goldfish, Carassius auratus"]
+    with pytest.raises(InputError, match="did you mean 'golden retriever'"):
+        resolve_class("golden", labels, len(labels))
+    with pytest.raises(InputError, match="did you mean 'golden retriever', 'Labrador retriever'"):
+        resolve_class("retriever", labels, len(labels))
