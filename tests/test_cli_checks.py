@@ -110,3 +110,25 @@ def test_class_names_match_words() -> None:
         resolve_class("golden", labels, len(labels))
     with pytest.raises(InputError, match="did you mean 'golden retriever', 'Labrador retriever'"):
         resolve_class("retriever", labels, len(labels))
+
+
+def test_face_drawings_fit_small_faces_and_labels_do_not_hide_each_other() -> None:
+    from PIL import Image, ImageDraw
+
+    from zoo.tasks.detection import Detection, DetectionResult
+    from zoo.tasks.results import fitted_size, label_box
+
+    assert fitted_size("face 0.99", 20, 48) == 8 and fitted_size("face 0.99", 2000, 48) == 48
+    draw = ImageDraw.Draw(Image.new("RGB", (400, 300)))
+    taken: list[tuple[float, float, float, float]] = []
+    a = label_box(draw, (100, 100), "face 0.99", (255, 0, 0), 14, taken)
+    b = label_box(draw, (104, 102), "face 0.98", (0, 255, 0), 14, taken)
+    overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    assert not overlap and taken == [a, b]
+    # a 20-pixel face on a 1200-pixel photo: its five landmark dots stay inside the face box
+    canvas = np.zeros((900, 1200, 3), np.uint8)
+    face = Detection([500.0, 400.0, 520.0, 420.0], "face", 0, 0.99,
+                     landmarks=[[505.0, 405.0], [515.0, 405.0], [510.0, 410.0], [506.0, 415.0], [514.0, 415.0]])
+    drawn = np.asarray(DetectionResult(None, (900, 1200), [face]).draw(canvas))
+    inner = drawn[403:418, 503:518]
+    assert (inner.sum(-1) == 0).mean() > 0.5  # mostly untouched inside the box: dots, not blobs
