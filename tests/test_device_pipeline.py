@@ -318,22 +318,34 @@ def test_video_batches_are_the_frames_read_video_gives(tmp_path: Path, workers: 
         video_batches(tmp_path / "bad.mp4", 3, "cpu")
 
 
-def test_track_frames_through_the_loader_equal_frames_of(tmp_path: Path) -> None:
-    """zoo track on a GPU reads frames through the loader (_device_frames); here on the CPU device, the same
-    names and pixels as frames_of, for a folder and a video, every 2nd frame."""
-    from zoo.track.run import _device_frames, frames_of
+class EchoModel:
+    """Stands in for a model: each result is the image it was given (what the predict loop hands over)."""
 
-    write_folder(tmp_path / "imgs")
+    device = torch.device("cpu")
+    device_images = True  # given the loader's decoded images
+
+    def predict(self, images: list[torch.Tensor]) -> list[object]:
+        import types
+
+        return [types.SimpleNamespace(source=None, image=im) for im in images]
+
+
+def test_track_frames_through_the_predict_loop_equal_the_decoded_frames(tmp_path: Path) -> None:
+    """zoo track reads frames through the library's predict loop (zoo.data.predict, the loader behind it): the
+    same names and pixels as reading each file or frame directly, for a folder and a video, every 2nd frame."""
+    from zoo.data.predict import predict_files
+    from zoo.track.run import track_inputs
+
+    paths = write_folder(tmp_path / "imgs")
     video = tmp_path / "v.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (48, 32))
     for i in range(5):
         writer.write(random_images([(32, 48)], seed=i)[0])
     writer.release()
-    for source in (tmp_path / "imgs", video):
-        _, frames, is_video = frames_of(source, 2)
-        want = list(frames)
-        _, frames, _ = frames_of(source, 2)
-        got = list(_device_frames(source, 2, torch.device("cpu"), is_video, frames))
+    wants = {tmp_path / "imgs": [(str(p), load_image(p)) for p in paths[::2]],
+             video: [(f"{video}#frame={i}", f) for i, f in read_video(video, 2)[1]]}
+    for source, want in wants.items():
+        got = [(p.source, p.result.image) for p in predict_files(EchoModel(), track_inputs(source, 2), 1, 2)]
         assert [n for n, _ in got] == [n for n, _ in want] and len(want) == 3
         for (_, g), (_, w) in zip(got, want):
             assert torch.equal(g, torch.from_numpy(w).permute(2, 0, 1))

@@ -88,9 +88,10 @@ def test_more_ranks_than_gpus_with_cuda_named_is_one_line(monkeypatch: pytest.Mo
 
     group = _FakeGroup(monkeypatch, rank=0, local=0, per_node=2, gpus=1)
     with pytest.raises(InputError, match=r"started 2 processes on this node but only 1 CUDA GPU\(s\) .*"
-                                         r"torchrun --nproc_per_node 1.*--device cpu") as info:
+                                         r"torchrun --nproc_per_node 1.*use device cpu") as info:
         setup("cuda", auto=False)
     assert "\n" not in str(info.value) and group.backend is None  # refused before joining any group
+    assert info.value.named().startswith("--device cuda:") and info.value.named().endswith("or use --device cpu")
 
 
 def test_one_rank_per_gpu_takes_its_own_gpu_with_nccl(monkeypatch: pytest.MonkeyPatch) -> None:

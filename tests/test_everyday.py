@@ -126,7 +126,7 @@ def test_api_and_eval_option_ranges(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and "--conf: not an option of classification models" in one_line(err)
     code, _, err = run(capsys, "eval", "yolov3-tiny", "--coco", str(tmp_path), "--batch-size", "0")
     assert code == 2 and "--batch-size must be at least 1" in one_line(err)
-    with pytest.raises(InputError, match=r"--conf must be a number in \[0, 1\], got 2"):
+    with pytest.raises(InputError, match=r"^conf must be a number in \[0, 1\], got 2"):  # the library's name
         zoo.evaluate("yolov3-tiny", coco=tmp_path, conf=2, pretrained=False)
 
 

@@ -89,3 +89,41 @@ def test_list_and_info_do_not_import_torch() -> None:
             "assert not bad, bad\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_plugin_commands_and_trainers_are_isolated_and_clashes_reported(tmp_path: Path) -> None:
+    """The CLI collects plugin commands (zoo.cli.plugin_commands) and the registry trainers: a command hook that
+    fails, a command named like a built-in one, and a trainer claimed twice are reported by `zoo plugins`; the
+    plugin's other command still runs, and `zoo train` names the trainer's model as trainable."""
+    make_dist(tmp_path, "zoo-cmds", "cmds_plugin", """
+        import click
+        from zoo.hookspecs import hookimpl
+
+        @hookimpl
+        def zoo_register_commands(cli):
+            cli.add_command(click.Command("list", callback=lambda: None))
+            cli.add_command(click.Command("hello", callback=lambda: click.echo("hello from a plugin")))
+
+        @hookimpl
+        def zoo_register_trainers(register):
+            register("resnet18", "cmds_plugin:train")
+            register("dcgan-64", "cmds_plugin:train")
+    """, "cmds")
+    make_dist(tmp_path, "zoo-cmds-broken", "cmds_broken", """
+        from zoo.hookspecs import hookimpl
+
+        @hookimpl
+        def zoo_register_commands(cli):
+            raise RuntimeError("commands exploded")
+    """, "cmdsbroken")
+    res = run_zoo(["plugins", "--json"], tmp_path)
+    report = {p["name"]: p for p in json.loads(res.stdout)}
+    assert res.returncode == 1 and report["classic"]["ok"]
+    assert any("command 'list' is already taken" in e for e in report["cmds"]["errors"])
+    # plugins register in entry-point order (cmds before gan): the second claimant's report names both
+    assert "trainer for 'dcgan-64' is claimed twice: by cmds and by gan" in report["gan"]["errors"]
+    assert "commands exploded" in report["cmdsbroken"]["errors"][0]
+    res = run_zoo(["hello"], tmp_path)
+    assert res.returncode == 0 and res.stdout.strip() == "hello from a plugin"
+    res = run_zoo(["train", "vgg11", "--data", str(tmp_path)], tmp_path)
+    assert res.returncode == 2 and "trainable: dcgan-64, resnet18" in res.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, SpecError
+from zoo.errors import ArgumentError, InputError, SpecError
 from zoo.plugin_manager import default_registry
 from zoo.refs import resolve_ref
 from zoo.registry import Registry
@@ -82,8 +82,8 @@ def load(name: str, pretrained: bool = True, weights: str | Path | None = None, 
     optimize=True configures the model with the fastest correct configuration for its device at batch size 1
     (an int: at that batch size), from the cache in ZOO_HOME or searched once (zoo.bench.optimize)."""
     if optimize not in (False, None) and (backend != "torch" or precision != "fp32"):
-        raise InputError("optimize picks the backend and precision itself: give optimize or backend/precision, "
-                         "not both")
+        raise ArgumentError(("optimize", "backend", "precision"),
+                            "{0} picks the backend and precision itself: give {0} or {1}/{2}, not both")
     if backend != "torch" or precision != "fp32":
         from zoo.runtimes import check_backend, check_precision, with_backend
 
@@ -104,8 +104,7 @@ def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, 
 
     resolved = (default_registry() if registry is None else registry).resolve(name)
     if weights is not None and not pretrained:
-        raise InputError("a weights file and random init (--weights FILE with --random-init, or pretrained=False) "
-                         "contradict each other: give one")
+        raise ArgumentError(("weights", "pretrained=False"), "{} FILE and {} contradict each other: give one")
     device = auto_device(device)  # a bad --device is named as such, not blamed on the cache file
     if weights is None and not pretrained:
         return build(resolved.spec, device, registry, **options)
@@ -115,16 +114,15 @@ def _load(name: str, pretrained: bool, weights: str | Path | None, device: Any, 
 def load_from(source: Any, spec: ModelSpec, device: Any = "cpu", registry: Registry | None = None,
               **options: Any) -> Any:
     """Build `spec` on the meta device and fill it from a resolved WeightsSource (zoo.resolve)."""
-    import torch
-
     from zoo.resolve import read_state
     from zoo.weights import load_into
 
+    device = auto_device(device)
     state = read_state(source, spec, device, registry)
     model = build(spec, device="meta", registry=registry, **options)
     if not model.supports_meta_init:
         model = build(spec, device="cpu", registry=registry, **options)
     load_into(model.net, state, source.label)
-    model = model.to(torch.device(device) if not isinstance(device, torch.device) else device)
+    model = model.to(device)
     model.weights_source = source.label
     return model.eval()

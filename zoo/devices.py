@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError
 
 
 def resolve_device(device: Any) -> Any:
@@ -22,8 +22,8 @@ def resolve_device(device: Any) -> Any:
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
-            raise InputError(f"--device {device}: no CUDA GPU is available (torch {torch.__version__}, {build}); "
-                             "use --device cpu")
+            raise ArgumentError("device", f"{{0}} {device}: no CUDA GPU is available (torch {torch.__version__}, "
+                                          f"{build}); use {{0}} cpu")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+            raise ArgumentError("device", f"{{}} {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
     return dev

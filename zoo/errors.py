@@ -77,6 +77,29 @@ class InputError(ZooError):
     exit_code = 2
 
 
+class ArgumentError(InputError):
+    """A library argument out of range, or two contradicting each other. The message names each argument as the
+    library calls it (`batch_size`); the CLI shows the flags they came from instead (`--batch-size`): `message`
+    holds one `{}` per argument, in the order of `arguments`."""
+
+    def __init__(self, arguments: str | tuple[str, ...], message: str):
+        self.arguments = (arguments,) if isinstance(arguments, str) else tuple(arguments)
+        self.message = message
+        super().__init__(message.format(*self.arguments))
+
+    def named(self, names: dict[str, str] | None = None) -> str:
+        """The message with each argument called by its CLI flag: `names` maps arguments whose flag is not the
+        default (batch_size -> --batch-size)."""
+        names = names or {}
+        return self.message.format(*(names.get(a, "--" + a.replace("_", "-")) for a in self.arguments))
+
+
+def at_least(argument: str, value: int | None, low: int = 1) -> None:
+    """Counts (batch sizes, strides, limits) below `low` are refused instead of silently meaning something else."""
+    if value is not None and value < low:
+        raise ArgumentError(argument, f"{{}} must be at least {low}, got {value}")
+
+
 class ExportError(ZooError):
     """A network cannot be exported to a format (the op or reason named), or the export disagrees with PyTorch."""
 

@@ -288,7 +288,6 @@ class _State:
     registry: Registry | None = None
     infos: list[PluginInfo] = []
     pm: pluggy.PluginManager | None = None
-    commands: dict[str, Any] | None = None
 
 
 def default_registry() -> Registry:
@@ -309,39 +308,23 @@ def plugin_manager() -> pluggy.PluginManager:
     return _State.pm
 
 
-def plugin_commands(reserved: Iterable[str] = ()) -> dict[str, Any]:
-    """Click commands the plugins add through `zoo_register_commands`, collected once per process.
-
-    Each plugin's hook runs in isolation; a failure (or a name clash with `reserved` built-in commands or another
-    plugin's command) is recorded in that plugin's report, so `zoo plugins` shows it.
-    """
-    if _State.commands is not None:
-        return _State.commands
-    import click
-
+def call_plugin_hook(name: str, hook: str, **kwargs: Any) -> bool:
+    """Call hook `hook` of plugin `name` alone (the CLI's `zoo_register_commands`); False when the plugin lacks it
+    or it failed, the failure recorded in the plugin's report so `zoo plugins` shows it."""
     pm = plugin_manager()
-    found: dict[str, Any] = {}
-    taken = set(reserved)
-    for info in _State.infos:
-        module = pm.get_plugin(info.name)
-        if module is None or "zoo_register_commands" not in info.hooks:
-            continue
-        group = click.Group()
-        try:
-            _call_isolated(pm, "zoo_register_commands", module, cli=group)
-        except Exception as exc:
-            info.errors.append(f"zoo_register_commands failed: {first_line(exc, with_type=True)}")
-            continue
-        for name, cmd in group.commands.items():
-            if name in taken or name in found:
-                info.errors.append(f"command '{name}' is already taken; not added")
-                continue
-            found[name] = cmd
-    _State.commands = found
-    return found
+    module = pm.get_plugin(name)
+    info = next((i for i in _State.infos if i.name == name), None)
+    if module is None or info is None or hook not in info.hooks:
+        return False
+    try:
+        _call_isolated(pm, hook, module, **kwargs)
+    except Exception as exc:
+        info.errors.append(f"{hook} failed: {first_line(exc, with_type=True)}")
+        return False
+    return True
 
 
 def reset() -> None:
     """Forget the default registry (tests, or after installing a plugin in-process)."""
-    _State.registry, _State.infos, _State.pm, _State.commands = None, [], None, None
+    _State.registry, _State.infos, _State.pm = None, [], None
     read_yaml.cache_clear()

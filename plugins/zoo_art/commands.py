@@ -31,17 +31,19 @@ def _progress(total: int, label: str):  # -> (rich Progress, task id)
 @click.option("--content-weight", type=float, default=1.0, show_default=True)
 @click.option("--tv-weight", type=float, default=0.0, show_default=True, help="total-variation smoothing weight")
 @click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--save-every", type=int, default=None, help="also write the image every N steps (OUT.stepNNNN.png)")
 def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: int, style_weight: float,
                 content_weight: float, tv_weight: float, optimizer: str, device: str, seed: int,
                 save_every: int | None) -> None:
     """Repaint CONTENT in the style of STYLE (Gatys et al. on VGG-19: content conv4_2, style conv1_1..conv5_1)."""
+    from zoo.devices import resolve_device
     from zoo.errors import InputError
     from zoo.images import check_image_out, load_image
     from zoo_art.style import check_style_size, check_weights, output_size, stylize
 
+    resolve_device(device)  # an unusable --device: one line before the progress bar
     for path in (content, style):
         load_image(path)  # unreadable images and bad numbers: one line before any model loads
     for flag, value in (("--size", size), ("--steps", steps), ("--save-every", save_every)):
@@ -78,7 +80,7 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
 @click.option("--size", type=int, default=None, help="cap the longer side (pixels)")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="output image (default: IMAGE.dream.png in the working directory)")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 @click.option("--seed", type=int, default=0, show_default=True)
 def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octave_scale: float, size: int | None,
               out: Path | None, device: str, seed: int) -> None:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.devices import resolve_device
 from zoo.errors import InputError, first_line
 
 OCTAVE_SCALE = 1.4  # deepdream.ipynb defaults: octave_n=4, octave_scale=1.4, iter_n=10, step_size=1.5, jitter=32
@@ -112,7 +113,7 @@ def dream(image: Any, model: Any = "googlenet", layer: str = "inception4c", octa
         raise InputError(f"octave scale must be > 1, got {octave_scale}")
     if size is not None and size <= 0:
         raise InputError(f"--size must be positive, got {size}")
-    device = torch.device(device)
+    device = resolve_device(device)  # "auto": cuda when available
     zm = load_classifier(model, device, warn) if isinstance(model, str) else model
     zm = zm.to(device).eval()
     target = resolve_layer(zm.net, layer)

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.devices import resolve_device
 from zoo.errors import InputError
 
 CONTENT_LAYERS = ("conv4_2",)  # Gatys et al., section 2 / Fig. 2
@@ -232,7 +233,7 @@ def stylize(content: Any, style: Any, size: int = 512, steps: int = 300, style_w
     if save_every is not None and save_every <= 0:
         raise InputError(f"--save-every must be positive, got {save_every}")
     check_weights(style_weight, content_weight, tv_weight)
-    device = torch.device(device)
+    device = resolve_device(device)  # "auto": cuda when available
     source = "given"
     if features is None:
         features, source = vgg19_features(device, warn)

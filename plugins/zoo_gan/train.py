@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.devices import resolve_device
 from zoo.errors import InputError, first_line
 from zoo.fsutil import atomic_path
 from zoo.images import IMAGE_SUFFIXES
@@ -47,7 +48,7 @@ class TrainConfig:
     out: Path
     epochs: int = 5
     batch_size: int = 128  # tutorial
-    device: str = "cpu"
+    device: str = "auto"  # zoo.devices.resolve_device: cuda when available
     workers: int = 2
     seed: int = 0
     sample_every: int = 500  # steps between sample grids (and one at the end of every epoch)
@@ -225,7 +226,7 @@ def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
     if ckpt is not None and ckpt.epoch >= cfg.epochs:
         raise InputError(f"--resume {cfg.resume}: the run has {ckpt.epoch} epochs already; give --epochs above "
                          f"{ckpt.epoch} to train more")
-    dist, device = setup(cfg.device)
+    dist, device = setup(str(resolve_device(cfg.device)), auto=str(cfg.device).strip().lower() in ("", "auto"))
     try:
         dev = torch.device(device)
         torch.manual_seed(cfg.seed + dist.rank)

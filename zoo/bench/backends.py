@@ -25,7 +25,7 @@ from zoo.bench.config import PRECISIONS, BenchConfig
 from zoo.bench.env import DTYPES
 from zoo.bench.prepare import Prepared
 from zoo.bench.report import BenchRow
-from zoo.errors import InputError, first_line
+from zoo.errors import ArgumentError, InputError, first_line
 
 DETECTION_TASKS = ("detection", "instance-segmentation")  # tasks whose results same_detections compares
 DEFAULT_BACKENDS = ("torch",)
@@ -38,7 +38,7 @@ def parse_backends(text: str | None) -> tuple[str, ...]:
     from zoo.runtimes import BACKENDS
     names = [p.strip().lower() for p in str(text).split(",") if p.strip()]
     if not names:
-        raise InputError("--backend is empty (give e.g. torch,onnxruntime,openvino or all)")
+        raise ArgumentError("backend", "{} is empty (give e.g. torch,onnxruntime,openvino or all)")
     if "all" in names:
         return tuple(b for b in BACKENDS if b in ("torch", "onnxruntime", "openvino"))
     for n in names:
@@ -62,7 +62,7 @@ def parse_precisions(text: str | None) -> tuple[str, ...] | None:
             raise InputError(f"unknown precision '{n}' ({', '.join(PRECISIONS)}, all)"
                              + (f"; did you mean '{close[0]}'?" if close else ""))
     if not names:
-        raise InputError("--precision is empty (give e.g. fp32 or fp32,bf16 or all)")
+        raise ArgumentError("precision", "{} is empty (give e.g. fp32 or fp32,bf16 or all)")
     return tuple(dict.fromkeys(names))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError, at_least
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULT_ITERS = 20
@@ -44,24 +44,22 @@ class BenchConfig:
             raise InputError(f"unknown precision '{self.precision}' (fp32, fp16, bf16)")
         if not self.batch_sizes or any(int(b) < 1 for b in self.batch_sizes):
             raise InputError("batch sizes must be positive integers, e.g. 1,8,32")
-        if self.warmup < 0:
-            raise InputError("--warmup must be >= 0")
-        if self.iters is not None and self.iters < 1:
-            raise InputError("--iters must be >= 1")
+        at_least("warmup", self.warmup, 0)
+        at_least("iters", self.iters)
         if self.time_budget is not None and self.time_budget <= 0:
-            raise InputError("--time-budget must be > 0 seconds")
-        if self.threads is not None and self.threads < 1:
-            raise InputError("--threads must be >= 1")
+            raise ArgumentError("time_budget", "{} must be > 0 seconds")
+        at_least("threads", self.threads)
         if self.weights not in ("auto", "random"):
             raise InputError(f"unknown weights mode '{self.weights}' (auto, random)")
         if self.input_size is not None and min(self.input_size) < 1:
-            raise InputError("--size must be positive")
+            raise ArgumentError("input_size", "{} must be positive")
         if tuple(self.backends) != ("torch",) and (self.compile or self.fuse or self.channels_last):
-            raise InputError("--compile, --fuse and --channels-last are torch's: run them without --backend "
-                             "(a runtime backend optimises the exported graph itself)")
+            raise ArgumentError(("compile", "fuse", "channels_last", "backends"),
+                                "{}, {} and {} are torch's: run them without {} "
+                                "(a runtime backend optimises the exported graph itself)")
         if self.precisions is not None and any(p not in PRECISIONS for p in self.precisions):
             raise InputError(f"unknown precision in {','.join(self.precisions)} (fp32, fp16, bf16)")
         if self.compile_mode is not None and not self.compile:
-            raise InputError("--compile-mode needs --compile (it picks how torch.compile runs)")
+            raise ArgumentError(("compile_mode", "compile"), "{} needs {} (it picks how torch.compile runs)")
         if self.compile_mode is not None and self.compile_mode not in COMPILE_MODES:
-            raise InputError(f"unknown --compile-mode '{self.compile_mode}' ({', '.join(COMPILE_MODES)})")
+            raise ArgumentError("compile_mode", f"unknown {{}} '{self.compile_mode}' ({', '.join(COMPILE_MODES)})")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from zoo.errors import ZooError, first_line
+from zoo.errors import ArgumentError, ZooError, first_line
 
 # command name -> "module:attribute"; a module is imported only when its command runs
 COMMANDS = {
@@ -31,6 +31,10 @@ COMMANDS = {
     "export": "zoo.cli.export_cmd:export_cmd",
     "train": "zoo.cli.train_cmd:train_cmd",
 }
+
+
+# library arguments whose flag is not `--` + the argument with dashes (ArgumentError.named)
+FLAGS = {"pretrained=False": "--random-init", "as_json": "--json", "input_size": "--size", "backends": "--backend"}
 
 
 class LazyGroup(click.Group):
@@ -62,7 +66,7 @@ class LazyGroup(click.Group):
 
 def _plugin_commands() -> dict[str, click.Command]:
     """Commands that plugins add, collected once; failures show in `zoo plugins`, never here."""
-    from zoo.plugin_manager import plugin_commands
+    from zoo.cli.plugin_commands import plugin_commands
 
     return plugin_commands(COMMANDS)
 
@@ -82,6 +86,9 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except click.ClickException as e:
         e.show()
+        sys.exit(e.exit_code)
+    except ArgumentError as e:  # the library names its arguments; a user typed flags
+        click.echo(f"error: {e.named(FLAGS)}", err=True)
         sys.exit(e.exit_code)
     except ZooError as e:
         click.echo(f"error: {e}", err=True)

@@ -60,11 +60,14 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
 
     device = runtime_setup(backend, precision, threads, device)
 
-    report = evaluate(name, coco=coco, ann=ann, images=images, imagenet=imagenet, split=split, limit=limit,
-                      batch_size=batch_size, conf=conf, device=device, weights=weights, pretrained=not random_init,
-                      results=results, progress=not no_progress, backend=backend, precision=precision,
-                      threads=threads, **_settings(settings))
-    if from_env()[0] != 0:
+    rank, world, _ = from_env()
+    label = name + (f" (rank 0 of {world})" if world > 1 else "")
+    with _ProgressBar(label, enabled=not no_progress and rank == 0) as bar:
+        report = evaluate(name, coco=coco, ann=ann, images=images, imagenet=imagenet, split=split, limit=limit,
+                          batch_size=batch_size, conf=conf, device=device, weights=weights,
+                          pretrained=not random_init, results=results, progress=bar.update, backend=backend,
+                          precision=precision, threads=threads, **_settings(settings))
+    if rank != 0:
         return  # one report, from rank 0
     if as_json:
         emit_json(report.to_json())
@@ -89,6 +92,34 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
         out.print(f"[yellow]note: {note}[/yellow]")
     if report.results_file:
         out.print(f"results: {report.results_file}")
+
+
+class _ProgressBar:
+    """A rich bar on stderr fed by evaluate's progress(done, total) callback; started at the first image."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self.bar: Any = None
+        self.task: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=console(stderr=True), transient=False)
+            self.task = self.bar.add_task(self.label, total=total)
+            self.bar.start()
+        self.bar.update(self.task, completed=done)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _fmt(v: float | None, kind: str) -> str:

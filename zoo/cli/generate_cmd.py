@@ -32,7 +32,7 @@ WALK_MAX = 256  # frames of an --interpolate walk: one strip, one GIF, all in me
 @click.option("--json", "as_json", is_flag=True, help="print the inputs and the files written as one JSON document")
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (smoke tests only: images are noise)")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 def generate_cmd(name: str, n: int | None, seed: int | None, classes: tuple[str, ...], truncation: float | None, steps: int | None,
                  inputs_file: Path | None, out_dir: Path, as_json: bool, weights: Path | None, random_init: bool,
                  device: str) -> None:

@@ -15,7 +15,8 @@ from zoo.cli.output import emit_json, plural, table
 def plugins_cmd(as_json: bool, requirements: bool) -> None:
     """Show installed plugins; exits 1 when any failed to load or register."""
     from zoo.cli import COMMANDS
-    from zoo.plugin_manager import plugin_commands, plugin_report
+    from zoo.cli.plugin_commands import plugin_commands
+    from zoo.plugin_manager import plugin_report
 
     infos = plugin_report()
     plugin_commands(COMMANDS)  # so a failing commands hook shows here

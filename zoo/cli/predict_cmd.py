@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from zoo.cli.output import console, emit_json, table
-from zoo.errors import InputError
+from zoo.errors import InputError, at_least
 
 
 def task_options(tasks: list[Any]) -> list[click.Option]:
@@ -73,7 +73,7 @@ def runtime_setup(backend: str, precision: str, threads: int | None, device: str
     from zoo.runtimes import check_backend, check_precision
 
     check_precision(check_backend(backend), precision)
-    at_least("--threads", threads)
+    at_least("threads", threads)
     if threads is not None:
         import torch
 
@@ -92,12 +92,6 @@ def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, An
         raise InputError(f"{flags}: not an option of {task.name} models ({name} takes: {own})")
     task.check_options(opts, cli=True)
     return opts
-
-
-def at_least(flag: str, value: int | None, low: int = 1) -> None:
-    """Counts (batch sizes, strides, limits) below `low` are refused instead of silently meaning something else."""
-    if value is not None and value < low:
-        raise InputError(f"{flag} must be at least {low}, got {value}")
 
 
 def output_path(out_dir: Path, rel: Path, model: str, video: bool = False) -> Path:
@@ -122,11 +116,11 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
     import tempfile
 
     import zoo
-    from zoo.images import collect_inputs, is_video
+    from zoo.images import collect_inputs
     from zoo.plugin_manager import default_registry
 
-    at_least("--batch-size", batch_size)
-    at_least("--every", every)
+    at_least("batch_size", batch_size)
+    at_least("every", every)
     device = runtime_setup(backend, precision, threads, device)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":
@@ -153,60 +147,55 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
             model = optimize_model(model, batch_size=batch_size, input_size=opts.get("size"),
                                    log=lambda m: click.echo(f"optimize: {m}", err=True))
             click.echo(model.optimize_result.summary(), err=True)
-        _run(model, files, opts, out_dir, as_json, random_init, batch_size, every, is_video)
+        _run(model, files, opts, out_dir, as_json, random_init, batch_size, every)
 
 
 def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | None, as_json: bool,
-         random_init: bool, batch_size: int, every: int, is_video: Any) -> None:
-    from zoo.data.loader import image_batches, takes_device_images
+         random_init: bool, batch_size: int, every: int) -> None:
+    """Drive the library's predict loop (zoo.data.predict) and show its results: tables or JSON, drawn images and
+    annotated videos under --out, one line per unreadable input (exit 2 after the others ran)."""
+    from zoo.data.predict import predict_files
 
-    videos = [f for f in files if is_video(f.path) and f.path.is_file()]
     results, errors = [], []
-    images = [f for f in files if f not in videos]
-    # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader); a corrupt
-    # file is reported in one line and skipped
-    for batch in image_batches([f.path for f in images], batch_size, model.device,
-                               decode=takes_device_images(model)):
-        for item in batch:
-            if item.error is not None:
-                f = images[item.index]
-                msg = item.error.replace(str(f.path), f.source, 1)
-                errors.append(msg)
-                click.echo(f"error: {msg}", err=True)
-        chunk = [(images[item.index], item.image) for item in batch if item.image is not None]
-        if chunk:
-            for (f, _), r in zip(chunk, model.predict([im for _, im in chunk], **opts)):
-                if getattr(r, "error", None):  # this input failed (no face to compare): said, the others go on
-                    errors.append(f"{f.source}: {r.error}")
-                    click.echo(f"error: {errors[-1]}", err=True)
-                    continue
-                results.append((f, r))
-    if out_dir is not None:
-        for f, r in results:
-            dst = output_path(out_dir, f.rel, model.spec.name)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            image = r.draw(str(f.path))
-            image.save(dst, **({"quality": 92} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
-            if not as_json:
-                click.echo(f"wrote {dst}", err=True)
-    for f, r in results:
-        r.source = f.source
-    frames = []
-    for video in videos:  # like images: a video that cannot be read is one line, the other inputs still run
-        dst = output_path(out_dir, video.rel, model.spec.name, video=True) if out_dir is not None else None
-        try:
-            frames.extend(_predict_video(model, video.path, opts, batch_size, dst, every, as_json, video.source))
-        except InputError as e:
-            errors.append(str(e))
-            click.echo(f"error: {e}", err=True)
-    shown = [r for _, r in results]
+    videos: dict[str, _VideoOut] = {}
+    try:
+        for p in predict_files(model, files, batch_size, every, opts):
+            if p.error is not None:
+                errors.append(p.error)
+                click.echo(f"error: {p.error}", err=True)
+            elif p.frame is None and getattr(p.result, "error", None):  # no face to compare: said, the others go on
+                errors.append(f"{p.input.source}: {p.result.error}")
+                click.echo(f"error: {errors[-1]}", err=True)
+            elif p.frame is None:
+                results.append(p.result)
+                if out_dir is not None:
+                    dst = output_path(out_dir, p.input.rel, model.spec.name)
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    image = p.result.draw(str(p.input.path))
+                    image.save(dst, **({"quality": 92} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
+                    if not as_json:
+                        click.echo(f"wrote {dst}", err=True)
+            else:
+                out = videos.get(p.input.source)
+                if out is None:
+                    out = videos[p.input.source] = _VideoOut(
+                        output_path(out_dir, p.input.rel, model.spec.name, video=True) if out_dir is not None else None)
+                out.add(p, every)
+    finally:
+        for out in videos.values():
+            out.close()
+    if not as_json:
+        for source, out in videos.items():
+            click.echo(f"{source}: {len(out.results)} frames" + (f", wrote {out.dst}" if out.dst is not None else ""),
+                       err=True)
+    frames = [r for out in videos.values() for r in out.results]
     if as_json:
         emit_json({"model": model.spec.name, "weights": model.weights_source,
-                   "results": [r.to_json() for r in shown + frames], "errors": errors})
+                   "results": [r.to_json() for r in results + frames], "errors": errors})
     else:
         if random_init:
             console(stderr=True).print("[yellow]random weights: these predictions are noise[/yellow]")
-        for r in shown + (frames if len(frames) <= 20 else []):
+        for r in results + (frames if len(frames) <= 20 else []):
             cols, rows = r.rows()
             if rows:
                 table(r.source, cols, rows)
@@ -216,37 +205,26 @@ def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | Non
         sys.exit(2)
 
 
-def _predict_video(model: Any, path: Path, opts: dict[str, Any], batch_size: int, dst: Path | None, every: int,
-                   quiet: bool, source: str | None = None) -> list[Any]:
-    """Results for the frames of one video (source "<path>#frame=<i>"); with --out, an annotated video too."""
-    import cv2
-    import numpy as np
+class _VideoOut:
+    """One video's frame results, and with --out its annotated copy (written as the frames come)."""
 
-    from zoo.data.loader import takes_device_images, video_batches
+    def __init__(self, dst: Path | None):
+        self.dst, self.writer, self.results = dst, None, []
 
-    fps, batches = video_batches(path, batch_size, model.device, every)  # a worker reads the next frames
-    as_arrays = not takes_device_images(model)  # families with their own preprocess get HxWx3 arrays, as before
-    source = source or str(path)
-    writer = None
-    results: list[Any] = []
+    def add(self, p: Any, every: int) -> None:
+        import cv2
+        import numpy as np
 
-    try:
-        for batch in batches:
-            frames = [np.ascontiguousarray(item.image.permute(1, 2, 0).cpu().numpy()) if as_arrays else item.image
-                      for item in batch]
-            for item, r in zip(batch, model.predict(frames, **opts)):
-                r.source = f"{source}#frame={item.index}"
-                results.append(r)
-                if dst is not None:
-                    frame = item.image.permute(1, 2, 0).cpu().numpy()
-                    if writer is None:
-                        dst.parent.mkdir(parents=True, exist_ok=True)
-                        h, w = frame.shape[:2]
-                        writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps / every, (w, h))
-                    writer.write(np.ascontiguousarray(np.asarray(r.draw(frame))[:, :, ::-1]))
-    finally:
-        if writer is not None:
-            writer.release()
-    if not quiet:
-        click.echo(f"{source}: {len(results)} frames" + (f", wrote {dst}" if dst is not None else ""), err=True)
-    return results
+        self.results.append(p.result)
+        if self.dst is None:
+            return
+        frame = p.image.permute(1, 2, 0).cpu().numpy() if hasattr(p.image, "permute") else p.image
+        if self.writer is None:
+            self.dst.parent.mkdir(parents=True, exist_ok=True)
+            h, w = frame.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.dst), cv2.VideoWriter_fourcc(*"mp4v"), p.fps / every, (w, h))
+        self.writer.write(np.ascontiguousarray(np.asarray(p.result.draw(frame))[:, :, ::-1]))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()

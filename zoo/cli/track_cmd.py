@@ -22,7 +22,7 @@ from zoo.cli.output import emit_json
               help="minimum IoU (or IoU/OKS mean for skeletons) to continue a track")
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="run with random weights (smoke tests only)")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 def track_cmd(name: str, source: str, out_dir: Path | None, as_json: bool, conf: float | None, every: int,
               max_age: int, threshold: float, weights: Path | None, random_init: bool, device: str) -> None:
     """Track objects or people through a video file or a folder of frames (sorted by name)."""
@@ -35,10 +35,10 @@ def track_cmd(name: str, source: str, out_dir: Path | None, as_json: bool, conf:
         raise InputError("--every must be at least 1 and --max-age at least 0")
     if not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold is an IoU in [0, 1], got {threshold}")
-    from zoo.track.run import check_trackable, frames_of
+    from zoo.track.run import check_trackable, track_inputs
 
     check_trackable(zoo.get_spec(name))
-    frames_of(source, every)  # a missing, unreadable or empty source fails before the model loads
+    track_inputs(source, every)  # a missing, unreadable or empty source fails before the model loads
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
     if out_dir is not None:
         from zoo.fsutil import make_out_dir

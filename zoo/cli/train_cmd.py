@@ -15,7 +15,8 @@ import click
               help="where weights, optimiser state and sample grids go (default: runs/NAME, or the --resume folder)")
 @click.option("--epochs", type=int, default=5, show_default=True, help="total epochs (a resumed run continues up to this)")
 @click.option("--batch-size", type=int, default=128, show_default=True, help="images per step per process")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda (under torchrun: cuda:LOCAL_RANK)")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (cuda when available), cpu, cuda, cuda:N (under torchrun: cuda:LOCAL_RANK)")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="a training folder written by zoo train")
 @click.option("--weights", type=click.Path(path_type=Path), default=None, help="start the generator from these weights")
 @click.option("--workers", type=int, default=2, show_default=True, help="DataLoader worker processes")

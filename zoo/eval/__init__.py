@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, ZooError
+from zoo.errors import ArgumentError, InputError, ZooError, at_least
 from zoo.fsutil import write_json_atomic
 
 __all__ = ["EvalReport", "evaluate"]
@@ -59,22 +60,15 @@ def _load_model(model: Any, weights: Any, pretrained: bool, device: str, options
     return load(model, pretrained=pretrained, weights=weights, device=device, registry=registry, **options)
 
 
-def _progress(enabled: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), disable=not enabled, transient=False)
-
-
 def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None = None,
              images: str | Path | None = None, imagenet: str | Path | None = None, split: str | None = None,
              limit: int | None = None, batch_size: int = 4, conf: float | None = None, device: str = "auto",
              weights: str | Path | None = None, pretrained: bool = True, results: str | Path | None = None,
-             progress: bool = True, registry: Any = None, *, backend: str = "torch", precision: str = "fp32",
+             progress: Callable[[int, int], None] | None = None, registry: Any = None, *, backend: str = "torch", precision: str = "fp32",
              threads: int | None = None, **options: Any) -> EvalReport:
     """Run `model` (a name or a ZooModel) over a dataset and score it with its task's scorer;
-    `options` go to the model's builder; `backend` / `precision` / `threads` as in zoo.runtimes.with_backend."""
+    `options` go to the model's builder; `backend` / `precision` / `threads` as in zoo.runtimes.with_backend.
+    `progress(done, total)` is called as images finish (on rank 0 only; `zoo eval` draws a bar with it)."""
     from zoo.devices import resolve_device
     from zoo.eval import datasets
     from zoo.eval.dist import setup
@@ -82,17 +76,16 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
     from zoo.refs import resolve_ref
 
     if sum(x is not None for x in (coco, ann, imagenet)) != 1:
-        raise InputError("give exactly one dataset: --coco DIR, --ann FILE --images DIR, or --imagenet DIR")
+        raise ArgumentError(("coco", "ann", "images", "imagenet"),
+                            "give exactly one dataset: {} DIR, {} FILE with {} DIR, or {} DIR")
     if (ann is None) != (images is None):
-        raise InputError("--ann and --images go together")
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
-    if limit is not None and limit < 1:
-        raise InputError(f"--limit must be at least 1, got {limit}")
+        raise ArgumentError(("ann", "images"), "{} and {} go together")
+    at_least("batch_size", batch_size)
+    at_least("limit", limit)
     if conf is not None and not (isinstance(conf, (int, float)) and math.isfinite(conf) and 0 <= conf <= 1):
-        raise InputError(f"--conf must be a number in [0, 1], got {conf}")
+        raise ArgumentError("conf", f"{{}} must be a number in [0, 1], got {conf}")
     if weights is not None and not pretrained:
-        raise InputError("--weights FILE and --random-init contradict each other: give one")
+        raise ArgumentError(("weights", "pretrained=False"), "{} FILE and {} contradict each other: give one")
     if backend != "torch" or precision != "fp32":
         from zoo.runtimes import check_backend, check_precision
 
@@ -104,15 +97,20 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
     if task.scorer is None:
         raise InputError(f"{spec.name} is a {task.name} model: zoo eval has no scorer for that task")
     if conf is not None and task.option("conf") is None:
-        raise InputError(f"--conf: not an option of {task.name} models ({spec.name} keeps every prediction it ranks)")
+        raise ArgumentError("conf", f"{{}}: not an option of {task.name} models ({spec.name} keeps every prediction "
+                                    "it ranks)")
     conf = EVAL_CONF if conf is None else conf
     if isinstance(model, str):  # an unknown --set KEY fails before the dataset is read
         from zoo.api import _check_builder_options
 
         _check_builder_options(spec, resolve_ref(spec.builder), {**spec.options, **options})
+    if task.dataset == "coco" != kind:
+        raise ArgumentError(("coco", "ann", "images"),
+                            f"{spec.name} is a {task.name} model: score it with {{}} DIR (or {{}} FILE with {{}} DIR)")
+    if task.dataset == "imagenet" != kind:
+        raise ArgumentError("imagenet", f"{spec.name} is a {task.name} model: score it with {{}} DIR")
     if task.dataset != kind:
-        how = {"coco": "--coco DIR (or --ann FILE --images DIR)", "imagenet": "--imagenet DIR"}.get(task.dataset, "")
-        raise InputError(f"{spec.name} is a {task.name} model: score it with {how or task.dataset + ' data'}")
+        raise InputError(f"{spec.name} is a {task.name} model: score it with {task.dataset} data")
     dist, device = setup(str(resolve_device(device)), auto=str(device).strip().lower() in ("", "auto"))
     try:
         # the dataset is read and checked on every rank, so a bad one fails everywhere before any collective
@@ -137,9 +135,11 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
         dist.close()
 
 
-def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: float, progress: bool,
-         results_path: str | Path | None) -> EvalReport:
-    from zoo.data.loader import image_batches, takes_device_images
+def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: float,
+         progress: Callable[[int, int], None] | None, results_path: str | Path | None) -> EvalReport:
+    from zoo.data.loader import takes_device_images
+    from zoo.data.predict import predict_files
+    from zoo.images import InputFile
 
     spec = net.spec
     mine = dist.shard(data.images)
@@ -148,22 +148,18 @@ def _run(net: Any, data: Any, scorer: Any, dist: Any, batch_size: int, conf: flo
     per_image: dict[int, Any] = {}
     error: str | None = None
     failure: BaseException | None = None
-    label = f"{spec.name}" + (f" (rank 0 of {dist.world_size})" if dist.world_size > 1 else "")
+    report_progress = progress if callable(progress) and dist.main else None
+    files = [InputFile(Path(e.path), str(e.path), Path(Path(e.path).name)) for e in mine]
     try:
-        with _progress(progress and dist.main) as bar:
-            job = bar.add_task(label, total=len(mine))
-            # DataLoader workers decode the next batch while the model runs this one (zoo.data.loader); a
-            # model with its own preprocess reads the paths itself, as before (no second read to check them)
-            decode = takes_device_images(net)
-            for batch in image_batches([e.path for e in mine], batch_size, net.device, decode=decode, check=decode):
-                bad = next((item.error for item in batch if item.error is not None), None)
-                if bad is not None:
-                    raise InputError(bad)
-                chunk = [mine[item.index] for item in batch]
-                outs = net.predict([item.image for item in batch], **opts)
-                for e, r in zip(chunk, outs):
-                    per_image[e.image_id] = scorer.record(r, e)
-                bar.advance(job, len(chunk))
+        # the library's predict loop (DataLoader workers decode the next batch while the model runs this one); a
+        # model with its own preprocess reads the paths itself, as before (no second read to check them)
+        predictions = predict_files(net, files, batch_size, options=opts, check=takes_device_images(net))
+        for done, (e, p) in enumerate(zip(mine, predictions), 1):  # one prediction per image, in order
+            if p.error is not None:
+                raise InputError(p.error)
+            per_image[e.image_id] = scorer.record(p.result, e)
+            if report_progress is not None:
+                report_progress(done, len(mine))
     except Exception as exc:  # every rank must still reach the gather below, or the others would hang
         if dist.world_size == 1:
             raise

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, first_line
+from zoo.errors import InputError, at_least, first_line
 from zoo.images import IMAGE_SUFFIXES
 
 
@@ -44,12 +44,9 @@ class CocoDataset:
 
 
 def first_n(items: list[Any], limit: int | None) -> list[Any]:
-    """The first `limit` items (`--limit`), all when None."""
-    if limit is None:
-        return items
-    if limit < 1:
-        raise InputError(f"--limit must be at least 1, got {limit}")
-    return items[:limit]
+    """The first `limit` items, all when None."""
+    at_least("limit", limit)
+    return items if limit is None else items[:limit]
 
 def find_coco(root: Path, split: str | None = None) -> tuple[Path, Path]:
     """`--coco DIR`: DIR/annotations/instances_<split>.json and the images in DIR/images, DIR/<split>

@@ -75,7 +75,7 @@ def _rank_device(device: str, auto: bool, rank: int, local: int, visible: int) -
     """cuda:LOCAL_RANK when this node has a GPU per process; else cpu (auto) or a one-line InputError."""
     import sys
 
-    from zoo.errors import InputError
+    from zoo.errors import ArgumentError
 
     per_node = int(os.environ.get("LOCAL_WORLD_SIZE", str(local + 1)))
     if per_node <= visible and local < visible:
@@ -86,5 +86,5 @@ def _rank_device(device: str, auto: bool, rank: int, local: int, visible: int) -
             print(f"zoo eval: {per_node} processes on this node but {visible} CUDA GPU(s): every rank runs on the "
                   f"CPU (gloo); to use the GPUs, {fix}", file=sys.stderr)
         return "cpu"
-    raise InputError(f"--device {device}: torchrun started {per_node} processes on this node but only {visible} "
-                     f"CUDA GPU(s) are visible; {fix}, or use --device cpu")
+    raise ArgumentError("device", f"{{0}} {device}: torchrun started {per_node} processes on this node but only "
+                                  f"{visible} CUDA GPU(s) are visible; {fix}, or use {{0}} cpu")

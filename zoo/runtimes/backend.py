@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch.utils import _pytree as pytree
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError
 from zoo.runtimes import BACKEND_FORMAT, check_backend, check_precision
 from zoo.runtimes.runners import DTYPES, Runner, check_cpu_precision, open_runner
 
@@ -115,7 +115,7 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
     check_backend(backend)
     check_precision(backend, precision)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise InputError(f"--threads must be at least 1, got {threads}")
+        raise ArgumentError("threads", f"{{}} must be at least 1, got {threads}")
     if getattr(model, "backend", "torch") != "torch":
         raise InputError(f"{model.spec.name} already runs on {model.backend}: give the PyTorch model")
     if backend == "torch":
@@ -126,8 +126,8 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
         require(backend)  # missing: one line naming the pip install, before any export
     check_cpu_precision(backend, precision)
     if model.device.type != "cpu":
-        raise InputError(f"--backend {backend} runs on the CPU; {model.spec.name} is on {model.device} "
-                         "(use --device cpu)")
+        raise ArgumentError(("backend", "device"), f"{{}} {backend} runs on the CPU; {model.spec.name} is on "
+                                                   f"{model.device} (use {{}} cpu)")
     size = square_size(input_size) if input_size is not None else None
     rt = RuntimeForward(model, backend, precision, threads, batch, dynamic_batch, size)
     if _image_list(model.example_inputs(1, size)):  # per-image artefacts: the model's own size first

@@ -4,7 +4,6 @@ write the drawn frames (a video for a video, images for a folder) with ids and t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.images import InputFile
 from zoo.track.tracker import Tracker, TrackerConfig
 
 
@@ -52,26 +52,23 @@ def objects(result: Any, joint_threshold: float | None = None) -> tuple[list[Any
     return items, np.array(boxes, np.float64).reshape(-1, 4), kps, vis
 
 
-def frames_of(source: str | Path, every: int = 1) -> tuple[float, Iterator[tuple[str, np.ndarray]], bool]:
-    """(fps, iterator of (frame name, RGB frame), is_video) for a video file or a folder of images."""
-    from zoo.images import expand_inputs, is_video, load_image, read_video
+def track_inputs(source: str | Path, every: int = 1) -> list[InputFile]:
+    """The frames `track` runs on: a video file, or a folder's images (sorted; every `every`-th). A missing,
+    unreadable or empty source raises InputError here, before any model runs."""
+    from zoo.errors import at_least
+    from zoo.images import collect_inputs, is_video, read_video
 
+    at_least("every", every)
     path = Path(source)
     if path.is_dir():
-        files = expand_inputs([str(path)])  # raises for a folder without images
-
-        def images() -> Iterator[tuple[str, np.ndarray]]:
-            for i, f in enumerate(files):
-                if i % max(1, every) == 0:
-                    yield str(f), load_image(f)
-
-        return 10.0, images(), False
+        return collect_inputs([str(path)])[::every]  # raises for a folder without images
     if not path.exists():
         raise InputError(f"{path}: no such video or folder")
     if not is_video(path):
         raise InputError(f"{path}: not a video file or a folder of images")
-    fps, frames = read_video(path, every)
-    return fps, ((f"{path}#frame={i}", frame) for i, frame in frames), True
+    _, frames = read_video(path)  # raises for a file that is not a readable video
+    frames.close()
+    return collect_inputs([str(path)])
 
 
 def draw_tracks(result: Any, frame: np.ndarray, trails: dict[int, list[tuple[float, float]]]) -> Any:
@@ -106,22 +103,23 @@ def check_trackable(spec: Any) -> None:
 
 
 def track(model: Any, source: str | Path, out_dir: str | Path | None = None, every: int = 1,
-          config: TrackerConfig | None = None, **predict_options: Any) -> TrackRun:
-    """Run `model` (a ZooModel) frame by frame over `source` and assign track ids in place."""
-    from zoo.data.loader import takes_device_images
+          config: TrackerConfig | None = None, batch_size: int = 1, **predict_options: Any) -> TrackRun:
+    """Run `model` (a ZooModel) over `source`'s frames (the library's predict loop, zoo.data.predict: decoded by
+    a DataLoader while the model runs, `batch_size` frames at a time) and assign track ids in place, in order."""
+    from zoo.data.predict import predict_files
 
     check_trackable(model.spec)
-    fps, frames, video = frames_of(source, every)
-    if getattr(model, "device", None) is not None and model.device.type == "cuda" and takes_device_images(model):
-        frames = _device_frames(source, every, model.device, video, frames)
+    files = track_inputs(source, every)
+    video = Path(source).is_file()  # track_inputs let only a video file through
     tracker = Tracker(config)
     run = TrackRun()
     writer, out = None, Path(out_dir) if out_dir is not None else None
     start = time.perf_counter()
     try:
-        for name, frame in frames:
-            result = model.predict(frame, **predict_options)
-            result.source = name
+        for p in predict_files(model, files, batch_size, every, predict_options):
+            if p.error is not None:
+                raise InputError(p.error)
+            result = p.result
             t0 = time.perf_counter()
             items, boxes, kps, vis = objects(result)
             for item, tid in zip(items, tracker.update(boxes, kps, vis)):
@@ -129,8 +127,9 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
             run.association_seconds += time.perf_counter() - t0
             run.results.append(result)
             if out is not None:
-                drawn = np.asarray(draw_tracks(result, frame, tracker.trails()))
-                writer = _write(out, source, name, drawn, video, fps / max(1, every), writer, model.spec.name)
+                drawn = np.asarray(draw_tracks(result, p.image, tracker.trails()))
+                fps = (p.fps or 10.0) / max(1, every)
+                writer = _write(out, source, p.source, drawn, video, fps, writer, model.spec.name)
     finally:
         if writer is not None:
             writer.release()
@@ -141,27 +140,6 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
     if out is not None:
         run.output = str(out / f"{Path(source).stem}.{model.spec.name}.mp4") if video else str(out)
     return run
-
-
-def _device_frames(source: str | Path, every: int, device: Any, video: bool,
-                   frames: Iterator[tuple[str, np.ndarray]]) -> Iterator[tuple[str, Any]]:
-    """The frames of frames_of, decoded by a DataLoader worker while the GPU runs the previous one and handed
-    over as uint8 3xHxW images on the device (zoo.data.loader)."""
-    from zoo.data.loader import image_batches, video_batches
-    from zoo.images import expand_inputs
-
-    if hasattr(frames, "close"):
-        frames.close()  # replaced by the loader's own reader
-    if video:
-        _, batches = video_batches(source, 1, device, every)
-    else:
-        files = expand_inputs([str(source)])
-        batches = image_batches(files[::max(1, every)], 1, device)
-    for batch in batches:
-        for item in batch:
-            if item.error is not None:
-                raise InputError(item.error)
-            yield str(item.name), item.image  # predict takes it as it is; drawing reads it back (load_image)
 
 
 def _write(out: Path, source: str | Path, name: str, drawn: np.ndarray, video: bool, fps: float, writer: Any,
