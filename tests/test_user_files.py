@@ -179,3 +179,11 @@ def test_every_writer_keeps_a_users_files(command: str, cached_resnet18: None, i
     if command != "publish":  # publish refuses a folder it did not write (the folder is uploaded whole)
         assert code == 0, err
         assert len(list(out.iterdir())) > 2  # it did write its own files beside the user's
+
+
+def test_export_metadata_names_classes_as_predictions_do() -> None:
+    from zoo.runtimes.export import _labels
+
+    labels = _labels(zoo.build("yolov3-tiny"))
+    assert labels is not None and labels[3] == "motorcycle" and "motorbike" not in labels  # Darknet's coco80 row
+    assert _labels(zoo.build("resnet18"))[:2] == ["tench", "goldfish"]  # not COCO: the label set's own names

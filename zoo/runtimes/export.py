@@ -144,11 +144,13 @@ def _labels(model: Any) -> list[str] | None:
     if not model.spec.categories:
         return None
     try:
-        from zoo.categories import categories
+        from zoo.categories import categories, coco_class
 
-        return list(categories(model.spec.categories, model.registry))
+        labels = tuple(categories(model.spec.categories, model.registry))
     except Exception:
         return None
+    # the names predictions use: COCO classes by their canonical names (Darknet's 'motorbike' is 'motorcycle')
+    return [(coco_class(labels, i) or (0, name))[1] for i, name in enumerate(labels)]
 
 
 def _shape_spec(leaves: list[torch.Tensor], dynamic_batch: bool) -> list[list[int | None]]:
