@@ -134,6 +134,8 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
                          "--backend/--precision, not both")
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
         files = collect_inputs(list(inputs), recursive, Path(tmp))
+        if opts.get("compare"):  # every image is compared with the first one: one predict call, not one per batch
+            batch_size = max(batch_size, len(files))
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
                          precision=precision, threads=threads)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
