@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 
@@ -192,7 +192,7 @@ def size_error(name: str, batch: Any, exc: BaseException, hw: tuple[int, int] | 
         hw = (int(shape[-2]), int(shape[-1])) if shape is not None and len(shape) >= 2 else None
     size = f"a {hw[0]}x{hw[1]} input" if hw else "this input size"
     why = text.strip().splitlines()[0]
-    return InputError(f"{name} cannot take {size} (torch: {why}); use a larger --size, or the model's own")
+    return ArgumentError("size", f"{name} cannot take {size} (torch: {why}); use a larger {{}}, or the model's own")
 
 
 def square_size(size: int | Sequence[int]) -> tuple[int, int]:

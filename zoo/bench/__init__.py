@@ -8,7 +8,8 @@
 Modules: config (BenchConfig), targets (names/patterns/task -> models), prepare (build, fuse, channels_last,
 compile; public for scripts in benchmarks/), rows (timing one row), protocol (timing calls), memory (peak
 memory), flops (FLOP counting and matmul peak), env (fingerprint), notes (how each number was measured),
-progress (the bar), report (dataclasses, JSON/CSV, compare), plot (matplotlib), runner (the loop).
+progress (what a run reports as it goes; the CLI draws the bar), report (dataclasses, JSON/CSV, compare),
+plot (matplotlib), runner (the loop).
 Rendering tables is the CLI's job (zoo.cli.bench_render); device names are zoo.devices'.
 """
 

@@ -1,4 +1,5 @@
-"""The harness's progress bar: rich, on stderr, redrawn only between rows (no refresh thread while timing)."""
+"""What the harness reports as it runs (rows done, what it is doing now). The library draws nothing: this base
+class ignores every call, and `zoo bench` passes a subclass that draws a bar (zoo.cli.bench_progress)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,22 @@ from typing import Any
 
 
 class BenchProgress:
-    """A rich progress bar on stderr that only redraws between rows (no refresh thread while timing)."""
+    """Called between rows only (never while timing): start(total rows), describe(what runs now), advance(rows)."""
 
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled
-        self.total = total
-        self._p: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> BenchProgress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                               TimeElapsedColumn(), console=Console(stderr=True), auto_refresh=False,
-                               transient=True)
-            self._p.__enter__()
-            self._task = self._p.add_task("zoo bench", total=self.total)
-            self._p.refresh()
-        return self
+    def start(self, total: int) -> None:
+        """The run has `total` rows."""
 
     def describe(self, text: str) -> None:
-        if self._p is not None:
-            self._p.update(self._task, description=text)
-            self._p.refresh()
+        """What the harness does now ("resnet50: building", "resnet50 bs=8 forward")."""
 
     def advance(self, n: int = 1) -> None:
-        if self._p is not None:
-            self._p.advance(self._task, n)
-            self._p.refresh()
+        """`n` more rows are done."""
+
+    def close(self) -> None:
+        """The run ended (normally or not)."""
+
+    def __enter__(self) -> BenchProgress:
+        return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._p is not None:
-            self._p.__exit__(*exc)
+        self.close()

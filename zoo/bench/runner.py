@@ -40,7 +40,7 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
           warmup: int = DEFAULT_WARMUP, iters: int | None = None, time_budget: float | None = None,
           threads: int | None = None, input_size: int | Sequence[int] | None = None, task: str | None = None,
           e2e: bool = True, flops: bool = True, memory: bool = True, weights: str = "auto",
-          compile_mode: str | None = None, progress: bool = False, backends: Sequence[str] | str | None = None,
+          compile_mode: str | None = None, progress: BenchProgress | None = None, backends: Sequence[str] | str | None = None,
           precisions: Sequence[str] | str | None = None, parity_image: str | None = None) -> BenchReport:
     """Benchmark models (names, patterns, ZooModel objects, or every model of `task`) -> BenchReport.
 
@@ -52,6 +52,7 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
     `backends` ("torch,onnxruntime" or "all" or a list) and `precisions` (several, or "all") run every
     (backend, precision) pair with a parity column against torch fp32 (zoo.bench.backends); detectors compare
     their detections on `parity_image` (default: the bundled sample photo).
+    `progress` (a zoo.bench.progress.BenchProgress) is told the rows as they finish; the library draws nothing.
     """
     from zoo.bench.backends import parse_backends, parse_precisions
 
@@ -87,7 +88,7 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
             torch.set_num_threads(old_threads)
 
 
-def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress: bool) -> BenchReport:
+def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, progress: BenchProgress | None) -> BenchReport:
     env = collect_env(str(dev), cfg.precision)
     report = BenchReport(env=env, config={**dataclasses.asdict(cfg), "device": str(dev)})
     report.notes.extend(protocol_notes(cfg, dev))
@@ -107,7 +108,9 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, show_progress:
         n_rows = len(targets) * rows_per_model(cfg)
     else:
         n_rows = len(targets) * len(cfg.batch_sizes) * (2 if cfg.e2e else 1)
-    with BenchProgress(show_progress, n_rows) as bar:
+    bar = progress if isinstance(progress, BenchProgress) else BenchProgress()  # False/None: reports go nowhere
+    bar.start(n_rows)
+    with bar:
         for target in targets:
             label = target if isinstance(target, str) else target.spec.name
             bar.describe(f"{label}: building")

@@ -91,6 +91,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
     throughput, memory, MACs and achieved FLOP/s per batch size, plus end-to-end rows."""
     from zoo.bench.report import BenchReport, compare
     from zoo.bench.runner import bench
+    from zoo.cli.bench_progress import RichBenchProgress
     from zoo.cli.bench_render import render_comparison, render_report
     from zoo.cli.output import console
 
@@ -134,7 +135,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
                    channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
                    time_budget=time_budget, threads=threads, input_size=_size(input_size), task=task,
                    e2e=not no_e2e, flops=not no_flops, weights=weights, compile_mode=compile_mode,
-                   progress=not quiet)
+                   progress=None if quiet else RichBenchProgress())
     stdout_taken = "-" in (json_path, csv_path)
     if optimize:
         from zoo.bench.optimize import add_optimize_rows

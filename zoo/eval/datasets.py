@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, at_least, first_line
+from zoo.errors import ArgumentError, InputError, at_least, first_line
 from zoo.images import IMAGE_SUFFIXES
 
 
@@ -59,13 +59,14 @@ def find_coco(root: Path, split: str | None = None) -> tuple[Path, Path]:
         found = [p for p in found if p.stem == f"instances_{split}"]
     if not found:
         what = f"annotations/instances_{split}.json" if split else "annotations/instances_*.json"
-        raise InputError(f"{root}: no {what} (a COCO-format folder holds annotations/instances_<split>.json "
-                         "and the images; or pass --ann FILE --images DIR)")
+        raise ArgumentError(("ann", "images"), f"{root}: no {what} (a COCO-format folder holds "
+                                               "annotations/instances_<split>.json and the images; or pass {} FILE "
+                                               "with {} DIR)")
     if len(found) > 1:
         vals = [p for p in found if "val" in p.stem]
         if len(vals) != 1:
             names = ", ".join(p.stem.removeprefix("instances_") for p in found)
-            raise InputError(f"{root}: several annotation files ({names}); choose one with --split")
+            raise ArgumentError("split", f"{root}: several annotation files ({names}); choose one with {{}}")
         found = vals
     ann = found[0]
     split_name = ann.stem.removeprefix("instances_")

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from zoo.errors import ExportError, InputError, disk_error, first_line
+from zoo.errors import ArgumentError, ExportError, InputError, disk_error, first_line
 from zoo.fsutil import sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
@@ -457,7 +457,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     if getattr(model, "export_refusal", None):  # a family's own one line: why its forward cannot be one graph
         raise ExportError(f"{model.spec.name}: {model.export_refusal}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise InputError(f"--batch must be at least 1, got {batch}")
+        raise ArgumentError("batch", f"{{}} must be at least 1, got {batch}")
     if model.device.type != "cpu":
         raise InputError(f"{model.spec.name} is on {model.device}: export runs on the CPU (load with device='cpu')")
     model.eval()
