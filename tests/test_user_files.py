@@ -128,3 +128,62 @@ def test_cache_lists_and_removes_every_byte_under_exports(zoo_home: Path, capsys
     code, out, _ = zoo_in_process(capsys, "cache", "rm", "--exports", "alexnet")
     assert code == 0 and str(compiled) in out
     assert list((zoo_home / "exports").iterdir()) == []
+
+
+@pytest.fixture
+def tiny_images(tmp_path: Path) -> Path:
+    """Eight 40x48 images (training data, tracking frames)."""
+    import numpy as np
+    from PIL import Image
+
+    root = tmp_path / "tiny"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(root / f"f{i}.png")
+    return root
+
+
+# Every command that writes where --out, --json, --csv, --plot or --dir says (OUT: the user's folder, IMG: a
+# photo, FRAMES: a folder of images). Each is run at its smallest setting; what it writes may differ, but the
+# user's files must be there afterwards.
+WRITERS = {
+    "predict": ["predict", "resnet18", "IMG", "--random-init", "--size", "32", "--out", "OUT"],
+    "track": ["track", "yolov3-tiny", "FRAMES", "--random-init", "--out", "OUT"],
+    "generate": ["generate", "dcgan-64", "--random-init", "--n", "2", "--out", "OUT"],
+    "export": ["export", "resnet18", "--format", "torchscript", "--random-init", "--size", "32", "--no-check",
+               "--out", "OUT"],
+    "publish": ["publish", "resnet18", "--repo-id", "me/r18", "--dry-run", "--out", "OUT"],
+    "bench": ["bench", "resnet18", "--random-init", "--size", "32", "--iters", "1", "--warmup", "0", "--no-e2e",
+              "--no-flops", "-q", "--device", "cpu", "--json", "OUT/r.json", "--csv", "OUT/r.csv",
+              "--plot", "OUT/r.png"],
+    "plugin new": ["plugin", "new", "zoo-walkers", "--dir", "OUT"],
+    "train": ["train", "dcgan-64", "--data", "FRAMES", "--out", "OUT", "--epochs", "1", "--batch-size", "8",
+              "--workers", "0", "--force"],
+    "stylize": ["stylize", "IMG", "IMG", "--size", "16", "--steps", "1", "--out", "OUT/s.png"],
+    "dream": ["dream", "IMG", "--model", "resnet18", "--layer", "layer2", "--octaves", "1", "--steps", "1",
+              "--size", "32", "--out", "OUT/d.png"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_every_writer_keeps_a_users_files(command: str, cached_resnet18: None, images: list[Path],
+                                          tiny_images: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = user_folder(tmp_path / "mine")
+    args = [a.replace("OUT", str(out)).replace("IMG", str(images[0])).replace("FRAMES", str(tiny_images))
+            for a in WRITERS[command]]
+    code, _, err = zoo_in_process(capsys, *args)
+    assert "Traceback" not in err and code in (0, 2), err
+    assert untouched(out), f"zoo {command} changed the user's files"
+    if command != "publish":  # publish refuses a folder it did not write (the folder is uploaded whole)
+        assert code == 0, err
+        assert len(list(out.iterdir())) > 2  # it did write its own files beside the user's
+
+
+def test_export_metadata_names_classes_as_predictions_do() -> None:
+    from zoo.runtimes.export import _labels
+
+    labels = _labels(zoo.build("yolov3-tiny"))
+    assert labels is not None and labels[3] == "motorcycle" and "motorbike" not in labels  # Darknet's coco80 row
+    assert _labels(zoo.build("resnet18"))[:2] == ["tench", "goldfish"]  # not COCO: the label set's own names

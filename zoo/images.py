@@ -305,3 +305,19 @@ def read_video(path: str | os.PathLike[str], every: int = 1) -> tuple[float, Any
             cap.release()
 
     return fps, frames()
+
+
+def check_image_out(path: str | os.PathLike[str], flag: str = "--out") -> Path:
+    """An output image path Pillow can write (its extension names a format Pillow saves), in an existing
+    folder: checked before minutes of work, not after them."""
+    from PIL import Image
+
+    from zoo.fsutil import check_out_file
+
+    path = check_out_file(path, flag)
+    Image.init()
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise InputError(f"{flag} {path}: cannot write a '{path.suffix or '(no extension)'}' image "
+                         "(use .png, .jpg, .webp, .bmp or .tif)")
+    return path

@@ -26,6 +26,7 @@ class TrainRequest:
     sample_every: int = 500  # steps between samples / intermediate outputs (0: once per epoch)
     resume: Path | None = None  # a run folder written by the same trainer
     weights: Path | None = None  # start the model from these weights
+    force: bool = False  # start a new run in an `out` folder that already holds files (an earlier run's)
 
 
 def trainer_for(name: str, registry: Registry | None = None) -> tuple[ModelSpec, Any]:

@@ -40,8 +40,8 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
     """Repaint CONTENT in the style of STYLE (Gatys et al. on VGG-19: content conv4_2, style conv1_1..conv5_1)."""
     from zoo.devices import resolve_device
     from zoo.errors import InputError
-    from zoo.images import load_image
-    from zoo_art.style import stylize
+    from zoo.images import check_image_out, load_image
+    from zoo_art.style import check_style_size, check_weights, output_size, stylize
 
     resolve_device(device)  # an unusable --device: one line before the progress bar
     for path in (content, style):
@@ -49,7 +49,10 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
     for flag, value in (("--size", size), ("--steps", steps), ("--save-every", save_every)):
         if value is not None and value <= 0:
             raise InputError(f"{flag} must be positive, got {value}")
-    out = out or Path(f"{Path(content).stem}.stylized.png")
+    check_weights(style_weight, content_weight, tv_weight)
+    h, w = load_image(content).shape[:2]
+    check_style_size(output_size(h, w, size))  # VGG-19's pools need 16 px a side: said now, not by torch later
+    out = check_image_out(out or Path(f"{Path(content).stem}.stylized.png"))
     progress, task = _progress(steps, "stylize")
 
     def step(i: int, losses: object) -> None:
@@ -60,7 +63,6 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
         result = stylize(content, style, size=size, steps=steps, style_weight=style_weight,
                          content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer, device=device,
                          seed=seed, save_every=save_every, save_to=out, callback=step, warn=_warn)
-    out.parent.mkdir(parents=True, exist_ok=True)
     result.pil().save(out)
     last = result.losses[-1]
     click.echo(f"wrote {out} ({result.image.shape[2]}x{result.image.shape[1]}, {len(result.losses)} steps, "
@@ -85,10 +87,10 @@ def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octa
     """DeepDream IMAGE: amplify what LAYER of MODEL sees, octave by octave."""
     import zoo
     from zoo.errors import InputError
-    from zoo.images import load_image
-    from zoo_art.dream import dream, load_classifier, octave_sizes, resolve_layer
+    from zoo.images import check_image_out, load_image
+    from zoo_art.dream import capped_size, check_octaves, dream, load_classifier, octave_sizes, resolve_layer
 
-    load_image(image)
+    h, w = load_image(image).shape[:2]
     octave_sizes(1, 1, octaves)  # bad numbers, images, models and layers: one line before any work
     for flag, value in (("--steps", steps), ("--size", size)):
         if value is not None and value <= 0:
@@ -98,9 +100,10 @@ def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octa
     spec = zoo.get_spec(model)
     if spec.task != "classification":
         raise InputError(f"{model} is a {spec.task} model; dream needs a classifier (e.g. googlenet, vgg16, resnet50)")
+    out = check_image_out(out or Path(f"{Path(image).stem}.dream.png"))
     net = load_classifier(model, device, _warn)
     resolve_layer(net.net, layer)
-    out = out or Path(f"{Path(image).stem}.dream.png")
+    check_octaves(net, octave_sizes(*capped_size(h, w, size), octaves, octave_scale))
     progress, task = _progress(steps * octaves, "dream")
 
     def step(i: int, norm: float) -> None:
@@ -109,7 +112,6 @@ def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octa
     with progress:
         result = dream(image, net, layer, octaves=octaves, steps=steps, octave_scale=octave_scale, size=size,
                        device=device, seed=seed, callback=step, warn=_warn)
-    out.parent.mkdir(parents=True, exist_ok=True)
     result.pil().save(out)
     click.echo(f"wrote {out} (octaves {', '.join(f'{h}x{w}' for h, w in result.sizes)}; {layer} rms "
                f"{result.norms[0]:.4g} -> {result.norms[-1]:.4g}; {result.seconds:.1f} s; weights: {result.weights})",

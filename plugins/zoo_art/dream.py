@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.devices import resolve_device
-from zoo.errors import InputError
+from zoo.errors import InputError, first_line
 
 OCTAVE_SCALE = 1.4  # deepdream.ipynb defaults: octave_n=4, octave_scale=1.4, iter_n=10, step_size=1.5, jitter=32
 STEP_SIZE = 1.5 / 255 * 4  # the notebook's 1.5 in 0..255 Caffe units, here in normalised units (std ~0.25)
@@ -49,6 +49,26 @@ def octave_sizes(h: int, w: int, octaves: int, scale: float = OCTAVE_SCALE) -> l
     if octaves <= 0:
         raise InputError(f"--octaves must be positive, got {octaves}")
     return [(max(1, round(h / scale ** k)), max(1, round(w / scale ** k))) for k in range(octaves - 1, -1, -1)]
+
+
+def capped_size(h: int, w: int, size: int | None) -> tuple[int, int]:
+    """(h, w) shrunk so that the longer side is at most `size` (what `dream` works on)."""
+    if size is None or max(h, w) <= size:
+        return h, w
+    s = size / max(h, w)
+    return round(h * s), round(w * s)
+
+
+def check_octaves(model: Any, sizes: list[tuple[int, int]]) -> None:
+    """One forward at the smallest octave (cheap: it is the smallest) so that a network that cannot take it
+    is one line before any work, not torch's 'Output size is too small' after some."""
+    h, w = sizes[0]
+    try:
+        with torch.no_grad():
+            model.net(torch.zeros(1, 3, h, w, device=model.device))
+    except RuntimeError as e:
+        raise InputError(f"the smallest octave would be {h}x{w}, too small for {model.spec.name} "
+                         f"({first_line(e)}); use fewer --octaves or a larger --size") from None
 
 
 @dataclass
@@ -100,8 +120,7 @@ def dream(image: Any, model: Any = "googlenet", layer: str = "inception4c", octa
     arr = load_image(image)
     base = torch.from_numpy(np.array(arr)).permute(2, 0, 1).unsqueeze(0).float().div(255).to(device)
     if size is not None and max(base.shape[-2:]) > size:
-        s = size / max(base.shape[-2:])
-        base = F.interpolate(base, size=(round(base.shape[2] * s), round(base.shape[3] * s)), mode="bilinear",
+        base = F.interpolate(base, size=capped_size(base.shape[2], base.shape[3], size), mode="bilinear",
                              align_corners=False, antialias=True)
     inp = zm.spec.input
     mean = torch.tensor(inp.mean or (0.0, 0.0, 0.0), device=device).view(1, 3, 1, 1)
@@ -109,6 +128,7 @@ def dream(image: Any, model: Any = "googlenet", layer: str = "inception4c", octa
     lo, hi = (0 - mean) / std, (1 - mean) / std
     x0 = (base - mean) / std
     sizes = octave_sizes(x0.shape[2], x0.shape[3], octaves, octave_scale)
+    check_octaves(zm, sizes)
     bases = [F.interpolate(x0, size=hw, mode="bilinear", align_corners=False) if hw != tuple(x0.shape[-2:]) else x0
              for hw in sizes]
     captured: dict[str, torch.Tensor] = {}

@@ -155,6 +155,31 @@ class StyleObjective(nn.Module):
         return total, Losses(total.item(), lc.item(), ls.item(), tv.item())
 
 
+MIN_SIDE = 16  # VGG-19's conv5_1 (a style layer) sits after four 2x2 max-pools: 16 px make it 1x1
+
+
+def output_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """(h, w) scaled so that the longer side is `size` (aspect kept)."""
+    s = size / max(h, w)
+    return (max(1, round(h * s)), max(1, round(w * s)))
+
+
+def check_style_size(hw: tuple[int, int]) -> None:
+    if min(hw) < MIN_SIDE:
+        raise InputError(f"the image would be {hw[0]}x{hw[1]}: VGG-19's style layers need at least {MIN_SIDE} pixels "
+                         "a side; give a larger --size")
+
+
+def check_weights(style_weight: float, content_weight: float, tv_weight: float) -> None:
+    """Loss weights are finite and at least 0 (a negative style weight pushes away from the style)."""
+    import math
+
+    for flag, value in (("--style-weight", style_weight), ("--content-weight", content_weight),
+                        ("--tv-weight", tv_weight)):
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(f"{flag} must be at least 0, got {value}")
+
+
 def load_resized(image: Any, size: int | tuple[int, int], device: torch.device) -> torch.Tensor:
     """An image -> [1, 3, h, w] in [0, 1]; an int size is the longer side (aspect kept), a pair is (h, w)."""
     from zoo.images import load_image
@@ -162,9 +187,7 @@ def load_resized(image: Any, size: int | tuple[int, int], device: torch.device) 
     arr = load_image(image)
     t = torch.from_numpy(np.array(arr)).permute(2, 0, 1).unsqueeze(0).float().div(255)
     if isinstance(size, int):
-        h, w = arr.shape[:2]
-        s = size / max(h, w)
-        size = (max(1, round(h * s)), max(1, round(w * s)))
+        size = output_size(*arr.shape[:2], size)
     if tuple(t.shape[-2:]) != tuple(size):
         t = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
     return t.to(device)
@@ -209,12 +232,14 @@ def stylize(content: Any, style: Any, size: int = 512, steps: int = 300, style_w
         raise InputError(f"unknown optimizer '{optimizer}' ({', '.join(OPTIMIZERS)})")
     if save_every is not None and save_every <= 0:
         raise InputError(f"--save-every must be positive, got {save_every}")
+    check_weights(style_weight, content_weight, tv_weight)
     device = resolve_device(device)  # "auto": cuda when available
     source = "given"
     if features is None:
         features, source = vgg19_features(device, warn)
     torch.manual_seed(seed)
     c = load_resized(content, size, device)
+    check_style_size(tuple(c.shape[-2:]))
     s = load_resized(style, tuple(c.shape[-2:]), device)
     extractor = FeatureExtractor(features, tuple(content_layers) + tuple(style_layers)).to(device)
     objective = StyleObjective(extractor, c, s, content_layers, style_layers, content_weight, style_weight, tv_weight)

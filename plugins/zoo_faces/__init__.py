@@ -14,7 +14,9 @@ def zoo_register_tasks(register: Any) -> None:
 
     compare = TaskOption("compare", "bool", "face models: find each image's largest face (mtcnn), align and embed it, "
                          "and give its distance to the first image with a same-person verdict")
-    threshold = TaskOption("threshold", "float", "same-person L2 distance for --compare (default: the model's)")
+    # unit-length embeddings lie at L2 distance 0 to 2 of each other: a threshold outside (0, 2] decides nothing
+    threshold = TaskOption("threshold", "float", "same-person L2 distance for --compare, in [0, 2] (default: the "
+                           "model's)", low=0.0, high=2.0)
     register(name="embedding", description="image -> unit-length embedding vector (distances compare identities)",
              result="zoo_faces.results:EmbeddingResult", options=[*IMAGE_OPTIONS, compare, threshold],
              answers="embedding", hub_tag="image-feature-extraction")

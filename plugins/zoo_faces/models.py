@@ -11,11 +11,12 @@ import torch
 
 from zoo.errors import InputError, SpecError
 from zoo.images import load_image
-from zoo.model import ZooModel, as_image_list, source_of, square_size, with_source
+from zoo.model import ZooModel, as_image_list, square_size, with_source
 from zoo.ops.resize import ImageMeta
 from zoo.spec import ModelSpec
 from zoo.tasks.detection import Detection, DetectionResult, Detector
 from zoo_faces import mtcnn
+from zoo_faces.inception_resnet_v1 import EMBEDDING_DIM
 from zoo_faces.results import EmbeddingResult, FaceComparison, l2_distance
 
 FACE_LABEL = "face"
@@ -92,6 +93,7 @@ class FaceDetector(Detector):
 @dataclass(frozen=True)
 class FaceMeta(ImageMeta):
     box: list[float] | None = None  # the face that was cropped (compare mode)
+    error: str | None = None  # compare mode: why this image has no embedding ("no face found")
 
 
 class FaceEmbedder(ZooModel):
@@ -125,16 +127,20 @@ class FaceEmbedder(ZooModel):
         crops, metas = [], []
         for item in as_image_list(images):
             image = load_image(item)
-            name = source_of(item) or "image"
             face = largest_face(self.detector().predict(image))
-            if face is None:
-                raise InputError(f"{name}: no face found")
+            if face is None:  # this image gets a result saying so; the others are still compared
+                metas.append(with_source(FaceMeta(image.shape[:2], (FACE_SIZE, FACE_SIZE), error="no face found"),
+                                         item))
+                continue
             crops.append(extract_face(image, face.box))
             metas.append(with_source(FaceMeta(image.shape[:2], (FACE_SIZE, FACE_SIZE), box=face.box), item))
-        batch = torch.stack([torch.tensor(c).permute(2, 0, 1).float() for c in crops])
+        batch = torch.stack([torch.tensor(c).permute(2, 0, 1).float() for c in crops]) if crops else \
+            torch.zeros(0, 3, FACE_SIZE, FACE_SIZE)  # no face in any image: each result says so
         return self.normalize(batch), metas
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        if batch.shape[0] == 0:  # the network's flatten cannot take an empty batch
+            return batch.new_zeros((0, EMBEDDING_DIM))
         return self.net(batch)
 
     def postprocess(self, raw: torch.Tensor, metas: list[ImageMeta], compare: bool = False,
@@ -142,13 +148,16 @@ class FaceEmbedder(ZooModel):
         """Embeddings -> results; in compare mode each also gets its distance to the first one and a verdict."""
         if threshold is not None and not compare:
             raise InputError("--threshold applies to --compare")
-        out = [EmbeddingResult(m.source, tuple(m.orig_size), e.tolist(), getattr(m, "box", None))
-               for e, m in zip(raw.float().cpu(), metas)]
+        rows = iter(raw.float().cpu())
+        out = [EmbeddingResult(m.source, tuple(m.orig_size), error=m.error) if getattr(m, "error", None) else
+               EmbeddingResult(m.source, tuple(m.orig_size), next(rows).tolist(), getattr(m, "box", None))
+               for m in metas]
         if compare:
             limit = float(self.threshold if threshold is None else threshold)
-            for r in out:
-                r.reference, r.threshold = out[0].source, limit
-                r.distance = l2_distance(out[0].embedding, r.embedding)
+            found = [r for r in out if r.error is None]  # the first image with a face is the reference
+            for r in found:
+                r.reference, r.threshold = found[0].source, limit
+                r.distance = l2_distance(found[0].embedding, r.embedding)
                 r.same = r.distance < limit
         return out
 
@@ -189,6 +198,9 @@ def compare(a: Any, b: Any, embedder: FaceEmbedder | None = None, detector: Face
     if detector is not None:
         embedder._detector = detector
     first, second = embedder.predict([a, b], compare=True, threshold=threshold)
+    for r in (first, second):
+        if r.error is not None:
+            raise InputError(f"{r.source or 'image'}: {r.error}")
     return FaceComparison(first, second, float(second.distance), float(threshold), bool(second.same))
 
 

@@ -19,8 +19,11 @@ class EmbeddingResult(Result):
     distance: float | None = None  # L2 distance to the reference's embedding
     same: bool | None = None  # distance < threshold
     threshold: float | None = None
+    error: str | None = None  # why there is no embedding (compare mode: "no face found")
 
     def to_json(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"source": self.source, "image_size": list(self.image_size), "error": self.error}
         out: dict[str, Any] = {"source": self.source, "image_size": list(self.image_size),
                                "embedding": [round(float(v), 6) for v in self.embedding]}
         if self.box is not None:
@@ -31,6 +34,8 @@ class EmbeddingResult(Result):
         return out
 
     def rows(self) -> tuple[list[str], list[list[Any]]]:
+        if self.error is not None:
+            return ["error"], [[self.error]]
         head = ", ".join(f"{v:+.3f}" for v in self.embedding[:4])
         norm = math.sqrt(sum(v * v for v in self.embedding))
         cols, row = ["dim", "norm", "first values"], [len(self.embedding), f"{norm:.3f}", head + ", …"]

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.devices import resolve_device
-from zoo.errors import InputError
+from zoo.errors import InputError, first_line
 from zoo.fsutil import atomic_path
 from zoo.images import IMAGE_SUFFIXES
 
@@ -54,6 +54,7 @@ class TrainConfig:
     sample_every: int = 500  # steps between sample grids (and one at the end of every epoch)
     resume: Path | None = None
     weights: Path | None = None  # start G from these weights (a fresh D)
+    force: bool = False  # start over in an `out` folder that already holds files
     model: str = "dcgan-64"
 
 
@@ -70,15 +71,41 @@ class StepLog:
 # ------------------------------------------------------------------ data
 
 
-def image_files(folder: Path) -> list[Path]:
-    """Every image under `folder` (recursively, sorted); an empty or image-less folder is an InputError."""
+def image_files(folder: Path, warn: Callable[[str], None] | None = None) -> list[Path]:
+    """Every readable image under `folder` (recursively, sorted); a file with an image extension that Pillow
+    cannot open is skipped with a warning (as `zoo predict` reports it), not a DataLoader worker's traceback
+    later. An empty or image-less folder is an InputError."""
+    from PIL import Image
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"--data {folder}: no such folder")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = []
+    for p in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+        try:
+            with Image.open(p):  # the header only: cheap for thousands of files
+                files.append(p)
+        except Exception as e:  # Pillow raises several types for junk; each is one warning
+            if warn is not None:
+                warn(f"{p}: not a readable image ({first_line(e)}); skipped")
     if not files:
-        raise InputError(f"--data {folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise InputError(f"--data {folder}: the folder holds no readable images "
+                         f"({', '.join(sorted(IMAGE_SUFFIXES))})")
     return files
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Counts in range and the output folder free, before anything is created."""
+    for flag, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
+                             ("--workers", cfg.workers, 0), ("--sample-every", cfg.sample_every, 0)):
+        if value < low:
+            raise InputError(f"{flag} must be at least {low}, got {value}")
+    out = Path(cfg.out)
+    if cfg.resume is None and not cfg.force and out.is_dir() and any(out.iterdir()):
+        earlier = (out / OPTIMIZER_FILE).is_file()
+        what = "holds an earlier run" if earlier else "is not empty"
+        hint = f"--resume {out} to continue it, " if earlier else ""
+        raise InputError(f"--out {out} {what}: {hint}--force to start a new run there, or another --out")
 
 
 class ImageFolder(torch.utils.data.Dataset):
@@ -193,12 +220,12 @@ def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
     from zoo.eval.dist import setup
     from zoo_gan.dcgan import DCGANDiscriminator, weights_init
 
-    files = image_files(cfg.data)  # bad input is reported before anything is created
-    if cfg.epochs < 1:
-        raise InputError(f"--epochs must be at least 1, got {cfg.epochs}")
-    if cfg.batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {cfg.batch_size}")
+    check_config(cfg)  # bad input is reported before anything is created
+    files = image_files(cfg.data, _warn)
     ckpt = load_checkpoint(cfg.resume) if cfg.resume is not None else None
+    if ckpt is not None and ckpt.epoch >= cfg.epochs:
+        raise InputError(f"--resume {cfg.resume}: the run has {ckpt.epoch} epochs already; give --epochs above "
+                         f"{ckpt.epoch} to train more")
     dist, device = setup(str(resolve_device(cfg.device)), auto=str(cfg.device).strip().lower() in ("", "auto"))
     try:
         dev = torch.device(device)
@@ -240,30 +267,48 @@ def train(cfg: TrainConfig, log: Callable[[StepLog], None] | None = None,
         if dist.main:
             (cfg.out / "samples").mkdir(parents=True, exist_ok=True)
         bar = _Progress(progress and dist.main, total=(cfg.epochs - epoch0) * len(loader))
-        t0, seen, last = time.perf_counter(), 0, None
-        for epoch in range(epoch0, cfg.epochs):
-            sampler.set_epoch(epoch)
-            for real in loader:
-                real = real.to(dev, non_blocking=True)
-                last = _step(g_run, d_run, opt_g, opt_d, real, model.latent_dim, dev, d)
-                step += 1
-                seen += real.shape[0] * dist.world_size
-                log_row = StepLog(step, epoch, *last)
-                if log is not None and dist.main:
-                    log(log_row)
-                bar.update(log_row)
-                if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
+        t0, seen, last, step0 = time.perf_counter(), 0, None, step
+        epoch = epoch0
+        try:
+            for epoch in range(epoch0, cfg.epochs):
+                sampler.set_epoch(epoch)
+                for real in loader:
+                    real = real.to(dev, non_blocking=True)
+                    last = _step(g_run, d_run, opt_g, opt_d, real, model.latent_dim, dev, d)
+                    step += 1
+                    seen += real.shape[0] * dist.world_size
+                    log_row = StepLog(step, epoch, *last)
+                    if log is not None and dist.main:
+                        log(log_row)
+                    bar.update(log_row)
+                    if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
+                        _sample(g, fixed, cfg.out, step)
+                if dist.main:
                     _sample(g, fixed, cfg.out, step)
-            if dist.main:
-                _sample(g, fixed, cfg.out, step)
-                save_checkpoint(cfg.out, g, d, opt_g, opt_d, step, epoch + 1, cfg)
+                    save_checkpoint(cfg.out, g, d, opt_g, opt_d, step, epoch + 1, cfg)
+        except KeyboardInterrupt:  # Ctrl-C: keep what was learnt; --resume redoes the unfinished epoch
+            bar.close()
+            if dist.main and step > step0:
+                save_checkpoint(cfg.out, g, d, opt_g, opt_d, step, epoch, cfg)
+                _warn(f"interrupted at step {step} (epoch {epoch + 1}): checkpoint saved; continue with "
+                      f"--resume {cfg.out}")
+            raise
         bar.close()
         elapsed = time.perf_counter() - t0
-        return {"steps": step, "epochs": cfg.epochs, "images_per_s": seen / elapsed if elapsed > 0 else math.nan,
+        return {"steps": step, "steps_run": step - step0, "epochs": cfg.epochs, "epochs_run": cfg.epochs - epoch0,
+                "from_epoch": epoch0, "images_per_s": seen / elapsed if elapsed > 0 and seen else math.nan,
                 "world_size": dist.world_size, "out": str(cfg.out), "weights": str(cfg.out / GENERATOR_FILE),
                 "last": None if last is None else dict(zip(("loss_d", "loss_g", "d_x", "d_g_z"), last))}
     finally:
         dist.close()
+
+
+def _warn(msg: str) -> None:
+    import os
+    import sys
+
+    if os.environ.get("RANK", "0") == "0":  # under torchrun: said once, by rank 0
+        print(f"warning: {msg}", file=sys.stderr)
 
 
 def _step(g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,

@@ -25,6 +25,7 @@ from zoo.images import load_image
 from zoo.model import as_image_list, square_size, with_source
 from zoo.ops.heatmaps import area_resize_matrix, crop_matrix, cubic_resize_matrix, lanczos4_resize_matrix
 from zoo.ops.resize import ImageMeta
+from zoo.tasks.catalog import TaskOption
 from zoo.tasks.keypoints import KeypointModel, KeypointResult, Person
 from zoo_pose import grouping
 
@@ -35,6 +36,13 @@ SCALES = (0.5,)  # the reference's active scale_search (the commented-out CMU on
 # How images and maps are resampled: "cubic" as Hzzone/pytorch-openpose (OpenCV bicubic throughout);
 # "area-lanczos" as controlnet_aux's copy of it (INTER_AREA to shrink, INTER_LANCZOS4 to enlarge).
 RESAMPLE = ("cubic", "area-lanczos")
+
+# The grouping's knobs as API options, range-checked like the task's --conf: heatmap peaks and PAF scores lie in
+# [0, 1]; a person has 1 to 18 parts.
+GROUPING_OPTIONS = (TaskOption("peak_threshold", "float", low=0.0, high=1.0),
+                    TaskOption("paf_threshold", "float", low=0.0, high=1.0),
+                    TaskOption("min_parts", "int", low=1, high=18),
+                    TaskOption("min_mean_score", "float", low=0.0))
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,15 @@ class OpenPoseModel(KeypointModel):
             for n, i in enumerate(idx):
                 out[i] = (paf[n:n + 1], heat[n:n + 1])
         return out
+
+    def split_options(self, opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """As ZooModel's, and the grouping's values range-checked before any work (peak_threshold=5 would
+        silently find no joint: heatmaps lie in [0, 1])."""
+        pre, post = super().split_options(opts)
+        for opt in GROUPING_OPTIONS:
+            if opt.name in post:
+                opt.check(post[opt.name])
+        return pre, post
 
     def postprocess(self, raw: Any, metas: list[OpenPoseMeta], conf: float | None = None,
                     peak_threshold: float = grouping.PEAK_THRESHOLD, paf_threshold: float = grouping.PAF_THRESHOLD,

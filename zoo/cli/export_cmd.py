@@ -90,8 +90,14 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibratio
         from zoo.bench.prepare import check_size
 
         check_size(model, size)  # YOLO's "a multiple of 32" before any exporter runs
-    res = export(model, fmt, out, precision=precision, batch=batch or 1, dynamic_batch=dynamic_batch,
-                 input_size=size, check=not no_check, image=str(image) if image else None, calibration=calibration)
+    from zoo.runtimes.export import ParityError
+
+    try:
+        res = export(model, fmt, out, precision=precision, batch=batch or 1, dynamic_batch=dynamic_batch,
+                     input_size=size, check=not no_check, image=str(image) if image else None,
+                     calibration=calibration)
+    except ParityError as e:  # the advice only where the flag exists (predict/bench --backend have none)
+        raise ParityError(f"{e}; pass --no-check to keep it anyway") from None
     if as_json:
         emit_json(res.to_json())
         return

@@ -19,6 +19,8 @@ def task_options(tasks: list[Any]) -> list[click.Option]:
     seen: dict[str, list[str]] = {}
     first: dict[str, Any] = {}
     for t in tasks:
+        if t.inputs != "images":  # predict refuses latent-input tasks: their options belong to zoo generate
+            continue
         for o in t.options:
             seen.setdefault(o.name, []).append(t.name)
             first.setdefault(o.name, o)
@@ -135,9 +137,15 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
                          "--backend/--precision, not both")
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
         files = collect_inputs(list(inputs), recursive, Path(tmp))
+        if opts.get("compare"):  # every image is compared with the first one: one predict call, not one per batch
+            batch_size = max(batch_size, len(files))
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
                          precision=precision, threads=threads, calibration=calibration)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
+        if out_dir is not None:
+            from zoo.fsutil import make_out_dir
+
+            make_out_dir(out_dir, "--out")  # one level: a typo'd parent is refused, not created
         if optimize:
             from zoo.bench.optimize import optimize_model
 
@@ -160,6 +168,9 @@ def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | Non
             if p.error is not None:
                 errors.append(p.error)
                 click.echo(f"error: {p.error}", err=True)
+            elif p.frame is None and getattr(p.result, "error", None):  # no face to compare: said, the others go on
+                errors.append(f"{p.input.source}: {p.result.error}")
+                click.echo(f"error: {errors[-1]}", err=True)
             elif p.frame is None:
                 results.append(p.result)
                 if out_dir is not None:

@@ -33,10 +33,17 @@ def track_cmd(name: str, source: str, out_dir: Path | None, as_json: bool, conf:
 
     if every < 1 or max_age < 0:
         raise InputError("--every must be at least 1 and --max-age at least 0")
-    from zoo.track.run import track_inputs
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"--threshold is an IoU in [0, 1], got {threshold}")
+    from zoo.track.run import check_trackable, track_inputs
 
+    check_trackable(zoo.get_spec(name))
     track_inputs(source, every)  # a missing, unreadable or empty source fails before the model loads
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
+    if out_dir is not None:
+        from zoo.fsutil import make_out_dir
+
+        make_out_dir(out_dir, "--out")  # one level: a typo'd parent is refused, not created
     opts = {} if conf is None else {"conf": conf}
     run = track(model, source, out_dir, every, TrackerConfig(max_age=max_age, threshold=threshold), **opts)
     if as_json:

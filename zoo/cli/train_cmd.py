@@ -22,9 +22,10 @@ import click
 @click.option("--workers", type=int, default=2, show_default=True, help="DataLoader worker processes")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--sample-every", type=int, default=500, show_default=True, help="steps between sample grids (0: only per epoch)")
+@click.option("--force", is_flag=True, help="start a new run in an --out folder that already holds one")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: int, device: str, resume: Path | None,
-              weights: Path | None, workers: int, seed: int, sample_every: int, as_json: bool) -> None:
+              weights: Path | None, workers: int, seed: int, sample_every: int, force: bool, as_json: bool) -> None:
     """Train model NAME on a folder of data with the trainer its family registers (dcgan-64: the PyTorch DCGAN
     tutorial's algorithm). Under `torchrun --nproc_per_node N zoo train ...` trainers that support it use
     DistributedDataParallel; rank 0 writes."""
@@ -34,7 +35,7 @@ def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: 
     spec, trainer = trainer_for(name)  # unknown or untrainable NAME: one line naming the trainable models
     request = TrainRequest(data=data, out=out or (resume if resume is not None and resume.is_dir() else Path("runs") / spec.name),
                            epochs=epochs, batch_size=batch_size, device=device, workers=workers, seed=seed,
-                           sample_every=sample_every, resume=resume, weights=weights)
+                           sample_every=sample_every, resume=resume, weights=weights, force=force)
     summary = trainer(spec, request, not as_json)
     if summary["world_size"] > 1:
         import os
@@ -44,5 +45,7 @@ def train_cmd(name: str, data: Path, out: Path | None, epochs: int, batch_size: 
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"trained {spec.name}: {summary['steps']} steps, {summary['images_per_s']:.1f} images/s "
+        run = summary.get("steps_run", summary["steps"])
+        total = f" ({summary['steps']} in all)" if run != summary["steps"] else ""
+        click.echo(f"trained {spec.name}: {run} steps{total}, {summary['images_per_s']:.1f} images/s "
                    f"({summary['world_size']} process(es)); weights in {summary.get('weights', summary['out'])}", err=True)

@@ -10,7 +10,7 @@ import torch
 
 from zoo.categories import categories, coco_class
 from zoo.model import ZooModel
-from zoo.tasks.results import Result, color, label_box
+from zoo.tasks.results import Result, color, fitted_size, label_box
 
 
 @dataclass
@@ -75,13 +75,16 @@ class DetectionResult(Result):
             canvas = Image.fromarray(arr.astype(np.uint8))
         draw = ImageDraw.Draw(canvas)
         width = max(2, round(max(canvas.size) / 300))
+        taken: list[tuple[float, float, float, float]] = []
         for d in self.detections:
             rgb = color(d.class_id)
             draw.rectangle(d.box, outline=rgb, width=width)
+            dot = max(1.0, min(width, (d.box[2] - d.box[0]) / 25))  # landmarks stay small on a small face
             for x, y in d.landmarks or ():
-                draw.ellipse([x - width, y - width, x + width, y + width], fill=rgb)
+                draw.ellipse([x - dot, y - dot, x + dot, y + dot], fill=rgb)
             text = (f"id {d.track_id} " if d.track_id is not None else "") + f"{d.label} {d.score:.2f}"
-            label_box(draw, (d.box[0], d.box[1]), text, rgb, max(12, width * 6))
+            label_box(draw, (d.box[0], d.box[1]), text, rgb, fitted_size(text, d.box[2] - d.box[0], max(12, width * 6)),
+                      taken)
         return canvas
 
 

@@ -229,8 +229,12 @@ def resolve_class(value: Any, labels: Sequence[str] | None, num_classes: int) ->
         if key in (_norm(s) for s in lbl.split(",")):
             return i
     parts = {_norm(s): i for i, lbl in enumerate(labels) for s in lbl.split(",")}
-    close = difflib.get_close_matches(key, list(parts), n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(repr(labels[parts[c]].split(',')[0]) for c in close)}?" if close else ""
+    # whole words first ('golden' -> 'golden retriever', which edit distance misses), then close spellings
+    words = set(key.split())
+    ids = [i for p, i in parts.items() if words <= set(p.split())]
+    ids += [parts[c] for c in difflib.get_close_matches(key, list(parts), n=3, cutoff=0.6)]
+    names = list(dict.fromkeys(labels[i].split(",")[0].strip() for i in ids))[:3]
+    hint = f"; did you mean {', '.join(repr(n) for n in names)}?" if names else ""
     raise InputError(f"unknown class '{value}'{hint}")
 
 

@@ -123,6 +123,7 @@ class KeypointResult(Result):
         d = ImageDraw.Draw(canvas)
         width = max(2, round(max(canvas.size) / 250))
         radius = width + 1
+        taken: list[tuple[float, float, float, float]] = []  # labels drawn so far: none hides another
         for i, p in enumerate(self.people):
             ok = p.visible(thr)
             kps = p.keypoints
@@ -138,7 +139,7 @@ class KeypointResult(Result):
                 d.rectangle(p.box, outline=rgb, width=max(1, width // 2))
             anchor = p.box[:2] if p.box is not None else (p.joint_box(thr) or [0.0, 0.0])[:2]
             text = (f"id {p.track_id} " if p.track_id is not None else "") + f"{p.score:.2f}"
-            label_box(d, (anchor[0], anchor[1]), text, rgb, max(12, width * 5))
+            label_box(d, (anchor[0], anchor[1]), text, rgb, max(12, width * 5), taken)
         return canvas
 
 

@@ -47,11 +47,31 @@ def font(size: int = 14) -> Any:
         return ImageFont.load_default()
 
 
-def label_box(draw: Any, xy: tuple[float, float], text: str, rgb: tuple[int, int, int], size: int = 14) -> None:
+def label_box(draw: Any, xy: tuple[float, float], text: str, rgb: tuple[int, int, int], size: int = 14,
+              taken: list[tuple[float, float, float, float]] | None = None) -> tuple[float, float, float, float]:
+    """A filled label whose bottom-left sits at `xy`; with `taken` (the labels drawn so far) it moves down
+    until it covers none of them, and is added to them. Returns its rectangle."""
     f = font(size)
     x, y = xy
     left, t, r, b = draw.textbbox((x, y), text, font=f)
-    y = max(0.0, y - (b - t) - 4)
-    draw.rectangle([x, y, x + (r - left) + 4, y + (b - t) + 4], fill=rgb)
+    w, h = (r - left) + 4, (b - t) + 4
+    y = max(0.0, y - h)
+    for _ in range(len(taken or ())):
+        hit = next((o for o in taken or () if x < o[2] and o[0] < x + w and y < o[3] and o[1] < y + h), None)
+        if hit is None:
+            break
+        y = hit[3]  # just below the label it would hide
+    rect = (x, y, x + w, y + h)
+    draw.rectangle(list(rect), fill=rgb)
     draw.text((x + 2, y + 1), text, fill=(0, 0, 0) if sum(rgb) > 382 else (255, 255, 255), font=f)
+    if taken is not None:
+        taken.append(rect)
+    return rect
+
+
+def fitted_size(text: str, box_width: float, size: int, smallest: int = 8) -> int:
+    """A label's font size: `size`, shrunk so that the label is about as wide as its box (a 20-pixel face gets
+    no 40-pixel-wide label), never below `smallest`."""
+    per_char = 0.6  # a character of the default font is about 0.6 em wide
+    return int(max(smallest, min(size, box_width / (per_char * max(1, len(text))))))
 

@@ -55,9 +55,10 @@ def objects(result: Any, task: Task, joint_threshold: float | None = None) -> tu
     return items, np.array(boxes, np.float64).reshape(-1, 4), kps, vis
 
 
-def _check_trackable(task: Task) -> None:
+def _check_trackable(task: Task, name: str = "") -> None:
     if not task.trackable:
-        raise InputError(f"{task.name} results have no objects to track (detection and keypoint models only)")
+        who = f"{name} is a {task.name} model" if name else f"{task.name} results have no objects to track"
+        raise InputError(f"{who}: zoo track follows the boxes of detection and the skeletons of keypoint models")
 
 
 def track_inputs(source: str | Path, every: int = 1) -> list[InputFile]:
@@ -94,6 +95,14 @@ def draw_tracks(result: Any, frame: np.ndarray, trails: dict[int, list[tuple[flo
     return canvas
 
 
+def check_trackable(spec: Any) -> None:
+    """Tracking follows boxes or skeletons: a model whose task's results hold neither is refused up front,
+    named by its task (before it is built or any frame is read)."""
+    from zoo.plugin_manager import default_registry
+
+    _check_trackable(default_registry().task(spec.task), spec.name)
+
+
 def track(model: Any, source: str | Path, out_dir: str | Path | None = None, every: int = 1,
           config: TrackerConfig | None = None, batch_size: int = 1, **predict_options: Any) -> TrackRun:
     """Run `model` (a ZooModel) over `source`'s frames (the library's predict loop, zoo.data.predict: decoded by
@@ -102,7 +111,7 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
     from zoo.tasks.parity import task_of
 
     task = task_of(model)
-    _check_trackable(task)  # before any frame is read
+    _check_trackable(task, model.spec.name)  # before any frame is read
     files = track_inputs(source, every)
     video = Path(source).is_file()  # track_inputs let only a video file through
     tracker = Tracker(config)

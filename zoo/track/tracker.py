@@ -24,6 +24,15 @@ class TrackerConfig:
     threshold: float = 0.3  # minimum similarity to match (SORT's iou_threshold)
     trail: int = 30  # box centres kept per track for drawing
 
+    def __post_init__(self) -> None:
+        from zoo.errors import InputError
+
+        # threshold is an IoU (or IoU/OKS mean): above 1 nothing ever matches, every detection a new track
+        if not 0.0 <= self.threshold <= 1.0:
+            raise InputError(f"threshold must be in [0, 1] (an IoU), got {self.threshold}")
+        if self.max_age < 0 or self.trail < 0:
+            raise InputError(f"max_age and trail must be at least 0, got {self.max_age} and {self.trail}")
+
 
 @dataclass
 class Track:

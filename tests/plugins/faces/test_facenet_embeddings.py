@@ -119,8 +119,8 @@ def test_predict_compare_on_the_command_line(checkpoint, mtcnn_weights_dir, refe
         ref = reference_net(torch.stack([ref_mtcnn(Image.open(p).convert("RGB")) for p in (a, b)]))
     assert abs(second["distance"] - float((ref[0] - ref[1]).norm())) < 1e-4
     assert second["same_person"] == (second["distance"] < 1.1) and len(second["box"]) == 4
-    code, out, err = zoo_in_process(capsys, "predict", "facenet-inception-resnet-v1", a, b, "--compare", "--threshold", "5")
-    assert code == 0 and "same person (threshold 5.0)" in out, out + err
+    code, out, err = zoo_in_process(capsys, "predict", "facenet-inception-resnet-v1", a, b, "--compare", "--threshold", "2")
+    assert code == 0 and "same person (threshold 2.0)" in out, out + err  # 2: the largest unit-vector distance
     code, out, err = zoo_in_process(capsys, "predict", "facenet-inception-resnet-v1", a, cat, "--compare")
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 2 and lines == [f"error: {cat}: no face found"]

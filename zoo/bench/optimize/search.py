@@ -48,15 +48,18 @@ def search(target: Any, device: Any = "auto", batch_size: int = 1, input_size: i
     res = OptimizeResult(model=base.spec.name, weights=base.weights_source, device=str(dev),
                          device_name=optimized.device_name(dev), batch_size=batch_size,
                          input_size=list(size) if size else None, torch=torch.__version__, chosen=Candidate())
+    total = len(stage1) + len(modes)
+    say(f"searching the fastest configuration of {base.spec.name} at batch {batch_size} on {res.device_name}: "
+        f"{total} candidates, once (the choice is cached in ZOO_HOME)")
     ref = reference(base, batch_size, size)
     macs = _macs(base, size) if flops else None
-    for cand in stage1:
-        say(f"{base.spec.name} bs={batch_size}: {cand.label}")
+    for i, cand in enumerate(stage1, 1):
+        say(f"[{i}/{total}] {base.spec.name} bs={batch_size}: {cand.label}")
         res.trials.append(_try(base, cand, ref, dev, batch_size, size, warmup, iters, macs))
     best = _fastest(res.trials, lambda c: c.backend is None)
-    for mode in modes:
+    for i, mode in enumerate(modes, len(stage1) + 1):
         cand = dataclasses.replace(best, compile_mode=mode)
-        say(f"{base.spec.name} bs={batch_size}: {cand.label}")
+        say(f"[{i}/{total}] {base.spec.name} bs={batch_size}: {cand.label}")
         res.trials.append(_try(base, cand, ref, dev, batch_size, size, warmup, iters, macs))
     res.chosen = _fastest(res.trials)
     save_cached(key, res)
