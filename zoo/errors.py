@@ -65,6 +65,12 @@ class DuplicateLabelSetError(DuplicateNameError):
     kind = "label set"
 
 
+class DuplicateTrainerError(DuplicateNameError):
+    """Two plugins register a trainer for the same model."""
+
+    kind = "trainer for"
+
+
 class DuplicateConverterError(DuplicateNameError):
     """Two plugins register a converter for the same original format."""
 

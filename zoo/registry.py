@@ -15,6 +15,7 @@ from zoo.errors import (
     DuplicateLabelSetError,
     DuplicateModelError,
     DuplicateTaskError,
+    DuplicateTrainerError,
     InputError,
     SpecError,
     UnknownModelError,
@@ -210,7 +211,7 @@ class Registry:
         """`model` is a model name (or an arch, covering every model built from it)."""
         old = self._trainers.get(model)
         if old is not None:
-            raise DuplicateModelError(f"trainer for '{model}' is claimed twice: by {old.source} and by {source}")
+            raise DuplicateTrainerError(model, old.source, source)
         self._trainers[model] = Trainer(model, fn, source)
 
     def trainer(self, spec: ModelSpec) -> Trainer | None:
