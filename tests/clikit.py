@@ -57,3 +57,17 @@ def zoo_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int,
         code = int(e.code or 0)
     cap = capsys.readouterr()
     return code, cap.out, cap.err
+
+
+def random_photos(folder: Path, count: int, hw: tuple[int, int] = (40, 48), stem: str = "f") -> Path:
+    """`count` small RGB PNGs of seeded random texture in `folder` (made): training data, tracking frames,
+    photos with gradients for style and dream."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (*hw, 3), dtype=np.uint8)).save(folder / f"{stem}{i:02d}.png")
+    return folder
+

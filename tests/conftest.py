@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from clikit import SHARED_DATA
 
 _rmtree = shutil.rmtree  # taken now: a test may still have shutil.rmtree monkeypatched when zoo_home tears down
@@ -35,3 +36,12 @@ def shared_data() -> Path:
 @pytest.fixture
 def images(shared_data: Path) -> list[Path]:
     return sorted((shared_data / "images").iterdir())
+
+
+@pytest.fixture
+def one_thread():
+    """torch at one thread for the test (training and style loops on 2 shared cores), restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.clikit import zoo_in_process
+from clikit import zoo_in_process
 
 
 def test_plugin_new_refuses_an_installed_plugins_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

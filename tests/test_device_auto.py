@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 import pytest
 import torch
-from clikit import zoo_in_process
-from PIL import Image
+from clikit import random_photos, zoo_in_process
 
 
 def _commands(group: click.Group, ctx: click.Context, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -37,20 +35,12 @@ def test_every_device_option_defaults_to_auto() -> None:
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
     """Two small RGB photos (random texture, so style and dream have gradients to follow)."""
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
-    return folder
+    return random_photos(tmp_path / "photos", 2, (40, 56), stem="p")
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_thread: None) -> None:
+    """Every test here at one torch thread (clikit.one_thread)."""
 
 
 def test_stylize_and_dream_run_with_device_auto(photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from clikit import zoo_in_process
 
 import zoo
-from tests.clikit import zoo_in_process
 from zoo.tasks.generation import GenerationRequest
 
 GEN = ["generate", "dcgan-64", "--random-init"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from clikit import random_photos, zoo_in_process
 
 import zoo
-from tests.clikit import zoo_in_process
 from zoo.weights import save_safetensors
 
 
@@ -133,15 +133,7 @@ def test_cache_lists_and_removes_every_byte_under_exports(zoo_home: Path, capsys
 @pytest.fixture
 def tiny_images(tmp_path: Path) -> Path:
     """Eight 40x48 images (training data, tracking frames)."""
-    import numpy as np
-    from PIL import Image
-
-    root = tmp_path / "tiny"
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(root / f"f{i}.png")
-    return root
+    return random_photos(tmp_path / "tiny", 8)
 
 
 # Every command that writes where --out, --json, --csv, --plot or --dir says (OUT: the user's folder, IMG: a

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError, OfflineError, SpecError, WeightsNotFoundError, ZooError, first_line
+from zoo.errors import (
+    ArgumentError,
+    InputError,
+    OfflineError,
+    SpecError,
+    WeightsNotFoundError,
+    ZooError,
+    first_line,
+)
 
 # Licence identifiers the Hub accepts in front matter; anything else is published as "other" with its name.
 HUB_LICENSES = {"apache-2.0", "mit", "bsd-3-clause", "bsd-2-clause", "cc-by-4.0", "cc-by-nc-4.0", "cc0-1.0",
@@ -48,7 +56,7 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
     from zoo.resolve import resolve_weights
 
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise InputError(f"--repo-id must be ORG/NAME, got '{repo_id}'")
+        raise ArgumentError("repo_id", f"{{}} must be ORG/NAME, got '{repo_id}'")
     resolved = default_registry().resolve(name)
     spec = resolved.spec
     source = resolve_weights(resolved, download=False)
@@ -100,8 +108,8 @@ def _check_folder(folder: Path, name: str) -> None:
     if foreign or earlier != name:
         what = f"holds {', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}" if foreign else \
             f"is not an earlier publish folder of {name}"
-        raise InputError(f"--out {folder}: {what}; publish writes (and uploads) a folder of its own: give a new or "
-                         "empty folder")
+        raise ArgumentError("out", f"{{}} {folder}: {what}; publish writes (and uploads) a folder of its own: give a "
+                            "new or empty folder")
 
 
 def _read_bench(path: str | Path, name: str) -> Any:
@@ -113,7 +121,7 @@ def _read_bench(path: str | Path, name: str) -> Any:
         raise InputError(f"{path}: not a bench report written by 'zoo bench --json' ({e})") from None
     if not any(r.model == name and r.ok for r in report.rows):
         models = sorted({r.model for r in report.rows}) or ["none"]
-        raise InputError(f"--bench {path}: no successful rows for {name} (the report has {', '.join(models)}); "
+        raise ArgumentError("bench", f"{{}} {path}: no successful rows for {name} (the report has {', '.join(models)}); "
                          f"run 'zoo bench {name} --json FILE'")
     return report
 

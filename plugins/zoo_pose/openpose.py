@@ -25,8 +25,8 @@ from zoo.images import load_image
 from zoo.model import as_image_list, square_size, with_source
 from zoo.ops.heatmaps import area_resize_matrix, crop_matrix, cubic_resize_matrix, lanczos4_resize_matrix
 from zoo.ops.resize import ImageMeta
-from zoo.taskspec import TaskOption
 from zoo.tasks.keypoints import KeypointModel, KeypointResult, Person
+from zoo.taskspec import TaskOption
 from zoo_pose import grouping
 
 BOX_SIZE = 368  # boxsize: the scale-1 image height fed to the network

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError
 from zoo.fsutil import write_text_atomic
 
 SCHEMA = "cvzoo.bench/1"
@@ -326,7 +326,7 @@ def compare(current: BenchReport, baseline: BenchReport, max_regression: float =
     if stat not in {f.name for f in fields(BenchRow)} or not stat.endswith("_ms"):
         raise InputError(f"cannot compare on '{stat}' (use p50_ms, mean_ms, min_ms, p90_ms, p99_ms)")
     if max_regression < 0:
-        raise InputError("--max-regression must be >= 0 (0.10 means 10% slower fails)")
+        raise ArgumentError("max_regression", "{} must be >= 0 (0.10 means 10% slower fails)")
     base = {r.key(): r for r in baseline.rows}
     seen = set()
     out = []

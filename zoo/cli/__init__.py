@@ -35,7 +35,8 @@ COMMANDS = {
 
 
 # library arguments whose flag is not `--` + the argument with dashes (ArgumentError.named)
-FLAGS = {"pretrained=False": "--random-init", "as_json": "--json", "input_size": "--size", "backends": "--backend"}
+FLAGS = {"pretrained=False": "--random-init", "as_json": "--json", "input_size": "--size", "backends": "--backend",
+         "steps": "--interpolate", "parent": "--dir"}
 
 
 class LazyGroup(click.Group):

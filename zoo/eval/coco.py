@@ -43,13 +43,14 @@ def label_map(labels: tuple[str, ...], categories: list[dict[str, Any]]) -> dict
     return out
 
 
-def to_coco(result: Any, image_id: int, cat_of: dict[int, int], dropped: Counter[str]) -> list[dict[str, Any]]:
-    """One image's DetectionResult (or keypoint result) -> COCO result records."""
+def to_coco(result: Any, image_id: int, cat_of: dict[int, int], dropped: Counter[str],
+            answers: str = "detections") -> list[dict[str, Any]]:
+    """One image's result -> COCO result records; `answers` is its Task's (zoo.taskspec): "detections" (boxes,
+    masks) or "people" (keypoint instances)."""
     out: list[dict[str, Any]] = []
-    people = next((getattr(result, a) for a in ("people", "persons", "instances", "poses") if hasattr(result, a)), None)
-    if people is not None and not hasattr(result, "detections"):  # keypoint results: person instances
+    if answers == "people":
         person = cat_of.get(0)  # keypoint models: class 0 is the dataset's person category
-        for p in people:
+        for p in result.people:
             kps = p.keypoints if not isinstance(p, dict) else p["keypoints"]
             flat = [float(v) for xyz in kps for v in (xyz[0], xyz[1], xyz[2])]
             rec: dict[str, Any] = {"image_id": image_id, "category_id": person, "keypoints": flat,

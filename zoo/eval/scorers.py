@@ -49,6 +49,7 @@ class CocoBoxes:
 
     dataset = "coco"
     types: tuple[str, ...] = ("bbox",)
+    answers = "detections"  # what its results hold (the Task's `answers`): how they become COCO records
 
     def __init__(self, spec: Any, data: Any, registry: Any = None):
         from zoo.categories import categories
@@ -66,7 +67,7 @@ class CocoBoxes:
         from zoo.eval import coco
 
         dropped: Counter[str] = Counter()
-        return coco.to_coco(result, entry.image_id, self.cat_of, dropped), dict(dropped)
+        return coco.to_coco(result, entry.image_id, self.cat_of, dropped, self.answers), dict(dropped)
 
     def iou_types(self, data: Any, records: list[dict[str, Any]], notes: list[str]) -> list[str]:
         return list(self.types)
@@ -101,6 +102,8 @@ class CocoMasks(CocoBoxes):
 
 class CocoKeypoints(CocoBoxes):
     """Person keypoints scored with OKS; boxes too when the model gives them (bottom-up models do not)."""
+
+    answers = "people"
 
     def __init__(self, spec: Any, data: Any, registry: Any = None):
         from zoo.categories import label_set

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError
 from zoo.model import ZooModel
 from zoo.tasks.results import Result
 
@@ -480,7 +480,7 @@ def interpolation_request(model: Generator, steps: int, seed: int = 0, classes: 
     model: the seed's two random classes). The request carries explicit latents and class weights, so the
     result's JSON regenerates every frame."""
     if int(steps) < 2:
-        raise InputError(f"--interpolate needs at least 2 steps, got {steps}")
+        raise ArgumentError("steps", f"{{}} needs at least 2 steps, got {steps}")
     (z, _, _), meta = model.preprocess(GenerationRequest(n=2, seed=seed, classes=_endpoint_classes(classes),
                                                              truncation=truncation))
     t = torch.linspace(0, 1, int(steps), dtype=torch.float64)

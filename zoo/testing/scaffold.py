@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from string import Template
 
-from zoo.errors import InputError
+from zoo.errors import ArgumentError, InputError
 
 DIST_NAME = re.compile(r"^([a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$", re.IGNORECASE)  # PEP 508 names
 
@@ -213,7 +213,7 @@ def scaffold(name: str, parent: Path, family: str | None = None, task: str = "cl
         raise InputError(f"no scaffold for task '{task}' (have: {', '.join(MODELS)})")
     root = parent / name
     if root.exists():
-        raise InputError(f"{root} already exists: choose another name or --dir")
+        raise ArgumentError("parent", f"{root} already exists: choose another name or {{}}")
     module = re.sub(r"[^a-z0-9_]", "_", name.lower())
     family = family or re.sub(r"^zoo[-_.]", "", name.lower())
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", family):

@@ -6,31 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-from clikit import zoo_in_process
+from clikit import random_photos, zoo_in_process
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """16 tiny images and one '.jpg' that is not an image."""
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("train-data")
-    rng = np.random.default_rng(0)
-    for i in range(16):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(root / f"img{i:02d}.png")
+    root = random_photos(tmp_path_factory.mktemp("train-data"), 16, stem="img")
     (root / "junk.jpg").write_bytes(b"this is not a jpeg")
     return root
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_thread: None) -> None:
+    """Every test here at one torch thread (clikit.one_thread)."""
 
 
 def train(capsys: pytest.CaptureFixture[str], data: Path, out: Path, *extra: str) -> tuple[int, str, str]:

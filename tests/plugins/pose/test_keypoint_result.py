@@ -91,7 +91,7 @@ def test_draw_on_a_real_image_marks_joints_and_skips_low_ones(tmp_path: Path) ->
 
 def test_to_coco_reads_the_type_without_adapter() -> None:
     r = result()
-    recs = to_coco(r, 5, {0: 1}, Counter())
+    recs = to_coco(r, 5, {0: 1}, Counter(), answers="people")
     assert len(recs) == 2 and all(rec["category_id"] == 1 and rec["image_id"] == 5 for rec in recs)
     assert len(recs[0]["keypoints"]) == 51
     np.testing.assert_allclose(np.reshape(recs[0]["keypoints"], (17, 3)), r.people[0].keypoints, rtol=1e-6)
