@@ -68,6 +68,6 @@ def random_photos(folder: Path, count: int, hw: tuple[int, int] = (40, 48), stem
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for i in range(count):
-        Image.fromarray(rng.integers(0, 256, (*hw, 3), dtype=np.uint8)).save(folder / f"{stem}{i:02d}.png")
+        Image.fromarray(rng.integers(0, 256, (*hw, 3), dtype=np.uint8)).save(folder / f"{stem}{i}.png")
     return folder
 
