@@ -86,6 +86,22 @@ def test_a_changed_answer_is_quantised_again_with_sensitive_layers_in_fp32(resne
         assert all(producer.get(i) is None or producer[i].op_type != "DequantizeLinear" for i in node.input[:2])
 
 
+def test_a_guard_that_cannot_run_says_so_and_is_not_same(resnet18: Any, home: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("predict exploded")
+
+    monkeypatch.setattr("zoo.runtimes.guard.guard", broken)
+    two = tmp_path / "two"
+    two.mkdir()
+    for p in sorted(BUNDLED.glob("*.jpg"))[1:3]:
+        shutil.copy(p, two / p.name)
+    res = export(resnet18, "onnx", precision="int8", input_size=SIZE, calibration=two)
+    assert res.guard["ran"] is False and res.guard["same"] is False
+    assert res.guard["summary"] == "not run: RuntimeError: predict exploded"
+    assert res.guard["fp32_layers"] == []  # nothing to fall back from: the answers were never compared
+
+
 def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) -> None:
     onnx_file = export(resnet18, "onnx", input_size=SIZE, check=False).path
     one, _ = sensitive_layers(onnx_file, 1)

@@ -538,7 +538,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
                 raise ExportError(f"{model.spec.name}: {e}") from None
             parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
-            if guard.get("same", True) or not fallbacks:
+            if guard.get("same", True) or not guard.get("ran", True) or not fallbacks:
                 break
             int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, fallbacks.pop(0))
         if int8 is not None and guard:
@@ -633,9 +633,15 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
 
 def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
            cal: CalibrationSet | None) -> dict[str, Any]:
-    from zoo.runtimes.guard import guard
+    from zoo.runtimes.guard import Guard, guard
 
-    return guard(model, path, fmt, precision, meta, cal).to_json()
+    try:
+        return guard(model, path, fmt, precision, meta, cal).to_json()
+    except Exception as e:  # a guard that cannot run here says so; answers nobody compared are not "the same"
+        if type(e).__name__ == "RuntimeMissingError":
+            raise
+        return Guard(False, f"not run: {first_line(e, with_type=True)}"[:200], 0, cal.sha256, precision,
+                     ran=False).to_json()
 
 
 def _place(path: Path, fmt: str, out: Path) -> Path:

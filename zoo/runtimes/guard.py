@@ -30,6 +30,7 @@ class Guard:
     precision: str
     mismatches: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    ran: bool = True  # False: the comparison could not run (summary says why)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +81,9 @@ def guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any]
     from zoo.tasks.parity import compare_results, task_of
 
     shape = (meta.get("inputs") or [{}])[0].get("shape") or []
+    if getattr(model, "inputs", "images") == "images" and len(shape) != 4:
+        raise ValueError("the network takes one image per artefact (the R-CNN family's image lists); "
+                         "zoo bench --backend compares its detections")
     hw = (int(shape[-2]), int(shape[-1])) if len(shape) == 4 and None not in shape[-2:] else None
     requests = _requests(model, cal, meta)
     reference = _answers(model, requests, hw, meta.get("batch"))
