@@ -169,3 +169,16 @@ def test_yolov3_tiny_int8_real_weights_guard(fmt: str, in_yolo_home: Path) -> No
     else:
         assert guard["mismatches"] and guard["fp32_layers"]
     assert json.loads(json.dumps(res.metadata["quantization"]))["fp32_layers"] == guard.get("fp32_layers", [])
+
+
+def test_predict_warns_when_the_guard_saw_changed_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from zoo.cli.predict_cmd import warn_guard
+
+    guard = {"same": False, "precision": "int8", "summary": "image 2: cup 0.49 missing"}
+    warn_guard(SimpleNamespace(backend_info={"backend": "openvino", "guard": guard}))
+    assert capsys.readouterr().err == "warning: openvino int8 changes answers on the calibration photos: image 2: cup 0.49 missing\n"
+    warn_guard(SimpleNamespace(backend_info={"backend": "openvino", "guard": {**guard, "same": True}}))
+    warn_guard(SimpleNamespace())  # torch: no backend_info
+    assert capsys.readouterr().err == ""
