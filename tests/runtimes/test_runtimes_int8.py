@@ -183,3 +183,14 @@ def test_predict_warns_when_the_guard_saw_changed_answers(capsys: pytest.Capture
     warn_guard(SimpleNamespace(backend_info={"backend": "openvino", "guard": {**guard, "same": True}}))
     warn_guard(SimpleNamespace())  # torch: no backend_info
     assert capsys.readouterr().err == ""
+
+
+def test_int8_rows_neither_get_nor_raise_the_fp32_peak() -> None:
+    from types import SimpleNamespace
+
+    from zoo.bench.flops import Peak, apply_peak
+
+    fp32 = SimpleNamespace(model="m", batch_size=1, precision="fp32", gflops_per_s=50.0)
+    int8 = SimpleNamespace(model="m", batch_size=1, precision="int8", gflops_per_s=400.0)
+    notes = apply_peak([fp32, int8], Peak(100.0, "probe", {"probe": 100.0}))
+    assert not notes and fp32.pct_of_peak == 50.0 and not hasattr(int8, "pct_of_peak")
