@@ -194,3 +194,9 @@ def test_int8_rows_neither_get_nor_raise_the_fp32_peak() -> None:
     int8 = SimpleNamespace(model="m", batch_size=1, precision="int8", gflops_per_s=400.0)
     notes = apply_peak([fp32, int8], Peak(100.0, "probe", {"probe": 100.0}))
     assert not notes and fp32.pct_of_peak == 50.0 and not hasattr(int8, "pct_of_peak")
+
+
+def test_torch_at_a_reduced_precision_is_guarded_too(resnet18: Any) -> None:
+    half = zoo.runtimes.with_backend(resnet18, "torch", precision="bf16")
+    guard = half.backend_info["guard"]
+    assert guard["precision"] == "bf16" and guard["images"] == 4 and guard["ran"] and "top-1" in guard["summary"]

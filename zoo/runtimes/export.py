@@ -633,15 +633,9 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
 
 def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
            cal: CalibrationSet | None) -> dict[str, Any]:
-    from zoo.runtimes.guard import Guard, guard
+    from zoo.runtimes.guard import guard, verdict
 
-    try:
-        return guard(model, path, fmt, precision, meta, cal).to_json()
-    except Exception as e:  # a guard that cannot run here says so; answers nobody compared are not "the same"
-        if type(e).__name__ == "RuntimeMissingError":
-            raise
-        return Guard(False, f"not run: {first_line(e, with_type=True)}"[:200], 0, cal.sha256, precision,
-                     ran=False).to_json()
+    return verdict(lambda: guard(model, path, fmt, precision, meta, cal), cal, precision)
 
 
 def _place(path: Path, fmt: str, out: Path) -> Path:
