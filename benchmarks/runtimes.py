@@ -1,13 +1,14 @@
 """The zoo's runtime backends against the references of issues 15 and 23, in one run, same CPU, same threads.
 
     .venv/bin/python benchmarks/runtimes.py [--threads 2] [--rounds 5] [--iters 4] [--classic resnet50,...]
-        [--image PATH] [--no-int8-timing] [--json out.json]
+        [--image PATH] [--calibration DIR] [--no-int8-timing] [--json out.json]
 
 Every contender runs fp32 on torch / onnxruntime / OpenVINO, OpenVINO bf16 where the CPU has it, and int8 on
-onnxruntime (static QDQ) and OpenVINO (NNCF), calibrated on the photos bundled in zoo/data/calibration (resized
-copies of the four shared photos). Each row shows its achieved GFLOP/s (GOP/s for int8; FLOPs = 2 x MACs,
-torch's counter) against this CPU's ISA peak at that precision (zoo.bench.flops.isa_peak_ops) and the accuracy
-guard of its export (zoo.runtimes.guard: the task's answers against torch fp32 on the calibration photos).
+onnxruntime (static QDQ) and OpenVINO (NNCF), calibrated on --calibration (default: the four shared photos at
+full size, the photos the answers below are compared on; `zoo export` defaults to resized copies of them in
+zoo/data/calibration). Each row shows its achieved GFLOP/s (GOP/s for int8; FLOPs = 2 x MACs, torch's
+counter) against this CPU's ISA peak at that precision (zoo.bench.flops.isa_peak_ops) and the accuracy guard
+of its export (zoo.runtimes.guard: the task's answers against torch fp32 on the calibration photos).
 
 1. yolov3-tiny (the official Darknet cfg and weights from ../shared/data) against OpenCV DNN
    (cv2.dnn.readNetFromDarknet on the same files):
@@ -98,7 +99,8 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def load_backends(model: Any, threads: int, dynamic_batch: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+def load_backends(model: Any, threads: int, dynamic_batch: bool = True,
+                  calibration: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """Every (backend, precision) of `variants` and each one's accuracy guard in a few words; yolov3-tiny takes
     a fixed batch-1 export, as OpenCV's net is. A variant that cannot be made is left out, saying why."""
     out: dict[str, Any] = {}
@@ -107,7 +109,8 @@ def load_backends(model: Any, threads: int, dynamic_batch: bool = True) -> tuple
         label = f"{backend} {precision}"
         try:
             m = model if (backend, precision) == ("torch", "fp32") else with_backend(
-                model, backend, precision=precision, threads=threads, dynamic_batch=dynamic_batch)
+                model, backend, precision=precision, threads=threads, dynamic_batch=dynamic_batch,
+                calibration=calibration)
         except Exception as e:  # one line, and the run goes on without it
             print(f"    {label:<17} left out: {type(e).__name__}: {str(e).splitlines()[0][:160]}", flush=True)
             continue
@@ -146,7 +149,7 @@ def yolo(args: argparse.Namespace, photos: list[Path]) -> dict[str, Any]:
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     names = list(net.getUnconnectedOutLayersNames())
     print("  yolov3-tiny (official Darknet weights):", flush=True)
-    models, guards = load_backends(model, args.threads, dynamic_batch=False)
+    models, guards = load_backends(model, args.threads, dynamic_batch=False, calibration=args.calibration)
     image = args.image
     bgr = cv2.imread(str(image))
     rgb = np.ascontiguousarray(bgr[:, :, ::-1])
@@ -202,7 +205,7 @@ def classic(name: str, args: argparse.Namespace, photos: list[Path]) -> dict[str
     model = load_for_bench(name, "auto", CPU).eval()
     print(f"  {name} ({model.weights_source}):", flush=True)
     tv = torchvision_twin(model)
-    models, guards = load_backends(model, args.threads)
+    models, guards = load_backends(model, args.threads, calibration=args.calibration)
     x = torch.rand(1, 3, 224, 224)
     with torch.inference_mode():
         same = float((tv(x) - model(x)).abs().max())
@@ -257,6 +260,9 @@ def main() -> None:
     ap.add_argument("--classic", default=",".join(CLASSIC))
     ap.add_argument("--image", type=Path, default=DATA / "images" / "grace_hopper.jpg")
     ap.add_argument("--no-int8-timing", action="store_true", help="skip the resnet50 int8 export timing")
+    ap.add_argument("--calibration", type=Path, default=DATA / "images",
+                    help="int8's calibration photos and every guard's, the same photos the answers are compared on "
+                         "(default: the shared photos at full size)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     if not (DATA / "yolov3-tiny.weights").is_file():

@@ -22,6 +22,8 @@ def test_wheel_installs_and_lists_models(tmp_path: Path) -> None:
     wheel = next((tmp_path / "dist").glob("cvzoo-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "zoo/registry.yaml" in names and "zoo/data/imagenet1k.txt" in names
+    # int8's default calibration photos and their licences travel in the wheel (zoo.runtimes.calibration.BUNDLED)
+    assert {"zoo/data/calibration/chelsea.jpg", "zoo/data/calibration/README.md"} <= set(names)
     assert {"zoo_classic/__init__.py", "zoo_yolo/__init__.py", "zoo_rcnn/__init__.py"} <= set(names)
     assert {"zoo_yolo/cfg/yolov3.cfg", "zoo_yolo/cfg/yolov3-tiny.cfg", "zoo_yolo/cfg/yolov3-spp.cfg"} <= set(names)
     assert {"zoo/report/templates/page.html", "zoo/report/assets/style.css", "zoo/report/assets/table.js"} <= set(names)

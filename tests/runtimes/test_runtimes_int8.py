@@ -88,6 +88,22 @@ def test_a_changed_answer_is_quantised_again_with_sensitive_layers_in_fp32(resne
         assert all(producer.get(i) is None or producer[i].op_type != "DequantizeLinear" for i in node.input[:2])
 
 
+def test_a_guard_that_cannot_run_says_so_and_is_not_same(resnet18: Any, home: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("predict exploded")
+
+    monkeypatch.setattr("zoo.runtimes.guard.guard", broken)
+    two = tmp_path / "two"
+    two.mkdir()
+    for p in sorted(BUNDLED.glob("*.jpg"))[1:3]:
+        shutil.copy(p, two / p.name)
+    res = export(resnet18, "onnx", precision="int8", input_size=SIZE, calibration=two)
+    assert res.guard["ran"] is False and res.guard["same"] is False
+    assert res.guard["summary"] == "not run: RuntimeError: predict exploded"
+    assert res.guard["fp32_layers"] == []  # nothing to fall back from: the answers were never compared
+
+
 def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) -> None:
     onnx_file = export(resnet18, "onnx", input_size=SIZE, check=False).path
     one, _ = sensitive_layers(onnx_file, 1)
@@ -98,7 +114,7 @@ def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) 
 def test_with_backend_int8_predicts_and_reports_its_guard(resnet18: Any, home: Path) -> None:
     fast = zoo.runtimes.with_backend(resnet18, "onnxruntime", precision="int8", input_size=SIZE, dynamic_batch=False)
     info = fast.backend_info
-    assert info["precision"] == "int8" and info["guard"]["images"] == 4 and info["cache_hit"]
+    assert info["precision"] == "int8" and info["guard"]["images"] == 4
     assert info["quantization"]["calibration"]["images"] == 4
     image = str(sorted(BUNDLED.glob("*.jpg"))[0])
     assert len(fast.predict(image, size=SIZE[0]).topk) == len(resnet18.predict(image, size=SIZE[0]).topk)
@@ -155,3 +171,33 @@ def test_yolov3_tiny_int8_real_weights_guard(fmt: str, in_yolo_home: Path) -> No
     else:
         assert guard["mismatches"] and guard["fp32_layers"]
     assert json.loads(json.dumps(res.metadata["quantization"]))["fp32_layers"] == guard.get("fp32_layers", [])
+
+
+def test_predict_warns_when_the_guard_saw_changed_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from zoo.cli.predict_cmd import warn_guard
+
+    guard = {"same": False, "precision": "int8", "summary": "image 2: cup 0.49 missing"}
+    warn_guard(SimpleNamespace(backend_info={"backend": "openvino", "guard": guard}))
+    assert capsys.readouterr().err == "warning: openvino int8 changes answers on the calibration photos: image 2: cup 0.49 missing\n"
+    warn_guard(SimpleNamespace(backend_info={"backend": "openvino", "guard": {**guard, "same": True}}))
+    warn_guard(SimpleNamespace())  # torch: no backend_info
+    assert capsys.readouterr().err == ""
+
+
+def test_int8_rows_neither_get_nor_raise_the_fp32_peak() -> None:
+    from types import SimpleNamespace
+
+    from zoo.bench.flops import Peak, apply_peak
+
+    fp32 = SimpleNamespace(model="m", batch_size=1, precision="fp32", gflops_per_s=50.0)
+    int8 = SimpleNamespace(model="m", batch_size=1, precision="int8", gflops_per_s=400.0)
+    notes = apply_peak([fp32, int8], Peak(100.0, "probe", {"probe": 100.0}))
+    assert not notes and fp32.pct_of_peak == 50.0 and not hasattr(int8, "pct_of_peak")
+
+
+def test_torch_at_a_reduced_precision_is_guarded_too(resnet18: Any) -> None:
+    half = zoo.runtimes.with_backend(resnet18, "torch", precision="bf16")
+    guard = half.backend_info["guard"]
+    assert guard["precision"] == "bf16" and guard["images"] == 4 and guard["ran"] and "top-1" in guard["summary"]

@@ -233,7 +233,8 @@ def apply_peak(rows: Sequence[Any], peak: Peak) -> list[str]:
     max(peak, the fastest row): a row faster than every probe (the CPU was busier during the probes, or
     a model's kernels beat them) raises the reference to its own rate instead of showing more than 100 %.
     Returns the notes to add."""
-    rated = [r for r in rows if getattr(r, "gflops_per_s", None)]
+    # int8 rows count integer ops against another peak (isa_peak_ops): they neither get nor raise this one
+    rated = [r for r in rows if getattr(r, "gflops_per_s", None) and getattr(r, "precision", "") != "int8"]
     fastest = max(rated, key=lambda r: r.gflops_per_s, default=None)
     reference, notes = peak.gflops, []
     if fastest is not None and fastest.gflops_per_s > reference:

@@ -84,6 +84,14 @@ def runtime_setup(backend: str, precision: str, threads: int | None, device: str
     return "cpu" if backend != "torch" and device == "auto" else device
 
 
+def warn_guard(model: Any) -> None:
+    """A reduced precision whose accuracy guard saw changed answers says so on stderr, once, before any result."""
+    guard = (getattr(model, "backend_info", None) or {}).get("guard") or {}
+    if guard and not guard.get("same", True):
+        click.echo(f"warning: {model.backend_info['backend']} {guard['precision']} changes answers on the calibration "
+                   f"photos: {guard['summary']}", err=True)
+
+
 def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, Any]:
     """The task options the user gave; one the model's task does not have, or a value out of its range, is
     refused in one line."""
@@ -141,6 +149,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
             batch_size = max(batch_size, len(files))
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
                          precision=precision, threads=threads, calibration=calibration)
+        warn_guard(model)
         model.split_options(opts)  # a task option this model's stages do not take fails here, before any work
         if out_dir is not None:
             from zoo.fsutil import make_out_dir

@@ -130,6 +130,10 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
         report = _run(net, data, scorer, dist, batch_size, conf, progress, results)
         if backend != "torch" or precision != "fp32":
             report.notes.append(f"the network ran on {backend} at {precision}")
+            guard = (getattr(net, "backend_info", None) or {}).get("guard")
+            if guard:  # the reduced precision's accuracy guard on the calibration photos (zoo.runtimes.guard)
+                report.notes.append(f"accuracy guard ({guard['images']} calibration photos): "
+                                    + ("same answers as fp32" if guard["same"] else f"CHANGES answers: {guard['summary']}"))
         return report
     finally:
         dist.close()

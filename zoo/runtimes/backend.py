@@ -124,7 +124,7 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
     if getattr(model, "backend", "torch") != "torch":
         raise InputError(f"{model.spec.name} already runs on {model.backend}: give the PyTorch model")
     if backend == "torch":
-        return model if precision == "fp32" else _torch_precision(model, precision)
+        return model if precision == "fp32" else _torch_precision(model, precision, calibration)
     if backend in ("onnxruntime", "openvino"):
         from zoo.runtimes.runners import require
 
@@ -146,9 +146,10 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
     return fast
 
 
-def _torch_precision(model: Any, precision: str) -> Any:
+def _torch_precision(model: Any, precision: str, calibration: Any = None) -> Any:
     """A copy of `model` whose network runs in fp16/bf16: float inputs cast in, float outputs back to float32
-    (what postprocess expects), as the harness's --precision does."""
+    (what postprocess expects), as the harness's --precision does; guarded like an export (its answers against
+    fp32's on the calibration photos, in `.backend_info["guard"]`)."""
     dtype = DTYPES[precision]
     fast = copy.deepcopy(model).to(dtype)
     forward = type(fast).forward.__get__(fast)
@@ -163,8 +164,16 @@ def _torch_precision(model: Any, precision: str) -> Any:
     fast.forward = run
     fast.backend = "torch"
     fast.backend_info = {"backend": "torch", "precision": precision, "export_s": 0.0, "compile_s": 0.0,
-                         "cache_hit": False, "artefact": None}
+                         "cache_hit": False, "artefact": None, "guard": _guard(model, fast, precision, calibration)}
     return fast
+
+
+def _guard(model: Any, fast: Any, precision: str, calibration: Any) -> dict[str, Any]:
+    from zoo.runtimes.calibration import calibration_set
+    from zoo.runtimes.guard import guard_models, verdict
+
+    cal = calibration_set(calibration)
+    return verdict(lambda: guard_models(model, fast, precision, cal), cal, precision)
 
 
 def _image_list(args: tuple[Any, ...]) -> bool:

@@ -547,7 +547,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
                 raise ExportError(f"{model.spec.name}: {e}") from None
             parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
-            if guard.get("same", True) or not fallbacks:
+            if guard.get("same", True) or not guard.get("ran", True) or not fallbacks:
                 break
             int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, fallbacks.pop(0))
         if int8 is not None and guard:
@@ -641,9 +641,9 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
 
 def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
            cal: CalibrationSet | None) -> dict[str, Any]:
-    from zoo.runtimes.guard import guard
+    from zoo.runtimes.guard import guard, verdict
 
-    return guard(model, path, fmt, precision, meta, cal).to_json()
+    return verdict(lambda: guard(model, path, fmt, precision, meta, cal), cal, precision)
 
 
 def placed_paths(fmt: str, out: Path) -> list[Path]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from torch.utils import _pytree as pytree
 from zoo.runtimes.calibration import CalibrationSet
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["Guard", "guard", "run_artefact"]
+__all__ = ["Guard", "guard", "guard_models", "run_artefact", "verdict"]
 
 
 @dataclass
@@ -30,9 +31,24 @@ class Guard:
     precision: str
     mismatches: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    ran: bool = True  # False: the comparison could not run (summary says why)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def verdict(run: Callable[[], Guard], cal: CalibrationSet, precision: str) -> dict[str, Any]:
+    """`run()`'s guard as JSON; a guard that cannot run says "not run: why" and counts as not the same (answers
+    nobody compared are not "the same"). A missing runtime is raised as it is."""
+    from zoo.errors import first_line
+
+    try:
+        return run().to_json()
+    except Exception as e:
+        if type(e).__name__ == "RuntimeMissingError":
+            raise
+        return Guard(False, f"not run: {first_line(e, with_type=True)}"[:200], 0, cal.sha256, precision,
+                     ran=False).to_json()
 
 
 def run_artefact(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
@@ -77,14 +93,26 @@ def _answers(model: Any, requests: list[Any], hw: tuple[int, int] | None, batch:
 def guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any], cal: CalibrationSet,
           threads: int | None = None) -> Guard:
     """Compare the artefact's answers with `model`'s (PyTorch fp32) on the photos of `cal`."""
+    shape = (meta.get("inputs") or [{}])[0].get("shape") or []
+    if getattr(model, "inputs", "images") == "images" and len(shape) != 4:
+        raise ValueError("the network takes one image per artefact (the R-CNN family's image lists); "
+                         "zoo bench --backend compares its detections")
+    hw = (int(shape[-2]), int(shape[-1])) if len(shape) == 4 and None not in shape[-2:] else None
+    candidate = run_artefact(model, path, fmt, precision, meta, threads)
+    return guard_models(model, candidate, precision, cal, meta, hw)
+
+
+def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet, meta: dict[str, Any] | None = None,
+                 hw: tuple[int, int] | None = None) -> Guard:
+    """Compare `candidate`'s answers (the same model at a reduced precision, however it runs) with `model`'s
+    (PyTorch fp32) on the photos of `cal` (a generator: its seeded request)."""
     from zoo.tasks.parity import compare_results, task_of
 
-    shape = (meta.get("inputs") or [{}])[0].get("shape") or []
-    hw = (int(shape[-2]), int(shape[-1])) if len(shape) == 4 and None not in shape[-2:] else None
+    meta = meta or {}
     requests = _requests(model, cal, meta)
     reference = _answers(model, requests, hw, meta.get("batch"))
-    candidate = _answers(run_artefact(model, path, fmt, precision, meta, threads), requests, hw, meta.get("batch"))
-    agreement = compare_results(task_of(model), reference, candidate, precision=precision,
+    answers = _answers(candidate, requests, hw, meta.get("batch"))
+    agreement = compare_results(task_of(model), reference, answers, precision=precision,
                                 conf=getattr(model, "default_conf", None))
     return Guard(bool(agreement.same), agreement.summary, len(requests), cal.sha256, precision,
                  [str(m) for m in agreement.mismatches][:5], dict(agreement.metrics or {}))
