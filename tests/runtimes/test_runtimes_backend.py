@@ -201,7 +201,8 @@ def test_fixed_batch_key_counts_a_list_of_images() -> None:
     assert rt._key([torch.zeros(5, 3, 32, 48)]) == ((32, 48), None)
 
 
-@pytest.mark.slow  # three exports of a detector (~10 s each here)
+@pytest.mark.full  # three exports of a detector (~12 s each): make test-all; one export with its
+# post-processing stays in the default run (test_families.py::test_torchvision_detector_exports_with_its_postprocessing)
 def test_torchvision_detector_runs_photos_of_any_size_on_onnxruntime(home: Path) -> None:
     """torchvision's detectors take a list of images of any sizes (their resize is inside the graph): the runtime
     exports one batch-1 artefact per image size and runs image by image; the raw outputs match PyTorch's."""
