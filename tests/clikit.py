@@ -71,3 +71,18 @@ def random_photos(folder: Path, count: int, hw: tuple[int, int] = (40, 48), stem
         Image.fromarray(rng.integers(0, 256, (*hw, 3), dtype=np.uint8)).save(folder / f"{stem}{i}.png")
     return folder
 
+
+
+def scene(path: Path) -> Path:
+    """A small image with a few filled shapes (random detector networks only need pixels to react to)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+    im = Image.fromarray(rng.integers(0, 60, (120, 168, 3), dtype=np.uint8))
+    d = ImageDraw.Draw(im)
+    d.rectangle([10, 12, 70, 90], fill=(220, 40, 40))
+    d.ellipse([80, 20, 150, 100], fill=(40, 200, 90))
+    d.rectangle([100, 70, 160, 115], fill=(30, 60, 230))
+    im.save(path)
+    return path

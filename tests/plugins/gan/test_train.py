@@ -37,15 +37,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: on a shared 2-core machine, spinning OpenMP workers made these steps 5x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _discriminator(state: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
     from zoo_gan.dcgan import DCGANDiscriminator, weights_init
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision.models.detection as tvd
-from PIL import Image, ImageDraw
+from clikit import scene
+from PIL import Image
 from torchvision.models._api import WeightsEnum
 from torchvision.ops.misc import FrozenBatchNorm2d
 
@@ -24,16 +25,6 @@ from zoo_pose.keypoint_rcnn import TORCHVISION_BUILDER
 SMALL = {"min_size": 160, "max_size": 224, "box_detections_per_img": 3, "rpn_pre_nms_top_n_test": 200,
          "rpn_post_nms_top_n_test": 100}
 NAMES = {"keypoint-rcnn-r50-fpn": "v1", "keypoint-rcnn-r50-fpn-legacy": "legacy"}
-
-
-def scene(path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    im = Image.fromarray(rng.integers(0, 60, (120, 168, 3), dtype=np.uint8))
-    d = ImageDraw.Draw(im)
-    d.rectangle([10, 12, 70, 90], fill=(220, 40, 40))
-    d.ellipse([80, 20, 150, 100], fill=(40, 200, 90))
-    im.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")

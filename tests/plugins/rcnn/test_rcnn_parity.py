@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision.models.detection as tvd
-from PIL import Image, ImageDraw
+from clikit import scene
+from PIL import Image
 from torchvision.models._api import WeightsEnum
 
 import zoo
@@ -19,18 +20,6 @@ from zoo.weights import save_safetensors
 from zoo_rcnn.tv import TORCHVISION_BUILDERS
 
 SMALL = {"min_size": 160, "max_size": 224}
-
-
-def scene(path: Path) -> Path:
-    """A small image with a few filled shapes (the random networks only need pixels to react to)."""
-    rng = np.random.default_rng(0)
-    im = Image.fromarray(rng.integers(0, 60, (120, 168, 3), dtype=np.uint8))
-    d = ImageDraw.Draw(im)
-    d.rectangle([10, 12, 70, 90], fill=(220, 40, 40))
-    d.ellipse([80, 20, 150, 100], fill=(40, 200, 90))
-    d.rectangle([100, 70, 160, 115], fill=(30, 60, 230))
-    im.save(path)
-    return path
 
 
 def random_weights(name: str) -> dict[str, torch.Tensor]:
