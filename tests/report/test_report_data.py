@@ -233,6 +233,9 @@ def test_pins_describe_registry_sha_hub_sources_and_new_style_sources() -> None:
     assert tiny.sources[1] == "url: https://pjreddie.com/media/files/yolov3-tiny.weights"
     spp = describe(reg.get("yolov3-spp").default_weights(), True)  # the authors' URL, no sha256 known
     assert spp.sources[0].startswith("url: https://") and "first download" in spp.pin
+    from zoo.report.pins import pin_summary
+
+    assert pin_summary(reg.get("biggan-deep-128")) == "sha256 in registry for some files"  # the .bin, not config.json
     dcgan = describe(reg.get("dcgan-64").default_weights(), True)
     assert dcgan.sources == () and "recorded on import" in dcgan.pin
 

@@ -31,6 +31,10 @@ def describe(w: Any, default: bool) -> WeightsPin:
         pin = f"sha256 {sha} (registry)"
     elif files and all(f.sha256 for f in files):
         pin = "sha256 per file (registry): " + ", ".join(f"{f.filename} {f.sha256[:12]}…" for f in files)
+    elif files and any(f.sha256 for f in files):
+        pin = ("sha256 per file where the registry has one: "
+               + ", ".join(f"{f.filename} {f.sha256[:12]}…" for f in files if f.sha256)
+               + "; the others recorded on first download")
     elif sources:
         pin = "no sha256 in the registry: the source's own hash, recorded on first download"
     else:
@@ -59,6 +63,8 @@ def pin_summary(spec: Any) -> str:
     if w is None:
         return "no weights"
     d = describe(w, True)
+    if d.pin.startswith("sha256 per file where"):
+        return "sha256 in registry for some files"
     if d.pin.startswith("sha256"):
         return "sha256 in registry"
     return "hash recorded on download" if d.sources else "hash recorded on import"
