@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from zoo.convert.formats import read_pytorch_file
-from zoo.errors import ConversionError
+from zoo.errors import ConversionError, WeightsMismatchError
 
 MTCNN_FILES = ("pnet.pt", "rnet.pt", "onet.pt")  # facenet_pytorch/data/, one per stage
 
@@ -39,20 +39,13 @@ def read_mtcnn_folder(path: str | Path, spec: Any = None, target: dict[str, torc
 
 
 def _check(state: dict[str, torch.Tensor], target: dict[str, torch.Size], where: str) -> None:
-    """Name the first few keys that are missing, unexpected or of the wrong shape."""
-    missing = sorted(set(target) - set(state))
-    extra = sorted(set(state) - set(target))
-    shapes = [k for k in target if k in state and tuple(state[k].shape) != tuple(target[k])]
-    problems = []
-    if missing:
-        problems.append(f"missing {', '.join(missing[:4])}{'…' if len(missing) > 4 else ''}")
-    if extra:
-        problems.append(f"unexpected {', '.join(extra[:4])}{'…' if len(extra) > 4 else ''}")
-    if shapes:
-        k = shapes[0]
-        problems.append(f"{k} is {tuple(state[k].shape)}, expected {tuple(target[k])}")
-    if problems:
-        raise ConversionError(f"{where}: not facenet-pytorch's layout: {'; '.join(problems)}")
+    """The core's key and shape check (zoo.weights.check_state_dict), said as a converter error."""
+    from zoo.weights import check_state_dict
+
+    try:
+        check_state_dict({k: torch.empty(shape, device="meta") for k, shape in target.items()}, state, where)
+    except WeightsMismatchError as e:
+        raise ConversionError(f"not facenet-pytorch's layout: {e}") from None
 
 
 def read_facenet_inception(path: str | Path, spec: Any = None, target: dict[str, torch.Size] | None = None
