@@ -22,30 +22,44 @@ def torch_dtype(precision: str) -> Any:
     return getattr(torch, DTYPES[precision])
 
 
+def cpuinfo_values(key: str) -> list[str]:
+    """Every value of `key` ("model name", "flags", "cpu MHz", ...) in /proc/cpuinfo, one per processor, read
+    now (the clock changes); empty where there is no such file or key."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            pairs = (line.partition(":") for line in fh)
+            return [value.strip() for name, _, value in pairs if name.strip() == key]
+    except OSError:
+        return []
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_model() -> str:
     """The CPU's marketing name from /proc/cpuinfo (falls back to platform.processor())."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    names = cpuinfo_values("model name")
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 @functools.lru_cache(maxsize=1)
 def cpu_flags() -> frozenset[str]:
     """The CPU feature flags (avx512_bf16, amx_tile, ...) from /proc/cpuinfo; empty where unknown."""
+    flags = cpuinfo_values("flags")
+    return frozenset(flags[0].split()) if flags else frozenset()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_vendor_family() -> tuple[str, int]:
+    """(vendor_id, cpu family) from /proc/cpuinfo; ("", 0) where unknown."""
+    vendors, families = cpuinfo_values("vendor_id"), cpuinfo_values("cpu family")
+    return (vendors[0] if vendors else "", int(families[0]) if families and families[0].isdigit() else 0)
+
+
+def cpu_mhz() -> float | None:
+    """The highest clock the OS reports now over the processors (MHz); None where unknown."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+        return max(float(v) for v in cpuinfo_values("cpu MHz")) or None
+    except ValueError:  # no such line, or not a number
+        return None
 
 
 def cpu_has_native(precision: str) -> bool:

@@ -133,17 +133,12 @@ def isa_peak_gflops(threads: int, dtype: torch.dtype = torch.float32) -> tuple[f
     x 2 FLOP x the clock the OS reports. None when the flags or clock are unknown, or for other dtypes.
     Two FMA units is what current x86 server cores have (Intel since Haswell, AMD since Zen 2; a few
     Xeons have one 512-bit unit, which makes this an overestimate there: still an upper bound)."""
-    from zoo.devices import cpu_flags
+    from zoo.devices import cpu_flags, cpu_mhz, cpu_vendor_family
 
     if dtype != torch.float32:
         return None
-    lanes = fma_lanes(cpu_flags(), *_vendor_family())
-    try:
-        mhz = max(float(line.split(":")[1]) for line in open("/proc/cpuinfo", encoding="utf-8")
-                  if line.startswith("cpu MHz"))
-    except (OSError, ValueError, IndexError):
-        return None
-    if not lanes or mhz <= 0:
+    lanes, mhz = fma_lanes(cpu_flags(), *cpu_vendor_family()), cpu_mhz()
+    if not lanes or not mhz:
         return None
     gflops = threads * 2 * lanes * 2 * mhz / 1e3
     return gflops, f"{threads} threads x 2 FMA x {lanes} lanes x 2 FLOP x {mhz / 1e3:.2f} GHz"
@@ -157,36 +152,17 @@ def fma_lanes(flags: frozenset[str] | set[str], vendor: str = "", family: int = 
     return 8 if {"avx2", "fma"} <= set(flags) else 0
 
 
-def _vendor_family() -> tuple[str, int]:
-    """(vendor_id, cpu family) from /proc/cpuinfo; ("", 0) where unknown."""
-    vendor, family = "", 0
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key.strip() == "vendor_id":
-                    vendor = value.strip()
-                elif key.strip() == "cpu family":
-                    family = int(value)
-                if vendor and family:
-                    break
-    except (OSError, ValueError):
-        pass
-    return vendor, family
-
-
 # Per core and cycle, against the fp32 FMA figure above: AVX512-BF16's VDPBF16PS does two bf16 MACs per 32-bit
 # lane (2x), AVX512-VNNI's / AVX-VNNI's VPDPBUSD four u8 x s8 MACs (4x); AMX tiles do 1024 bf16 FLOP and 2048
 # int8 ops per cycle per core (Intel's Sapphire Rapids figures, issue 23). None where the CPU has no such unit.
 def isa_peak_ops(threads: int, precision: str) -> tuple[float, str] | None:
     """The ISA peak in G(FL)OP/s for `precision` (fp32, bf16, int8) on this CPU, and how it was computed."""
-    from zoo.devices import cpu_flags
+    from zoo.devices import cpu_flags, cpu_mhz
 
     fp32 = isa_peak_gflops(threads)
     if fp32 is None or precision == "fp32":
         return fp32
-    flags = cpu_flags()
-    mhz = fp32[0] / (threads * 2 * fma_lanes(flags, *_vendor_family()) * 2) * 1e3  # the clock back out of the fp32 peak
+    flags, mhz = cpu_flags(), cpu_mhz() or 0.0
     amx = {"bf16": ("amx_bf16", 1024), "int8": ("amx_int8", 2048)}
     if precision in amx and amx[precision][0] in flags:
         ops = amx[precision][1]
