@@ -20,6 +20,7 @@ from zoo.errors import ExportError
 from zoo.runtimes.calibration import BUNDLED, calibration_samples, calibration_set
 from zoo.runtimes.export import export
 from zoo.runtimes.quantize import sensitive_layers
+from zoo.runtimes.runners import cpu_has_bf16
 
 SIZE = (64, 64)  # a small input keeps each quantisation to a second or two
 
@@ -201,3 +202,116 @@ def test_torch_at_a_reduced_precision_is_guarded_too(resnet18: Any) -> None:
     half = zoo.runtimes.with_backend(resnet18, "torch", precision="bf16")
     guard = half.backend_info["guard"]
     assert guard["precision"] == "bf16" and guard["images"] == 4 and guard["ran"] and "top-1" in guard["summary"]
+
+
+# ------------------------------------------------------------------ bf16/fp16: the same fallback, fp32 kept by marks
+needs_bf16 = pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+
+
+def _verdicts(monkeypatch: pytest.MonkeyPatch, module: Any, *same: bool) -> list[dict[str, Any]]:
+    """`module._guard` answering `same` in turn (the real guard runs; only its verdict is forced); the calls."""
+    real, verdicts, calls = module._guard, iter(same), []
+
+    def guard(*args: Any) -> dict[str, Any]:
+        out = real(*args)
+        out["same"] = next(verdicts)
+        calls.append(out)
+        return out
+
+    monkeypatch.setattr(module, "_guard", guard)
+    return calls
+
+
+def _own_photos(tmp_path: Path, name: str, pick: slice) -> Path:
+    """A calibration set of its own: a cache entry no other test shares."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for p in sorted(BUNDLED.glob("*.jpg"))[pick]:
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+@needs_bf16
+def test_openvino_bf16_that_changes_answers_is_made_again_with_layers_marked_fp32(
+        resnet18: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ex = importlib.import_module("zoo.runtimes.export")
+    real = ex._guard
+    calls = _verdicts(monkeypatch, ex, False, False, True)  # plain bf16 and depth 1 "change answers"; depth 2 not
+    photos = _own_photos(tmp_path, "ov_bf16", slice(0, 1))
+    res = export(resnet18, "openvino", precision="bf16", input_size=SIZE, calibration=photos)
+    assert len(calls) == 3 and res.guard["same"]
+    layers, _ = sensitive_layers(export(resnet18, "onnx", input_size=SIZE, check=False).path, 2)
+    assert res.metadata["fp32_marked"] == layers and len(layers) > 2
+    # what the CPU plugin runs in f32: the convolutions; the classifier's Gemm becomes a FullyConnected that
+    # loses its mark (OpenVINO 2026.4) and is said so, not claimed
+    assert res.guard["fp32_layers"] == [n for n in layers if n != "node_linear"]
+    assert res.guard["fp32_refused"] == ["node_linear"]
+    assert 'name="DisablePrecisionConversion"' in res.path.read_text()
+    monkeypatch.setattr(ex, "_guard", real)  # the cache: the artefact with its marks is reused, still says so
+    again = export(resnet18, "openvino", precision="bf16", input_size=SIZE, calibration=photos)
+    assert again.cached and again.path == res.path and again.guard == res.guard
+
+
+@needs_bf16
+def test_layers_marked_fp32_run_fp32_under_the_bf16_hint(tmp_path: Path) -> None:
+    """A conv-only network: with every conv marked, bf16-compiled outputs are fp32's; unmarked, bf16's rounding."""
+    import openvino as ov
+
+    from zoo.runtimes.quantize import fp32_at_runtime, keep_fp32_openvino
+    from zoo.runtimes.runners import open_runner
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Conv2d(16, 8, 3, padding=1)).eval()
+    x = torch.randn(1, 3, 32, 32)
+    onnx_file = tmp_path / "net.onnx"
+    torch.onnx.export(net, (x,), str(onnx_file), dynamo=False, opset_version=18)
+    convs = [n.name for n in importlib.import_module("onnx").load(str(onnx_file)).graph.node if n.op_type == "Conv"]
+    outs, runners = {}, {}
+    for marked in (False, True):
+        model = ov.convert_model(str(onnx_file))
+        assert keep_fp32_openvino(model, convs if marked else []) == (5 if marked else 0)  # 2 convs, biases, ReLU
+        ov.save_model(model, str(tmp_path / f"{marked}.xml"), compress_to_fp16=False)
+        runners[marked] = open_runner(tmp_path / f"{marked}.xml", "openvino", "bf16", threads=1)
+        outs[marked] = runners[marked]([x])[0]
+    ref = net(x).detach()
+    assert (outs[False] - ref).abs().max() > 1e-3  # bf16 keeps 8 mantissa bits
+    assert torch.allclose(outs[True], ref, atol=1e-5, rtol=1e-5)
+    assert fp32_at_runtime(runners[True].session, convs) == convs and not fp32_at_runtime(runners[False].session, convs)
+
+
+def test_torch_bf16_that_changes_answers_keeps_the_sensitive_modules_fp32(resnet18: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoo.runtimes import backend
+    from zoo.runtimes.quantize import sensitive_modules
+
+    calls = _verdicts(monkeypatch, backend, False, True)
+    half = zoo.runtimes.with_backend(resnet18, "torch", precision="bf16")
+    kept = half.backend_info["guard"]["fp32_layers"]
+    assert len(calls) == 2 and half.backend_info["guard"]["same"]
+    assert kept == sensitive_modules(resnet18, tuple(resnet18.example_inputs(1)), 1) == ["net.conv1", "net.fc"]
+    dtypes = {name: m.weight.dtype for name, m in half.named_modules() if hasattr(m, "weight")}
+    assert {n for n, d in dtypes.items() if d == torch.float32} == set(kept)
+    assert dtypes["net.layer1.0.conv1"] == torch.bfloat16
+    # the kept modules really compute in fp32: their input arrives fp32 and their output is the fp32 layer's
+    seen = {}
+    half.get_submodule("net.fc").register_forward_hook(lambda m, args, out: seen.update(x=args[0], out=out))
+    image = str(sorted(BUNDLED.glob("*.jpg"))[0])
+    half.predict(image)
+    assert seen["x"].dtype == torch.float32 and seen["out"].dtype == torch.bfloat16  # cast back for the next op
+    with torch.inference_mode():
+        expected = resnet18.net.fc(seen["x"])
+    assert torch.allclose(seen["out"].float(), expected.to(torch.bfloat16).float())
+
+
+def test_sensitive_modules_find_every_detector_head() -> None:
+    from zoo.runtimes.quantize import sensitive_modules
+
+    torch.manual_seed(0)
+    yolo = zoo.build("yolov3-tiny")
+    one = sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 1)
+    two = sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 2)
+    assert one == ["net.layers.0.conv", "net.layers.15.conv", "net.layers.22.conv"]  # the first conv, both heads
+    assert set(one) < set(two)
+    with torch.inference_mode():  # as `zoo predict` loads: the walk still has a graph
+        assert sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 1) == one

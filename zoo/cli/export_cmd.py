@@ -125,14 +125,18 @@ def render(res: Any) -> None:
 
 def guard_lines(guard: dict[str, Any], quant: dict[str, Any] | None) -> list[str]:
     """The accuracy guard of a reduced precision in a line or a few: same answers as fp32, or what changed;
-    for int8, what it was calibrated on and which layers stayed fp32."""
+    for int8, what it was calibrated on; which layers stayed fp32 (the guard asked for them)."""
     lines = []
     if quant:
         cal = quant["calibration"]
         lines.append(f"int8: {quant['tool']}, calibrated on {cal['images']} photos ({cal['source']})")
-        if quant.get("fp32_layers"):
-            lines.append(f"kept in fp32 (the guard asked): {', '.join(quant['fp32_layers'])}"
-                         + (f" and {quant['fp32_ops']} ops after them" if quant.get("fp32_ops") else ""))
+    kept = (quant or {}).get("fp32_layers") or (guard or {}).get("fp32_layers")
+    if kept:
+        ops = (quant or {}).get("fp32_ops")
+        lines.append(f"kept in fp32 (the guard asked): {', '.join(kept)}" + (f" and {ops} ops after them" if ops else ""))
+    if (guard or {}).get("fp32_refused"):
+        lines.append(f"asked fp32 but run at {guard['precision']} by OpenVINO's CPU plugin: "
+                     + ", ".join(guard["fp32_refused"]))
     if guard:
         n = f"{guard['images']} photo{'s' if guard['images'] != 1 else ''}"
         if guard["same"]:

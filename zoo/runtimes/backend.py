@@ -149,30 +149,57 @@ def with_backend(model: Any, backend: str, *, precision: str = "fp32", threads: 
 def _torch_precision(model: Any, precision: str, calibration: Any = None) -> Any:
     """A copy of `model` whose network runs in fp16/bf16: float inputs cast in, float outputs back to float32
     (what postprocess expects), as the harness's --precision does; guarded like an export (its answers against
-    fp32's on the calibration photos, in `.backend_info["guard"]`)."""
-    dtype = DTYPES[precision]
-    fast = copy.deepcopy(model).to(dtype)
-    forward = type(fast).forward.__get__(fast)
+    fp32's on the calibration photos, in `.backend_info["guard"]`). When they change, the sensitive modules
+    (zoo.runtimes.quantize.sensitive_modules) stay fp32 at the depths an export's fallback uses."""
+    from zoo.runtimes.calibration import calibration_set
+    from zoo.runtimes.guard import until_same
+    from zoo.runtimes.quantize import sensitive_modules
 
-    def run(*args: Any) -> Any:
-        args = pytree.tree_map(lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
-                               args)
-        out = forward(*args)
-        return pytree.tree_map(lambda t: t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
-                               out)
+    cal = calibration_set(calibration)
 
-    fast.forward = run
-    fast.backend = "torch"
+    def attempt(depth: int) -> tuple[dict[str, Any], tuple[Any, list[str]]]:
+        kept: list[str] = []
+        if depth:
+            kept = sensitive_modules(model, tuple(model.example_inputs(1)), depth)
+        fast = _cast_copy(model, DTYPES[precision], kept)
+        return _guard(model, fast, precision, cal), (fast, kept)
+
+    guard, (fast, kept), _ = until_same(attempt)
+    if guard:
+        guard["fp32_layers"] = kept
     fast.backend_info = {"backend": "torch", "precision": precision, "export_s": 0.0, "compile_s": 0.0,
-                         "cache_hit": False, "artefact": None, "guard": _guard(model, fast, precision, calibration)}
+                         "cache_hit": False, "artefact": None, "guard": guard}
     return fast
 
 
-def _guard(model: Any, fast: Any, precision: str, calibration: Any) -> dict[str, Any]:
-    from zoo.runtimes.calibration import calibration_set
+def _cast(value: Any, dtype: torch.dtype) -> Any:
+    """Floating tensors in `value` (any tree) cast to `dtype`."""
+    return pytree.tree_map(lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
+                           value)
+
+
+def _cast_copy(model: Any, dtype: torch.dtype, keep_fp32: list[str]) -> Any:
+    """A copy of `model` in `dtype` but for the modules named in `keep_fp32`, which stay fp32 with their inputs
+    cast up and their outputs cast back down."""
+    fast = copy.deepcopy(model).to(dtype)
+    for name in keep_fp32:  # the original weights: cast to dtype and back they would have lost their low bits
+        module = fast.get_submodule(name).float()
+        module.load_state_dict(model.get_submodule(name).state_dict())
+        module.register_forward_pre_hook(lambda m, args: _cast(args, torch.float32))
+        module.register_forward_hook(lambda m, args, out: _cast(out, dtype))
+    forward = type(fast).forward.__get__(fast)
+
+    def run(*args: Any) -> Any:
+        return _cast(forward(*_cast(args, dtype)), torch.float32)
+
+    fast.forward = run
+    fast.backend = "torch"
+    return fast
+
+
+def _guard(model: Any, fast: Any, precision: str, cal: Any) -> dict[str, Any]:
     from zoo.runtimes.guard import guard_models, verdict
 
-    cal = calibration_set(calibration)
     return verdict(lambda: guard_models(model, fast, precision, cal), cal, precision)
 
 

@@ -40,13 +40,13 @@ from zoo.fsutil import replace_folder, sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.calibration import CalibrationSet, calibration_samples, calibration_set, image_leaves
+from zoo.runtimes.guard import FP32_DEPTHS  # noqa: F401  (re-exported: where the int8 fallback named it first)
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
 __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
 
 CACHE_VERSION = 1  # bump when the layout of artefacts or their metadata changes
 OPSET = 18  # opset of both ONNX exporters here; OpenVINO 2024+ and onnxruntime 1.16+ read it
-FP32_DEPTHS = (1, 2, 3)  # int8's fallbacks: weighted layers nearest the outputs kept fp32 (zoo.runtimes.quantize)
 RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscript", "openvino"), "torchscript": (),
                    "pt2": ()}
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
@@ -291,23 +291,36 @@ def _embed_onnx(path: Path, meta: dict[str, Any]) -> None:
 
 
 @dataclass
+class KeptFp32:
+    """The ONNX nodes a reduced-precision artefact keeps in fp32 (the accuracy guard's fallback, at `depth`)."""
+
+    layers: list[str] = field(default_factory=list)  # weighted layers (Conv, Gemm, MatMul)
+    ops: list[str] = field(default_factory=list)  # the other ops kept with them (a detector's decoding)
+    depth: int = 0
+
+    @property
+    def names(self) -> list[str]:
+        return self.layers + self.ops
+
+    @classmethod
+    def at(cls, onnx_file: Path | None, depth: int) -> KeptFp32:
+        from zoo.runtimes.quantize import sensitive_layers
+
+        return cls(*sensitive_layers(onnx_file, depth), depth) if depth and onnx_file is not None else cls()
+
+
+@dataclass
 class Int8Job:
-    """What an int8 export quantises with: the calibration inputs and the ONNX nodes kept in fp32."""
+    """What an int8 export quantises with: the calibration inputs."""
 
     calibration: CalibrationSet
     samples: list[list[torch.Tensor]]
-    fp32_layers: list[str] = field(default_factory=list)  # weighted layers (Conv, Gemm, MatMul)
-    fp32_ops: list[str] = field(default_factory=list)  # the other ops kept with them (a detector's decoding)
 
-    @property
-    def keep_fp32(self) -> list[str]:
-        return self.fp32_layers + self.fp32_ops
-
-    def describe(self, fmt: str) -> dict[str, Any]:
+    def describe(self, fmt: str, kept: KeptFp32) -> dict[str, Any]:
         from zoo.runtimes.quantize import PRESET, tool_name
 
         return {"tool": tool_name(fmt), "preset": PRESET, "calibration": self.calibration.describe(),
-                "fp32_layers": list(self.fp32_layers), "fp32_ops": len(self.fp32_ops)}
+                "fp32_layers": list(kept.layers), "fp32_ops": len(kept.ops)}
 
 
 def _onnx_exporter(onnx_file: Path) -> str:
@@ -316,30 +329,35 @@ def _onnx_exporter(onnx_file: Path) -> str:
                            .metadata_props if p.key == "exporter"))
 
 
-def _export_int8(fmt: str, path: Path, onnx_file: Path, job: Int8Job, meta_of: Any) -> dict[str, Any]:
+def _export_int8(fmt: str, path: Path, onnx_file: Path, job: Int8Job, kept: KeptFp32, meta_of: Any) -> dict[str, Any]:
     """`onnx_file` (the cached fp32 ONNX export) quantised to int8 for `fmt` at `path`, metadata embedded."""
     from zoo.runtimes.quantize import quantize_onnx, quantize_openvino
 
-    meta = {**meta_of(f"{_onnx_exporter(onnx_file)} -> int8"), "quantization": job.describe(fmt)}
+    meta = {**meta_of(f"{_onnx_exporter(onnx_file)} -> int8"), "quantization": job.describe(fmt, kept)}
     if fmt == "onnx":
-        quantize_onnx(onnx_file, path, job.samples, job.keep_fp32)
+        quantize_onnx(onnx_file, path, job.samples, kept.names)
         _embed_onnx(path, meta)
         return meta
-    ov = require("openvino")
-    model = quantize_openvino(onnx_file, job.samples, job.keep_fp32)
-    for k, v in meta.items():
-        model.set_rt_info(json.dumps(v), ["zoo", k])
-    ov.save_model(model, str(path), compress_to_fp16=False)
+    _save_openvino(quantize_openvino(onnx_file, job.samples, kept.names), path, meta)
     return meta
 
 
+def _save_openvino(model: Any, path: Path, meta: dict[str, Any]) -> None:
+    for k, v in meta.items():
+        model.set_rt_info(json.dumps(v), ["zoo", k])
+    require("openvino").save_model(model, str(path), compress_to_fp16=False)
+
+
 def _export_file(fmt: str, flat: FlatNet, leaves: list[torch.Tensor], path: Path, dynamic_batch: bool,
-                 n_out: int, meta_of: Any, onnx_file: Path | None = None, int8: Int8Job | None = None) -> dict[str, Any]:
+                 n_out: int, meta_of: Any, onnx_file: Path | None = None, int8: Int8Job | None = None,
+                 kept: KeptFp32 | None = None) -> dict[str, Any]:
     """Write the artefact of `fmt` at `path` with its metadata (`meta_of(exporter)` builds it); OpenVINO
-    converts `onnx_file` (the cached ONNX export of the same network and options), int8 quantises it."""
+    converts `onnx_file` (the cached ONNX export of the same network and options), int8 quantises it;
+    the nodes of `kept` stay fp32 (int8: left unquantised; OpenVINO bf16/fp16: marked for the CPU plugin)."""
+    kept = kept or KeptFp32()
     if int8 is not None:
         assert onnx_file is not None
-        return _export_int8(fmt, path, onnx_file, int8, meta_of)
+        return _export_int8(fmt, path, onnx_file, int8, kept, meta_of)
     if fmt == "onnx":
         exporter = _onnx_export(flat, leaves, path, dynamic_batch, n_out)
         meta = meta_of(exporter)
@@ -354,9 +372,12 @@ def _export_file(fmt: str, flat: FlatNet, leaves: list[torch.Tensor], path: Path
                 model = ov.convert_model(str(onnx_file))
         except Exception as e:
             raise ExportError(f"OpenVINO cannot convert the network: {_reason(e)}") from None
-        for k, v in meta.items():
-            model.set_rt_info(json.dumps(v), ["zoo", k])
-        ov.save_model(model, str(path), compress_to_fp16=False)
+        if kept.names:  # bf16/fp16 is a compile-time hint: the IR says which nodes the hint leaves alone
+            from zoo.runtimes.quantize import keep_fp32_openvino
+
+            keep_fp32_openvino(model, kept.names)
+            meta["fp32_marked"] = list(kept.layers)  # asked for; the guard says which the CPU plugin honoured
+        _save_openvino(model, path, meta)
         return meta
     if fmt == "torchscript":
         try:
@@ -494,6 +515,8 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         from zoo.runtimes.quantize import PRESET, tool_name
 
         key_fields.update(calibration=cal.sha256, quantizer=tool_name(fmt), preset=PRESET)
+    elif falls_back(fmt, precision):  # the layers kept fp32 depend on the photos the guard judged on
+        key_fields.update(calibration=cal.sha256)
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     folder = cache_dir(model.spec.name, fmt, precision, key) if out is None else None
     if folder is not None:
@@ -532,26 +555,29 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
-        # int8 whose answers differ is quantised again with the sensitive layers in fp32: the first layer and
-        # the outputs' nearest 1, 2, then 3 weighted layers with what follows them (more gives back the speed)
-        from zoo.runtimes.quantize import sensitive_layers
 
-        fallbacks = list(FP32_DEPTHS) if int8 is not None and check else []
-        while True:
+        def attempt(depth: int) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, float], KeptFp32]]:
+            kept = KeptFp32.at(onnx_file, depth)
             try:
                 with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
                     warnings.simplefilter("ignore")
                     meta = _export_file(fmt, flat, leaves, path, dynamic_batch, len(out_leaves), meta_of,
-                                        onnx_file, int8)
+                                        onnx_file, int8, kept)
             except ExportError as e:
                 raise ExportError(f"{model.spec.name}: {e}") from None
             parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
-            if guard.get("same", True) or not guard.get("ran", True) or not fallbacks:
-                break
-            int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, fallbacks.pop(0))
-        if int8 is not None and guard:
-            guard["fp32_layers"] = list(int8.fp32_layers)
+            return guard, (meta, parity, kept)
+
+        # a reduced precision whose answers differ is made again with the sensitive layers in fp32: the first
+        # layer and the outputs' nearest 1, 2, then 3 weighted layers with what follows them
+        from zoo.runtimes.guard import until_same
+
+        guard, (meta, parity, kept), _ = until_same(attempt, FP32_DEPTHS if falls_back(fmt, precision) else ())
+        if guard and falls_back(fmt, precision):
+            guard["fp32_layers"] = _fp32_layers(path, fmt, precision, kept)
+            if len(guard["fp32_layers"]) < len(kept.layers):  # marked, but rebuilt in bf16 by the CPU plugin
+                guard["fp32_refused"] = [n for n in kept.layers if n not in guard["fp32_layers"]]
         seconds = time.perf_counter() - start
         files = _record(path, fmt)
         if folder is None:
@@ -621,8 +647,8 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
         return None
     path = folder / FILE_NAMES[fmt]
     parity, guard = manifest.get("parity") or {}, manifest.get("guard") or {}
-    if check and precision == "int8" and not guard:
-        return None  # cached by a --no-check export: quantise again with the guard (and its fp32 fallback)
+    if check and falls_back(fmt, precision) and not guard:
+        return None  # cached by a --no-check export: make it again with the guard (and its fp32 fallback)
     stale = check and cal is not None and guard.get("images_sha256") != cal.sha256
     if (check and not parity) or stale:  # cached by a --no-check export, or guarded on other photos: once
         from zoo.fsutil import write_json_atomic
@@ -637,6 +663,22 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
         write_json_atomic(folder / MANIFEST, manifest)
     return ExportResult(path, fmt, manifest["files"][path.name]["sha256"], time.perf_counter() - start, True,
                         parity if check else {}, manifest["metadata"], guard if check else {})
+
+
+def falls_back(fmt: str, precision: str) -> bool:
+    """Whether a guard that sees changed answers makes the artefact again with sensitive layers in fp32: int8
+    (left unquantised) and OpenVINO's bf16/fp16 (nodes marked for the hint to leave alone)."""
+    return precision == "int8" or (fmt == "openvino" and precision in ("bf16", "fp16"))
+
+
+def _fp32_layers(path: Path, fmt: str, precision: str, kept: KeptFp32) -> list[str]:
+    """The layers of `kept` the artefact runs in fp32: all of them for int8 (NNCF and ORT leave them alone);
+    for OpenVINO's bf16/fp16 those the CPU plugin reports running in f32 (zoo.runtimes.quantize.fp32_at_runtime)."""
+    if precision == "int8" or not kept.layers:
+        return list(kept.layers)
+    from zoo.runtimes.quantize import fp32_at_runtime
+
+    return fp32_at_runtime(open_runner(path, fmt, precision).session, kept.layers)
 
 
 def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],

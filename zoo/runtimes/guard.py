@@ -17,7 +17,11 @@ from torch.utils import _pytree as pytree
 from zoo.runtimes.calibration import CalibrationSet
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["Guard", "guard", "guard_models", "run_artefact", "verdict"]
+__all__ = ["FP32_DEPTHS", "Guard", "guard", "guard_models", "run_artefact", "until_same", "verdict"]
+
+# the fallbacks of a reduced precision that changes answers: the first layer and the outputs' nearest 1, 2, then
+# 3 weighted layers kept in fp32 (zoo.runtimes.quantize.sensitive_layers); more would give back the speed
+FP32_DEPTHS = (1, 2, 3)
 
 
 @dataclass
@@ -49,6 +53,19 @@ def verdict(run: Callable[[], Guard], cal: CalibrationSet, precision: str) -> di
             raise
         return Guard(False, f"not run: {first_line(e, with_type=True)}"[:200], 0, cal.sha256, precision,
                      ran=False).to_json()
+
+
+def until_same(attempt: Callable[[int], tuple[dict[str, Any], Any]],
+               depths: tuple[int, ...] = FP32_DEPTHS) -> tuple[dict[str, Any], Any, int]:
+    """The one fallback loop of every reduced precision: `attempt(0)` (all of it reduced), then, while its guard
+    (JSON, as `verdict` gives) sees changed answers, `attempt(depth)` with the sensitive layers at that depth
+    kept in fp32. Stops at the first guard that passes, cannot run (nothing to fall back from) or is empty
+    (not checked). Returns (the last guard, what the last attempt made, its depth)."""
+    for depth in (0, *depths):
+        guard, made = attempt(depth)
+        if guard.get("same", True) or not guard.get("ran", True):
+            break
+    return guard, made, depth
 
 
 def run_artefact(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
