@@ -195,6 +195,28 @@ def test_a_precision_whose_guard_says_changed_is_never_chosen(monkeypatch: pytes
     assert res.chosen != Candidate(precision="int8", backend="onnxruntime")
 
 
+def test_a_precision_that_passes_with_layers_kept_fp32_is_pickable_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard's fallback (zoo.runtimes.guard.until_same) kept two layers in fp32 and then passed: the variant
+    is "ok" like any other, and its line names the layers kept."""
+    import copy
+
+    import zoo.runtimes
+
+    def fake(model: Any, backend: str, precision: str = "fp32", threads: Any = None) -> Any:
+        out = copy.copy(model)
+        out.backend_info = {"guard": {"same": True, "summary": "top-1 4/4", "fp32_layers": ["conv0", "head"]}}
+        return out
+
+    monkeypatch.setattr(zoo.runtimes, "with_backend", fake)
+    monkeypatch.setattr(zoo.runtimes, "available_backends", lambda: ["onnxruntime"])
+    monkeypatch.setattr(space, "candidates", lambda dev, backends=True: [Candidate(precision="int8",
+                                                                                   backend="onnxruntime")])
+    res = search(_tiny(), batch_size=1, cache=False, **FAST)
+    kept = res.trial(Candidate(precision="int8", backend="onnxruntime"))
+    assert kept.status == "ok" and "top-1 4/4 (2 layers kept fp32: conv0, head)" in kept.check
+    assert res.chosen == Candidate(precision="int8", backend="onnxruntime")
+
+
 def test_a_detector_whose_boxes_move_is_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
     """yolov3-tiny (random init, 64 px) end to end through the check: raw rows [cx, cy, w, h, ...] shifted by
     20 px move every detection; the unchanged fp32 configuration is chosen."""

@@ -315,3 +315,14 @@ def test_sensitive_modules_find_every_detector_head() -> None:
     assert set(one) < set(two)
     with torch.inference_mode():  # as `zoo predict` loads: the walk still has a graph
         assert sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 1) == one
+
+
+def test_zoo_export_says_which_layers_bf16_kept_and_which_openvino_would_not() -> None:
+    from zoo.cli.export_cmd import guard_lines
+
+    guard = {"same": True, "summary": "top-1 4/4, top-5 4/4", "images": 4, "precision": "bf16",
+             "fp32_layers": ["node_Conv_292"], "fp32_refused": ["node_linear"]}
+    assert guard_lines(guard, None) == [
+        "kept in fp32 (the guard asked): node_Conv_292",
+        "asked fp32 but run at bf16 by OpenVINO's CPU plugin: node_linear",
+        "accuracy guard: same answers as fp32 on 4 photos (top-1 4/4, top-5 4/4)"]

@@ -99,8 +99,10 @@ def _try(base: Any, cand: Candidate, ref: Reference, dev: torch.device, bs: int,
             ok, trial.check = check(base, ref, raw, cand.precision)
         guard = (getattr(model, "backend_info", None) or {}).get("guard")
         if guard:  # a runtime's reduced precision: its accuracy guard on real photos (zoo.runtimes.guard) decides too
-            ok = ok and bool(guard["same"])
-            trial.check = f"accuracy guard: {guard['summary']}; {trial.check}"
+            ok = ok and bool(guard["same"])  # after its fallback: passing with layers kept fp32 is pickable
+            kept = guard.get("fp32_layers")
+            trial.check = (f"accuracy guard: {guard['summary']}"
+                           + (f" ({len(kept)} layers kept fp32: {', '.join(kept)})" if kept else "") + f"; {trial.check}")
         del raw
         trial.status = "ok" if ok else "wrong"
         cfg = BenchConfig(batch_sizes=(bs,), device=str(dev), precision=cand.precision,
