@@ -109,6 +109,12 @@ def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) 
     one, _ = sensitive_layers(onnx_file, 1)
     two, _ = sensitive_layers(onnx_file, 2)
     assert len(one) == 2 and set(one) < set(two) and len(two) > len(one)
+    import onnx
+
+    weighted = [n.name for n in onnx.load(str(onnx_file), load_external_data=False).graph.node
+                if n.op_type in ("Conv", "Gemm")]
+    three, _ = sensitive_layers(onnx_file, 1, first=3)
+    assert three[:3] == weighted[:3] and set(one) < set(three) and len(three) == 4  # + the classifier
 
 
 def test_with_backend_int8_predicts_and_reports_its_guard(resnet18: Any, home: Path) -> None:

@@ -46,7 +46,10 @@ __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
 
 CACHE_VERSION = 1  # bump when the layout of artefacts or their metadata changes
 OPSET = 18  # opset of both ONNX exporters here; OpenVINO 2024+ and onnxruntime 1.16+ read it
-FP32_DEPTHS = (1, 2, 3)  # int8's fallbacks: weighted layers nearest the outputs kept fp32 (zoo.runtimes.quantize)
+# int8's fallbacks, tried in order until the guard passes: (depth, first) of zoo.runtimes.quantize.sensitive_layers,
+# the weighted layers nearest the outputs and from the input kept fp32. The input side's second step is what
+# yolov3-tiny needs on the shared photos (its first three convolutions; the heads alone, up to depth 3, were not).
+FP32_FALLBACKS = ((1, 1), (1, 3), (2, 3), (3, 3))
 RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscript", "openvino"), "torchscript": (),
                    "pt2": ()}
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
@@ -490,10 +493,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
                   "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
-    if precision == "int8":  # another calibration set, quantiser or preset is another artefact
+    if precision == "int8":  # another calibration set, quantiser, preset or fallback order is another artefact
         from zoo.runtimes.quantize import PRESET, tool_name
 
-        key_fields.update(calibration=cal.sha256, quantizer=tool_name(fmt), preset=PRESET)
+        key_fields.update(calibration=cal.sha256, quantizer=tool_name(fmt), preset=PRESET,
+                          fallbacks=[list(f) for f in FP32_FALLBACKS])
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     folder = cache_dir(model.spec.name, fmt, precision, key) if out is None else None
     if folder is not None:
@@ -532,11 +536,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
-        # int8 whose answers differ is quantised again with the sensitive layers in fp32: the first layer and
-        # the outputs' nearest 1, 2, then 3 weighted layers with what follows them (more gives back the speed)
+        # int8 whose answers differ is quantised again with the sensitive layers in fp32 (FP32_FALLBACKS: the
+        # outputs' nearest weighted layers with what follows them, and the first ones; more gives back the speed)
         from zoo.runtimes.quantize import sensitive_layers
 
-        fallbacks = list(FP32_DEPTHS) if int8 is not None and check else []
+        fallbacks = list(FP32_FALLBACKS) if int8 is not None and check else []
         while True:
             try:
                 with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
@@ -549,7 +553,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
             if guard.get("same", True) or not guard.get("ran", True) or not fallbacks:
                 break
-            int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, fallbacks.pop(0))
+            int8.fp32_layers, int8.fp32_ops = sensitive_layers(onnx_file, *fallbacks.pop(0))
         if int8 is not None and guard:
             guard["fp32_layers"] = list(int8.fp32_layers)
         seconds = time.perf_counter() - start

@@ -59,18 +59,19 @@ def tool_name(fmt: str) -> str:
     return f"onnxruntime {require('onnxruntime').__version__} quantize_static (QDQ, u8 activations, s8 per-channel weights)"
 
 
-def sensitive_layers(onnx_file: Path, depth: int = 1) -> tuple[list[str], list[str]]:
-    """The first weighted layer, the `depth` weighted layers nearest each graph output (depth 1: a detector's
-    heads, a classifier's last FC) and everything between those and the outputs (a detector's box decoding,
-    where pixel coordinates and scores would share one 8-bit scale): where int8 changes answers most.
-    Returns (weighted layers, the other ops kept with them), ONNX node names."""
+def sensitive_layers(onnx_file: Path, depth: int = 1, first: int = 1) -> tuple[list[str], list[str]]:
+    """The `first` weighted layers from the input (they see raw pixels at full resolution: yolov3-tiny's first
+    three convolutions decide whether int8 keeps its detections), the `depth` weighted layers nearest each graph
+    output (depth 1: a detector's heads, a classifier's last FC) and everything between those and the outputs
+    (a detector's box decoding, where pixel coordinates and scores would share one 8-bit scale): where reduced
+    precision changes answers most. Returns (weighted layers, the other ops kept with them), ONNX node names."""
     onnx = require("onnx")
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
-    weighted = [n for n in graph.node if n.op_type in WEIGHTED]
+    weighted = [n for n in graph.node if n.op_type in WEIGHTED]  # ONNX keeps nodes in topological order
     if not weighted:
         return [], []
     producer = {out: n for n in graph.node for out in n.output}
-    keep, ops = [weighted[0].name], []
+    keep, ops = [n.name for n in weighted[:first]], []
     seen: set[str] = set()
     stack = [(o.name, 0) for o in graph.output]  # (tensor, weighted layers passed on the way back)
     while stack:
