@@ -19,6 +19,7 @@ import zoo
 from zoo.errors import ExportError
 from zoo.runtimes.calibration import BUNDLED, calibration_samples, calibration_set
 from zoo.runtimes.export import export
+from zoo.runtimes.guard import FP32_FALLBACKS
 from zoo.runtimes.quantize import sensitive_layers
 from zoo.runtimes.runners import cpu_has_bf16
 
@@ -110,6 +111,12 @@ def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) 
     one, _ = sensitive_layers(onnx_file, 1)
     two, _ = sensitive_layers(onnx_file, 2)
     assert len(one) == 2 and set(one) < set(two) and len(two) > len(one)
+    import onnx
+
+    weighted = [n.name for n in onnx.load(str(onnx_file), load_external_data=False).graph.node
+                if n.op_type in ("Conv", "Gemm")]
+    three, _ = sensitive_layers(onnx_file, 1, first=3)
+    assert three[:3] == weighted[:3] and set(one) < set(three) and len(three) == 4  # + the classifier
 
 
 def test_with_backend_int8_predicts_and_reports_its_guard(resnet18: Any, home: Path) -> None:
@@ -236,11 +243,11 @@ def test_openvino_bf16_that_changes_answers_is_made_again_with_layers_marked_fp3
         resnet18: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ex = importlib.import_module("zoo.runtimes.export")
     real = ex._guard
-    calls = _verdicts(monkeypatch, ex, False, False, True)  # plain bf16 and depth 1 "change answers"; depth 2 not
+    calls = _verdicts(monkeypatch, ex, False, False, True)  # plain bf16 and the 1st step "change answers"; 2nd not
     photos = _own_photos(tmp_path, "ov_bf16", slice(0, 1))
     res = export(resnet18, "openvino", precision="bf16", input_size=SIZE, calibration=photos)
     assert len(calls) == 3 and res.guard["same"]
-    layers, _ = sensitive_layers(export(resnet18, "onnx", input_size=SIZE, check=False).path, 2)
+    layers, _ = sensitive_layers(export(resnet18, "onnx", input_size=SIZE, check=False).path, *FP32_FALLBACKS[1])
     assert res.metadata["fp32_marked"] == layers and len(layers) > 2
     # what the CPU plugin runs in f32: the convolutions; the classifier's Gemm becomes a FullyConnected that
     # loses its mark (OpenVINO 2026.4) and is said so, not claimed
@@ -289,7 +296,8 @@ def test_torch_bf16_that_changes_answers_keeps_the_sensitive_modules_fp32(resnet
     half = zoo.runtimes.with_backend(resnet18, "torch", precision="bf16")
     kept = half.backend_info["guard"]["fp32_layers"]
     assert len(calls) == 2 and half.backend_info["guard"]["same"]
-    assert kept == sensitive_modules(resnet18, tuple(resnet18.example_inputs(1)), 1) == ["net.conv1", "net.fc"]
+    assert kept == sensitive_modules(resnet18, tuple(resnet18.example_inputs(1)), *FP32_FALLBACKS[0])
+    assert kept == ["net.conv1", "net.fc"]
     dtypes = {name: m.weight.dtype for name, m in half.named_modules() if hasattr(m, "weight")}
     assert {n for n, d in dtypes.items() if d == torch.float32} == set(kept)
     assert dtypes["net.layer1.0.conv1"] == torch.bfloat16
@@ -313,6 +321,8 @@ def test_sensitive_modules_find_every_detector_head() -> None:
     two = sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 2)
     assert one == ["net.layers.0.conv", "net.layers.15.conv", "net.layers.22.conv"]  # the first conv, both heads
     assert set(one) < set(two)
+    assert sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 1, 3)[:3] == [
+        "net.layers.0.conv", "net.layers.2.conv", "net.layers.4.conv"]  # the first three convs (maxpools between)
     with torch.inference_mode():  # as `zoo predict` loads: the walk still has a graph
         assert sensitive_modules(yolo, tuple(yolo.example_inputs(1, (64, 64))), 1) == one
 

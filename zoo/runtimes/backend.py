@@ -150,21 +150,19 @@ def _torch_precision(model: Any, precision: str, calibration: Any = None) -> Any
     """A copy of `model` whose network runs in fp16/bf16: float inputs cast in, float outputs back to float32
     (what postprocess expects), as the harness's --precision does; guarded like an export (its answers against
     fp32's on the calibration photos, in `.backend_info["guard"]`). When they change, the sensitive modules
-    (zoo.runtimes.quantize.sensitive_modules) stay fp32 at the depths an export's fallback uses."""
+    (zoo.runtimes.quantize.sensitive_modules) stay fp32, step by step as an export's fallback."""
     from zoo.runtimes.calibration import calibration_set
     from zoo.runtimes.guard import until_same
     from zoo.runtimes.quantize import sensitive_modules
 
     cal = calibration_set(calibration)
 
-    def attempt(depth: int) -> tuple[dict[str, Any], tuple[Any, list[str]]]:
-        kept: list[str] = []
-        if depth:
-            kept = sensitive_modules(model, tuple(model.example_inputs(1)), depth)
+    def attempt(step: tuple[int, int] | None) -> tuple[dict[str, Any], tuple[Any, list[str]]]:
+        kept = sensitive_modules(model, tuple(model.example_inputs(1)), *step) if step else []
         fast = _cast_copy(model, DTYPES[precision], kept)
         return _guard(model, fast, precision, cal), (fast, kept)
 
-    guard, (fast, kept), _ = until_same(attempt)
+    guard, (fast, kept) = until_same(attempt)
     if guard:
         guard["fp32_layers"] = kept
     fast.backend_info = {"backend": "torch", "precision": precision, "export_s": 0.0, "compile_s": 0.0,

@@ -40,7 +40,7 @@ from zoo.fsutil import replace_folder, sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.calibration import CalibrationSet, calibration_samples, calibration_set, image_leaves
-from zoo.runtimes.guard import FP32_DEPTHS  # noqa: F401  (re-exported: where the int8 fallback named it first)
+from zoo.runtimes.guard import FP32_FALLBACKS
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
 __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
@@ -292,21 +292,21 @@ def _embed_onnx(path: Path, meta: dict[str, Any]) -> None:
 
 @dataclass
 class KeptFp32:
-    """The ONNX nodes a reduced-precision artefact keeps in fp32 (the accuracy guard's fallback, at `depth`)."""
+    """The ONNX nodes a reduced-precision artefact keeps in fp32 (the accuracy guard's fallback `step`)."""
 
     layers: list[str] = field(default_factory=list)  # weighted layers (Conv, Gemm, MatMul)
     ops: list[str] = field(default_factory=list)  # the other ops kept with them (a detector's decoding)
-    depth: int = 0
+    step: tuple[int, int] | None = None  # (depth, first) of zoo.runtimes.quantize.sensitive_layers
 
     @property
     def names(self) -> list[str]:
         return self.layers + self.ops
 
     @classmethod
-    def at(cls, onnx_file: Path | None, depth: int) -> KeptFp32:
+    def at(cls, onnx_file: Path | None, step: tuple[int, int] | None) -> KeptFp32:
         from zoo.runtimes.quantize import sensitive_layers
 
-        return cls(*sensitive_layers(onnx_file, depth), depth) if depth and onnx_file is not None else cls()
+        return cls(*sensitive_layers(onnx_file, *step), step) if step and onnx_file is not None else cls()
 
 
 @dataclass
@@ -511,12 +511,12 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
                   "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
-    if precision == "int8":  # another calibration set, quantiser or preset is another artefact
+    if falls_back(fmt, precision):  # the layers kept fp32 depend on the photos the guard judged and the order
+        key_fields.update(calibration=cal.sha256, fallbacks=[list(f) for f in FP32_FALLBACKS])
+    if precision == "int8":  # another quantiser or preset is another artefact
         from zoo.runtimes.quantize import PRESET, tool_name
 
-        key_fields.update(calibration=cal.sha256, quantizer=tool_name(fmt), preset=PRESET)
-    elif falls_back(fmt, precision):  # the layers kept fp32 depend on the photos the guard judged on
-        key_fields.update(calibration=cal.sha256)
+        key_fields.update(quantizer=tool_name(fmt), preset=PRESET)
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     folder = cache_dir(model.spec.name, fmt, precision, key) if out is None else None
     if folder is not None:
@@ -556,8 +556,9 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     try:
         path = staging / FILE_NAMES[fmt]
 
-        def attempt(depth: int) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, float], KeptFp32]]:
-            kept = KeptFp32.at(onnx_file, depth)
+        def attempt(step: tuple[int, int] | None) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, float],
+                                                                                   KeptFp32]]:
+            kept = KeptFp32.at(onnx_file, step)
             try:
                 with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
                     warnings.simplefilter("ignore")
@@ -569,11 +570,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
             return guard, (meta, parity, kept)
 
-        # a reduced precision whose answers differ is made again with the sensitive layers in fp32: the first
-        # layer and the outputs' nearest 1, 2, then 3 weighted layers with what follows them
+        # a reduced precision whose answers differ is made again with the sensitive layers in fp32 (FP32_FALLBACKS:
+        # the outputs' nearest weighted layers with what follows them, and the first ones)
         from zoo.runtimes.guard import until_same
 
-        guard, (meta, parity, kept), _ = until_same(attempt, FP32_DEPTHS if falls_back(fmt, precision) else ())
+        guard, (meta, parity, kept) = until_same(attempt, FP32_FALLBACKS if falls_back(fmt, precision) else ())
         if guard and falls_back(fmt, precision):
             guard["fp32_layers"] = _fp32_layers(path, fmt, precision, kept)
             if len(guard["fp32_layers"]) < len(kept.layers):  # marked, but rebuilt in bf16 by the CPU plugin

@@ -17,11 +17,13 @@ from torch.utils import _pytree as pytree
 from zoo.runtimes.calibration import CalibrationSet
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["FP32_DEPTHS", "Guard", "guard", "guard_models", "run_artefact", "until_same", "verdict"]
+__all__ = ["FP32_FALLBACKS", "Guard", "guard", "guard_models", "run_artefact", "until_same", "verdict"]
 
-# the fallbacks of a reduced precision that changes answers: the first layer and the outputs' nearest 1, 2, then
-# 3 weighted layers kept in fp32 (zoo.runtimes.quantize.sensitive_layers); more would give back the speed
-FP32_DEPTHS = (1, 2, 3)
+# the fallbacks of a reduced precision that changes answers, tried in order until the guard passes: (depth, first)
+# of zoo.runtimes.quantize.sensitive_layers / sensitive_modules, the weighted layers nearest the outputs and from
+# the input kept fp32. The input side's second step is what yolov3-tiny needs on the shared photos with int8
+# (its first three convolutions; the heads alone, up to depth 3, were not); more would give back the speed.
+FP32_FALLBACKS = ((1, 1), (1, 3), (2, 3), (3, 3))
 
 
 @dataclass
@@ -55,17 +57,17 @@ def verdict(run: Callable[[], Guard], cal: CalibrationSet, precision: str) -> di
                      ran=False).to_json()
 
 
-def until_same(attempt: Callable[[int], tuple[dict[str, Any], Any]],
-               depths: tuple[int, ...] = FP32_DEPTHS) -> tuple[dict[str, Any], Any, int]:
-    """The one fallback loop of every reduced precision: `attempt(0)` (all of it reduced), then, while its guard
-    (JSON, as `verdict` gives) sees changed answers, `attempt(depth)` with the sensitive layers at that depth
-    kept in fp32. Stops at the first guard that passes, cannot run (nothing to fall back from) or is empty
-    (not checked). Returns (the last guard, what the last attempt made, its depth)."""
-    for depth in (0, *depths):
-        guard, made = attempt(depth)
+def until_same(attempt: Callable[[tuple[int, int] | None], tuple[dict[str, Any], Any]],
+               steps: tuple[tuple[int, int], ...] = FP32_FALLBACKS) -> tuple[dict[str, Any], Any]:
+    """The one fallback loop of every reduced precision: `attempt(None)` (all of it reduced), then, while its
+    guard (JSON, as `verdict` gives) sees changed answers, `attempt((depth, first))` with those sensitive layers
+    kept in fp32, step by step. Stops at the first guard that passes, cannot run (nothing to fall back from) or
+    is empty (not checked). Returns (the last guard, what the last attempt made)."""
+    for step in (None, *steps):
+        guard, made = attempt(step)
         if guard.get("same", True) or not guard.get("ran", True):
             break
-    return guard, made, depth
+    return guard, made
 
 
 def run_artefact(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],

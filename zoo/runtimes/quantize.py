@@ -99,14 +99,15 @@ def _first_and(first: list[str], rest: list[str]) -> list[str]:
     return list(dict.fromkeys(first + rest))
 
 
-def sensitive_layers(onnx_file: Path, depth: int = 1) -> tuple[list[str], list[str]]:
-    """The first weighted layer, the `depth` weighted layers nearest each graph output (depth 1: a detector's
-    heads, a classifier's last FC) and everything between those and the outputs (a detector's box decoding,
-    where pixel coordinates and scores would share one 8-bit scale): where reduced precision changes answers
-    most. Returns (weighted layers, the other ops kept with them), ONNX node names."""
+def sensitive_layers(onnx_file: Path, depth: int = 1, first: int = 1) -> tuple[list[str], list[str]]:
+    """The `first` weighted layers from the input (they see raw pixels at full resolution: yolov3-tiny's first
+    three convolutions decide whether int8 keeps its detections), the `depth` weighted layers nearest each graph
+    output (depth 1: a detector's heads, a classifier's last FC) and everything between those and the outputs
+    (a detector's box decoding, where pixel coordinates and scores would share one 8-bit scale): where reduced
+    precision changes answers most. Returns (weighted layers, the other ops kept with them), ONNX node names."""
     onnx = require("onnx")
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
-    weighted = [n.name for n in graph.node if n.op_type in WEIGHTED]
+    weighted = [n.name for n in graph.node if n.op_type in WEIGHTED]  # ONNX keeps nodes in topological order
     if not weighted:
         return [], []
     nodes = {n.name: n for n in graph.node}
@@ -114,12 +115,12 @@ def sensitive_layers(onnx_file: Path, depth: int = 1) -> tuple[list[str], list[s
     keep, ops = _nearest_outputs([producer.get(o.name) for o in graph.output],
                                  lambda name: [producer.get(t) for t in nodes[name].input],
                                  lambda name: nodes[name].op_type in WEIGHTED, depth)
-    return _first_and(weighted[:1], keep), [n for n in ops if n != weighted[0]]
+    return _first_and(weighted[:first], keep), ops
 
 
-def sensitive_modules(model: nn.Module, inputs: tuple[Any, ...], depth: int = 1) -> list[str]:
-    """`sensitive_layers` for a torch network: the names of its first weighted module (conv, linear) and of the
-    `depth` weighted modules nearest each output, found by walking the autograd graph of one forward on
+def sensitive_modules(model: nn.Module, inputs: tuple[Any, ...], depth: int = 1, first: int = 1) -> list[str]:
+    """`sensitive_layers` for a torch network: the names of its `first` weighted modules (conv, linear) and of
+    the `depth` weighted modules nearest each output, found by walking the autograd graph of one forward on
     `inputs` back from the outputs (in forward order: the last `depth` called when the graph is cut)."""
     order: list[str] = []
     made: dict[Any, str] = {}  # autograd node that made a weighted module's output -> module name
@@ -147,7 +148,7 @@ def sensitive_modules(model: nn.Module, inputs: tuple[Any, ...], depth: int = 1)
     ends = [t.grad_fn for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor) and t.grad_fn is not None]
     keep, _ = _nearest_outputs(ends, lambda fn: [f for f, _ in fn.next_functions], lambda fn: fn in made, depth)
     names = [made[fn] for fn in keep] or order[-depth:]  # a forward that cuts its graph (no_grad): call order
-    return _first_and(order[:1], sorted(set(names), key=order.index))
+    return _first_and(list(dict.fromkeys(order))[:first], sorted(set(names), key=order.index))
 
 
 def keep_patterns(keep_fp32: list[str]) -> list[str]:
