@@ -145,6 +145,8 @@ def test_flags_channels_last_fuse_bf16_and_time_budget() -> None:
     assert rep.env.threads == 1 and rep.env.dtype == "bfloat16"
     assert torch.get_num_threads() == threads  # restored
     assert any("folded 1/1 BatchNorm" in n for n in rep.notes)
+    # autocast is a reduced precision: guarded (answers against fp32's on the bundled photos), note and rows
+    assert r.guard and any("bf16 (autocast) accuracy guard on 4 photos" in n for n in rep.notes)
     # --fuse works on a copy: the caller's model keeps its BatchNorm and weights
     assert isinstance(model.net.bn, nn.BatchNorm2d)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -211,6 +211,18 @@ def test_torch_at_a_reduced_precision_is_guarded_too(resnet18: Any) -> None:
     assert guard["precision"] == "bf16" and guard["images"] == 4 and guard["ran"] and "top-1" in guard["summary"]
 
 
+def test_autocast_is_guarded_as_it_runs(resnet18: Any) -> None:
+    """The harness's --precision bf16 (torch.autocast around forward): the guard runs that, not fp32."""
+    from zoo.runtimes.guard import autocast_copy, autocast_guard
+
+    x = torch.rand(1, 3, *SIZE)
+    with torch.inference_mode():
+        ref, got = resnet18(x), autocast_copy(resnet18, "bf16")(x)
+    assert got.dtype == torch.float32 and not torch.equal(ref, got) and torch.allclose(ref, got, atol=0.5)
+    guard = autocast_guard(resnet18, "bf16")
+    assert guard["precision"] == "bf16" and guard["ran"] and guard["images"] == 4 and "top-1" in guard["summary"]
+
+
 # ------------------------------------------------------------------ bf16/fp16: the same fallback, fp32 kept by marks
 needs_bf16 = pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
 

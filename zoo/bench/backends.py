@@ -169,8 +169,12 @@ def backend_rows(prep: Prepared, cfg: BenchConfig, dev: torch.device, peak: floa
 def _prepare_backend(prep: Prepared, backend: str, precision: str, cfg: BenchConfig) -> tuple[Prepared, dict]:
     """The torch model itself for backend torch; else with_backend (a shallow copy sharing the weights whose
     forward is the runtime; export + compile are timed by it and reported in backend_info)."""
-    if backend == "torch":
-        return prep, {}
+    if backend == "torch":  # reduced precisions run under autocast (the rows' _autocast): guarded as such
+        if precision == "fp32":
+            return prep, {}
+        from zoo.runtimes.guard import autocast_guard
+
+        return prep, {"guard": autocast_guard(prep.model, precision)}
     from zoo.runtimes import with_backend
 
     model = with_backend(prep.model, backend, precision=precision,

@@ -88,6 +88,20 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
             torch.set_num_threads(old_threads)
 
 
+def _autocast_guard(prep: Any, cfg: BenchConfig, notes: list[str]) -> str:
+    """--precision fp16/bf16 runs the model under torch.autocast: its accuracy guard (answers against fp32's on
+    the bundled photos), said in a note and carried by the rows; "" at fp32."""
+    if cfg.precision == "fp32":
+        return ""
+    from zoo.bench.backends import guard_text
+    from zoo.runtimes.guard import autocast_guard
+
+    guard = autocast_guard(prep.model, cfg.precision)
+    notes.append(f"{prep.name} {cfg.precision} (autocast) accuracy guard on {guard['images']} photos: "
+                 + ("same answers as fp32" if guard["same"] else "CHANGES answers") + f" ({guard['summary']})")
+    return guard_text(guard)
+
+
 def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, progress: BenchProgress | None) -> BenchReport:
     env = collect_env(str(dev), cfg.precision)
     report = BenchReport(env=env, config={**dataclasses.asdict(cfg), "device": str(dev)})
@@ -135,14 +149,18 @@ def _run(targets: list[Any], cfg: BenchConfig, dev: torch.device, progress: Benc
                 del prep
                 free(dev)
                 continue
+            guard = _autocast_guard(prep, cfg, report.notes)
             for bs in cfg.batch_sizes:
                 bar.describe(f"{prep.name} bs={bs} forward")
-                report.rows.append(forward_row(prep, bs, cfg, dev, amp_dtype, peak.gflops if peak else None))
+                rows = [forward_row(prep, bs, cfg, dev, amp_dtype, peak.gflops if peak else None)]
                 bar.advance()
                 if cfg.e2e:
                     bar.describe(f"{prep.name} bs={bs} end-to-end")
-                    report.rows.append(e2e_row(prep, bs, cfg, dev, amp_dtype))
+                    rows.append(e2e_row(prep, bs, cfg, dev, amp_dtype))
                     bar.advance()
+                for row in rows:
+                    row.guard = guard
+                report.rows.extend(rows)
             del prep
             free(dev)
     if peak is not None:  # every row over one reference that no row exceeds

@@ -17,7 +17,8 @@ from torch.utils import _pytree as pytree
 from zoo.runtimes.calibration import CalibrationSet
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["FP32_FALLBACKS", "Guard", "guard", "guard_models", "run_artefact", "until_same", "verdict"]
+__all__ = ["FP32_FALLBACKS", "Guard", "autocast_copy", "autocast_guard", "guard", "guard_models", "run_artefact",
+           "until_same", "verdict"]
 
 # the fallbacks of a reduced precision that changes answers, tried in order until the guard passes: (depth, first)
 # of zoo.runtimes.quantize.sensitive_layers / sensitive_modules, the weighted layers nearest the outputs and from
@@ -135,3 +136,30 @@ def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet
                                 conf=getattr(model, "default_conf", None))
     return Guard(bool(agreement.same), agreement.summary, len(requests), cal.sha256, precision,
                  [str(m) for m in agreement.mismatches][:5], dict(agreement.metrics or {}))
+
+
+def autocast_copy(model: Any, precision: str) -> Any:
+    """A shallow copy of `model` (weights shared) whose forward runs under torch.autocast at `precision` on the
+    model's device, float outputs back in float32 (what postprocess expects): the harness's --precision."""
+    from zoo.devices import torch_dtype
+
+    dtype, device_type, forward = torch_dtype(precision), model.device.type, model.forward
+
+    def autocast_forward(*args: Any) -> Any:
+        with torch.autocast(device_type, dtype=dtype):
+            out = forward(*args)
+        return pytree.tree_map(lambda t: t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
+                               out)
+
+    fast = copy.copy(model)
+    fast.forward = autocast_forward  # an instance attribute: nn.Module.__call__ runs it in place of the class's
+    return fast
+
+
+def autocast_guard(model: Any, precision: str, calibration: str | Path | None = None) -> dict[str, Any]:
+    """The accuracy guard (JSON, as `verdict` gives) of `model` under torch.autocast at `precision`: its answers
+    against its own fp32 answers on the calibration photos (None: the bundled ones)."""
+    from zoo.runtimes.calibration import calibration_set
+
+    cal = calibration_set(calibration)
+    return verdict(lambda: guard_models(model, autocast_copy(model, precision), precision, cal), cal, precision)
