@@ -11,7 +11,7 @@ scores and landmarks agree with it; what differs is how the work is laid out:
   Window sums of uint8 pixels are exact integers and the mean is formed as `(sum / kh) / kw` in float32,
   which is what ATen's CPU kernel does, so the resampled pixels are bit-identical to the reference's.
 - The whole pyramid goes through P-Net in one call: the levels are packed into one canvas at even offsets
-  (P-Net's stride is 2) and conv1's outputs outside a level are set to -inf before the ceil-mode max
+  (P-Net's stride is 2; MaxRects packing, ~10% of gaps) and conv1's outputs outside a level are set to -inf before the ceil-mode max
   pool. A pooling window that the reference truncates at a level's edge then sees only that level's
   values, and every output cell whose receptive field leaves its level is discarded, so each level's
   P-Net output equals the per-level run up to float rounding.
@@ -87,8 +87,15 @@ def _strided_max(t: torch.Tensor, dim: int, k: int, s: int) -> torch.Tensor:
         index[dim] = slice(i, i + (count - 1) * s + 1, s)
         return t[tuple(index)]
 
-    out = tap(0).clone()
-    for i in range(1, k):
+    first = tap(0)
+    if k == 1:
+        return first.clone()
+    second = tap(1)
+    if second.shape[dim] == out_len:  # every window has two elements: the first maximum makes the output
+        out, start = torch.maximum(first, second), 2
+    else:
+        out, start = first.clone(), 1
+    for i in range(start, k):
         part = tap(i)
         head = out.narrow(dim, 0, part.shape[dim])
         torch.maximum(head, part, out=head)
@@ -255,20 +262,19 @@ def _even(n: int) -> int:
 def pack_levels(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     """Pack level rectangles (largest first) at even offsets; returns offsets and the canvas (h, w).
 
-    Skyline bottom-left packing, trying canvas widths from one to two first-level widths and keeping the
-    smallest canvas (the result is cached per image size). The pyramid's area is about twice the first
-    level's; the canvas adds ~10% of gaps to it.
+    MaxRects bottom-left packing (each level goes where its bottom edge is highest, then leftmost, among
+    the free rectangles, holes under wider levels included), trying canvas widths from one to two
+    first-level widths and keeping the smallest canvas (the result is cached per image size). The
+    pyramid's area is about twice the first level's; the canvas adds ~10% of gaps to it (a skyline
+    packer, which cannot fill holes, left ~16%), and every pixel of the canvas costs P-Net work.
     """
     if not sizes:
         return [], (0, 0)
     evens = [(_even(h), _even(w)) for h, w in sizes]
     first = evens[0][1]
-    widths = sorted({first + ((first * k // 32) & ~1) for k in range(33)})  # W0 .. 2 W0
     best: tuple[int, list[tuple[int, int]], tuple[int, int]] | None = None
-    for width in widths:
-        if width < first:
-            continue
-        offsets, canvas = _skyline_pack(evens, width)
+    for width in sorted({first + ((first * k // 32) & ~1) for k in range(33)}):  # W0 .. 2 W0, even steps
+        offsets, canvas = _maxrects_pack(evens, width)
         area = canvas[0] * canvas[1]
         if best is None or area < best[0]:
             best = (area, offsets, canvas)
@@ -276,44 +282,37 @@ def pack_levels(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tu
     return best[1], best[2]
 
 
-def _skyline_pack(sizes: list[tuple[int, int]], width: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    sky = [[0, 0, width]]  # segments [x, top y, width] covering [0, width)
+def _maxrects_pack(sizes: list[tuple[int, int]], width: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    free = [(0, 0, width, 1 << 40)]  # maximal free rectangles (x, y, w, h); the canvas grows downwards
     offsets = []
     for h, w in sizes:
-        best = None
-        for i, (x, _, _) in enumerate(sky):
-            if x + w > width:
-                break
-            top, j = 0, i
-            while j < len(sky) and sky[j][0] < x + w:
-                top = max(top, sky[j][1])
-                j += 1
-            if best is None or (top + h, x) < (best[0] + h, best[1]):
-                best = (top, x)
-        assert best is not None
-        y, x = best
+        y, x = min((fy + h, fx) for fx, fy, fw, fh in free if fw >= w and fh >= h)
+        y -= h
         offsets.append((y, x))
-        new = []
-        for sx, sy, sw in sky:  # cut [x, x + w) out of the skyline and put the new top there
-            if sx + sw <= x or sx >= x + w:
-                new.append([sx, sy, sw])
+        split = []
+        for fx, fy, fw, fh in free:  # cut the placed level out of every free rectangle it overlaps
+            if x >= fx + fw or x + w <= fx or y >= fy + fh or y + h <= fy:
+                split.append((fx, fy, fw, fh))
                 continue
-            if sx < x:
-                new.append([sx, sy, x - sx])
-            if sx + sw > x + w:
-                new.append([x + w, sy, sx + sw - x - w])
-        new.append([x, y + h, w])
-        new.sort()
-        merged = [new[0]]
-        for seg in new[1:]:
-            if seg[1] == merged[-1][1]:
-                merged[-1][2] += seg[2]
-            else:
-                merged.append(seg)
-        sky = merged
+            if x > fx:
+                split.append((fx, fy, x - fx, fh))
+            if x + w < fx + fw:
+                split.append((x + w, fy, fx + fw - x - w, fh))
+            if y > fy:
+                split.append((fx, fy, fw, y - fy))
+            if y + h < fy + fh:
+                split.append((fx, y + h, fw, fy + fh - y - h))
+        split = list(dict.fromkeys(split))
+        free = [r for r in split if not any(o != r and _contains(o, r) for o in split)]
     height = max(y + h for (y, _), (h, _) in zip(offsets, sizes))
     used = max(x + w for (_, x), (_, w) in zip(offsets, sizes))
     return offsets, (height, used)
+
+
+def _contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    ox, oy, ow, oh = outer
+    ix, iy, iw, ih = inner
+    return ox <= ix and oy <= iy and ox + ow >= ix + iw and oy + oh >= iy + ih
 
 
 def _area_index(start: torch.Tensor, length: torch.Tensor, out: int) -> tuple[torch.Tensor, torch.Tensor]:
