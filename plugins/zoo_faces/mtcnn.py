@@ -47,7 +47,7 @@ ONET_NMS_MIN = 0.7  # "Min" overlap (intersection over the smaller area), as bat
 RNET_SIZE = 24
 ONET_SIZE = 48
 PIXEL_MEAN = 127.5
-PIXEL_SCALE = 0.0078125
+PIXEL_SCALE = 0.0078125  # 2**-7: scaling by it is exact, which `window_means` uses to fold normalisation in
 
 
 def _pool_out(n: int, k: int, s: int) -> int:
@@ -339,8 +339,10 @@ class IntegralImage:
         ch = torch.arange(self.c, device=y.device)
         return (y * (self.w + 1) + x).unsqueeze(-1) * self.c + ch
 
-    def window_means(self, r0: torch.Tensor, r1: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor) -> torch.Tensor:
-        """Means over rows [r0, r1) and columns [c0, c1) (broadcast together) -> [..., C] float32."""
+    def window_means(self, r0: torch.Tensor, r1: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor,
+                     normalized: bool = False) -> torch.Tensor:
+        """Means over rows [r0, r1) and columns [c0, c1) (broadcast together) -> [..., C] float32;
+        `normalized`: as `normalize` gives them."""
         dtype = torch.int32 if self.table.numel() < 2**31 else torch.int64  # index_select takes both; int32 moves less
         ch = torch.arange(self.c, device=r0.device, dtype=dtype)
         rows = [(r * ((self.w + 1) * self.c)).to(dtype).unsqueeze(-1) for r in (r0, r1)]
@@ -350,7 +352,11 @@ class IntegralImage:
             torch.add(rows[r], cols[c], out=idx[k])
         kh = (r1 - r0).float().unsqueeze(-1)
         kw = (c1 - c0).float().unsqueeze(-1)
-        return window_means(self.table, idx, kh, kw)
+        if normalized:
+            kw /= PIXEL_SCALE
+        # over the channels too: a divisor broadcast along the 3 channels is a 3-element inner loop in ATen
+        kw = kw.expand(*kw.shape[:-1], self.c).contiguous()
+        return window_means(self.table, idx, kh, kw, PIXEL_MEAN * PIXEL_SCALE if normalized else 0.0)
 
 
 def integral_image(image: torch.Tensor) -> IntegralImage:
@@ -377,17 +383,24 @@ def integral_image(image: torch.Tensor) -> IntegralImage:
     return IntegralImage(rows.reshape(-1), h, w, c)
 
 
-def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: torch.Tensor) -> torch.Tensor:
-    """Window sums from the four corner indices idx [4, ...] (r0c0, r0c1, r1c0, r1c1), as means in float32.
+def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: torch.Tensor, shift: float = 0.0
+                 ) -> torch.Tensor:
+    """Window sums from the four corner indices idx [4, ...] (r0c0, r0c1, r1c0, r1c1) -> `(sum / kh) / kw - shift`
+    in float32.
 
     One flat gather (fast on CPU); `(sum / kh) / kw` in float32 is ATen's CPU adaptive_avg_pool2d arithmetic,
-    and the integer sums are exact, so the means are bit-identical to interpolate(mode="area").
+    and the integer sums are exact, so the means are bit-identical to interpolate(mode="area"). With kw / 2**-7
+    and shift 127.5 * 2**-7 the result is `normalize(mean)` bit for bit, one pass shorter: dividing by 128 kw
+    scales the rounded quotient by a power of two, and `(q - 127.5) * 2**-7` equals `q * 2**-7 - 127.5 * 2**-7`
+    exactly (one rounding either way, of the same real number scaled by a power of two).
     """
     g = table.index_select(0, idx.reshape(-1)).view(idx.shape)
     s = g[3] - g[1]
     s -= g[2]
     s += g[0]
-    return s.float().div_(kh).div_(kw)
+    # int sums divide in float32 (an int tensor over a float one); float64 sums (float pixels) go to float32 first
+    out = torch.div(s.float() if s.is_floating_point() else s, kh).div_(kw)
+    return out.sub_(shift) if shift else out
 
 
 @dataclass
@@ -401,8 +414,8 @@ class Pyramid:
     h: int
     w: int
     idx: torch.Tensor  # [4, Hc, Wc, 3] integral-image corners of every canvas pixel (gaps: all 0, an empty sum)
-    kh: torch.Tensor  # [Hc, Wc, 1] window heights (gaps: 1)
-    kw: torch.Tensor  # [Hc, Wc, 1] window widths (gaps: 1)
+    kh: torch.Tensor  # [Hc, Wc, 3] window heights (gaps: 1)
+    kw_scaled: torch.Tensor  # [Hc, Wc, 3] window widths / PIXEL_SCALE (gaps: 1), see window_means
     outside: torch.Tensor  # flat positions of conv1 outputs outside every level
     # per P-Net output cell of the canvas, flattened row-major ([Hc' * Wc']):
     cell_level: torch.Tensor  # level whose input the cell's window lies in, else -1
@@ -423,8 +436,8 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
     offsets, (ch, cw) = pack_levels(sizes)
     geometry = IntegralImage(torch.zeros(0), h, w, 3)
     idx = torch.zeros(4, ch, cw, 3, dtype=torch.int64)
-    kh = torch.ones(ch, cw, 1)
-    kw = torch.ones(ch, cw, 1)
+    kh = torch.ones(ch, cw, 3)  # materialised over the channels: see IntegralImage.window_means
+    kw = torch.ones(ch, cw, 3)
     valid = torch.zeros(max(ch - 2, 0), max(cw - 2, 0), dtype=torch.bool)
     oh_c, ow_c = max(pnet_out_size(ch), 0), max(pnet_out_size(cw), 0)
     cell_level = torch.full((oh_c, ow_c), -1, dtype=torch.long)
@@ -439,8 +452,8 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
         ys, xs = slice(oy, oy + lh), slice(ox, ox + lw)
         for k, (r, c) in enumerate(((r0, c0), (r0, c1), (r1, c0), (r1, c1))):
             idx[k, ys, xs] = geometry.corners(r, c)
-        kh[ys, xs, 0] = (r1 - r0).float()
-        kw[ys, xs, 0] = (c1 - c0).float()
+        kh[ys, xs] = (r1 - r0).float()[..., None]
+        kw[ys, xs] = (c1 - c0).float()[..., None] / PIXEL_SCALE
         valid[oy:oy + lh - 2, ox:ox + lw - 2] = True
         oh, ow = pnet_out_size(lh), pnet_out_size(lw)
         ys, xs = slice(oy // 2, oy // 2 + oh), slice(ox // 2, ox // 2 + ow)
@@ -473,18 +486,19 @@ def pyramid_for(h: int, w: int, min_face_size: float, factor: float, device: tor
 
 
 def area_crops(ii: IntegralImage, y0: torch.Tensor, y1: torch.Tensor, x0: torch.Tensor, x1: torch.Tensor,
-               size: int) -> torch.Tensor:
+               size: int, normalized: bool = False) -> torch.Tensor:
     """Crops [y0, y1) x [x0, x1), each area-resized to size x size: [K, 3, size, size] (channels-last
-    memory), the same pixels as `interpolate(crop, (size, size), mode="area")`."""
+    memory), the same pixels as `interpolate(crop, (size, size), mode="area")` (`normalized`: and then
+    `normalize`)."""
     r0, r1 = _area_index(y0, y1 - y0, size)
     c0, c1 = _area_index(x0, x1 - x0, size)
-    out = ii.window_means(r0[:, :, None], r1[:, :, None], c0[:, None, :], c1[:, None, :])  # [K, size, size, C]
+    out = ii.window_means(r0[:, :, None], r1[:, :, None], c0[:, None, :], c1[:, None, :], normalized)
     return out.permute(0, 3, 1, 2)
 
 
 def packed_canvas(ii: IntegralImage, pyr: Pyramid) -> torch.Tensor:
     """All pyramid levels of one image, normalised, in one [1, 3, Hc, Wc] canvas (channels-last memory)."""
-    canvas = normalize(window_means(ii.table, pyr.idx, pyr.kh, pyr.kw))  # [Hc, Wc, 3]
+    canvas = window_means(ii.table, pyr.idx, pyr.kh, pyr.kw_scaled, PIXEL_MEAN * PIXEL_SCALE)  # [Hc, Wc, 3]
     return canvas.unsqueeze(0).permute(0, 3, 1, 2)
 
 
@@ -612,7 +626,7 @@ def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FA
     boxes = boxes[ok]
     if boxes.shape[0] == 0:
         return Faces.empty(device)
-    crops = normalize(area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], RNET_SIZE))
+    crops = area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], RNET_SIZE, normalized=True)
     reg, probs = net.rnet(crops)
     score = probs[:, 1]
     ipass = score > thresholds[1]
@@ -627,7 +641,7 @@ def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FA
     boxes = boxes[ok]
     if boxes.shape[0] == 0:
         return Faces.empty(device)
-    crops = normalize(area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], ONET_SIZE))
+    crops = area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], ONET_SIZE, normalized=True)
     reg, points, probs = net.onet(crops)
     score = probs[:, 1]
     ipass = score > thresholds[2]

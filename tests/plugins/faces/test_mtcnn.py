@@ -65,6 +65,18 @@ def test_crops_equal_area_interpolation(shared_images: Path) -> None:
             assert torch.equal(crops[k:k + 1], ref)
 
 
+def test_normalized_crops_equal_normalized_interpolation(shared_images: Path) -> None:
+    """Normalisation folded into the division (by 128 x the window width) gives detect_face's pixels exactly."""
+    img = image_tensor(shared_images / "grace_hopper.jpg")
+    ii = mtcnn.integral_image(img)
+    y0, y1, x0, x1 = torch.tensor([0, 57, 300]), torch.tensor([600, 170, 333]), torch.tensor([0, 41, 9]), torch.tensor([512, 99, 500])
+    for size in (24, 48):
+        crops = mtcnn.area_crops(ii, y0, y1, x0, x1, size, normalized=True)
+        for k in range(len(y0)):
+            ref = F.interpolate(img[None, :, y0[k]:y1[k], x0[k]:x1[k]].float(), size=(size, size), mode="area")
+            assert torch.equal(crops[k:k + 1], (ref - 127.5) * 0.0078125)
+
+
 def test_packed_pnet_equals_per_level_reference(mtcnn_model, reference_mtcnn, shared_images: Path) -> None:
     """One P-Net call on the packed pyramid gives each level's per-level output (edges included)."""
     img = image_tensor(shared_images / "grace_hopper.jpg")
