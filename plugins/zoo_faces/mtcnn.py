@@ -11,10 +11,12 @@ scores and landmarks agree with it; what differs is how the work is laid out:
   Window sums of uint8 pixels are exact integers and the mean is formed as `(sum / kh) / kw` in float32,
   which is what ATen's CPU kernel does, so the resampled pixels are bit-identical to the reference's.
 - The whole pyramid goes through P-Net in one call: the levels are packed into one canvas at even offsets
-  (P-Net's stride is 2; MaxRects packing, ~10% of gaps) and conv1's outputs outside a level are set to -inf before the ceil-mode max
-  pool. A pooling window that the reference truncates at a level's edge then sees only that level's
-  values, and every output cell whose receptive field leaves its level is discarded, so each level's
-  P-Net output equals the per-level run up to float rounding.
+  (P-Net's stride is 2; MaxRects packing, ~10% of gaps). Where a level's conv1 output has an odd height
+  (width), the canvas row (column) of conv1 outputs just past it is set to -inf before the ceil-mode max
+  pool, so the pooling window that the reference truncates at that edge sees only the level's values;
+  every other pooling window of a level lies inside it (even offsets), and every output cell whose
+  receptive field leaves its level is discarded, so each level's P-Net output equals the per-level run
+  up to float rounding (tests: real photos and odd level sizes).
 - The networks run in channels-last memory, with the ceil-mode max pools as strided maxima
   (`max_pool_ceil`, equal to ATen's): ATen's NCHW max-pool kernel is the reference's largest CPU cost.
 - Candidates, NMS, box regression, squaring, clipping and crops are tensor operations over all boxes;
@@ -137,8 +139,8 @@ class PNet(nn.Module):
     def forward(self, x: torch.Tensor, outside: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(box regression [N,4,h,w], face probabilities [N,2,h,w]).
 
-        `outside`: for a packed pyramid (N = 1), the flat positions (y * (W-2) + x) of conv1 outputs that lie
-        outside every level; they become -inf before the max pool (see the module docstring).
+        `outside`: for a packed pyramid (N = 1), the flat positions (y * (W-2) + x) of the conv1 outputs just past
+        the levels' odd edges; they become -inf before the max pool (see the module docstring).
         """
         x = prelu(self.conv1(x.contiguous(memory_format=torch.channels_last)), self.prelu1)
         if outside is not None:
@@ -416,7 +418,7 @@ class Pyramid:
     idx: torch.Tensor  # [4, Hc, Wc, 3] integral-image corners of every canvas pixel (gaps: all 0, an empty sum)
     kh: torch.Tensor  # [Hc, Wc, 3] window heights (gaps: 1)
     kw_scaled: torch.Tensor  # [Hc, Wc, 3] window widths / PIXEL_SCALE (gaps: 1), see window_means
-    outside: torch.Tensor  # flat positions of conv1 outputs outside every level
+    outside: torch.Tensor  # flat positions of the conv1 outputs just past each level's odd edges
     # per P-Net output cell of the canvas, flattened row-major ([Hc' * Wc']):
     cell_level: torch.Tensor  # level whose input the cell's window lies in, else -1
     cell_valid: torch.Tensor  # cell_level >= 0
@@ -438,7 +440,7 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
     idx = torch.zeros(4, ch, cw, 3, dtype=torch.int64)
     kh = torch.ones(ch, cw, 3)  # materialised over the channels: see IntegralImage.window_means
     kw = torch.ones(ch, cw, 3)
-    valid = torch.zeros(max(ch - 2, 0), max(cw - 2, 0), dtype=torch.bool)
+    edge = torch.zeros(max(ch - 2, 0), max(cw - 2, 0), dtype=torch.bool)
     oh_c, ow_c = max(pnet_out_size(ch), 0), max(pnet_out_size(cw), 0)
     cell_level = torch.full((oh_c, ow_c), -1, dtype=torch.long)
     cell_y = torch.zeros_like(cell_level)
@@ -454,7 +456,11 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
             idx[k, ys, xs] = geometry.corners(r, c)
         kh[ys, xs] = (r1 - r0).float()[..., None]
         kw[ys, xs] = (c1 - c0).float()[..., None] / PIXEL_SCALE
-        valid[oy:oy + lh - 2, ox:ox + lw - 2] = True
+        rows, cols = lh - 2, lw - 2  # the level's conv1 outputs; its pooling windows cover them rounded up to even
+        if rows % 2:
+            edge[oy + rows, ox:ox + cols + cols % 2] = True
+        if cols % 2:
+            edge[oy:oy + rows + rows % 2, ox + cols] = True
         oh, ow = pnet_out_size(lh), pnet_out_size(lw)
         ys, xs = slice(oy // 2, oy // 2 + oh), slice(ox // 2, ox // 2 + ow)
         cell_level[ys, xs] = lvl
@@ -462,7 +468,7 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
         cell_x[ys, xs] = torch.arange(ow)[None, :]
         cell_order[ys, xs] = base + torch.arange(oh * ow).view(oh, ow)
         base += oh * ow
-    outside = (~valid).reshape(-1).nonzero()[:, 0]
+    outside = edge.reshape(-1).nonzero()[:, 0]
     if (h + 1) * (w + 1) * 3 < 2**31:
         idx = idx.int()  # index_select takes int32 indices: half the cache
     return Pyramid(scales, sizes, offsets, (ch, cw), h, w, idx, kh, kw, outside, cell_level.view(-1),

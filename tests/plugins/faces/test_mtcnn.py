@@ -89,6 +89,28 @@ def test_packed_pnet_equals_per_level_reference(mtcnn_model, reference_mtcnn, sh
             assert (prob - ref_prob).abs().max() < 1e-5
 
 
+@pytest.mark.parametrize("source", ["chelsea.png", "coffee.png", (67, 93), (125, 61), (201, 131)])
+def test_packed_pnet_levels_equal_per_level_runs(mtcnn_model, reference_mtcnn, shared_images: Path, source) -> None:
+    """Packed-canvas P-Net outputs equal per-level runs of the reference's P-Net on the reference's levels, for
+    photos and for odd image sizes (odd level heights and widths: the -inf edges before the ceil-mode pool)."""
+    if isinstance(source, str):
+        img = image_tensor(shared_images / source)
+    else:
+        img = torch.randint(0, 256, (3, *source), generator=torch.Generator().manual_seed(sum(source)), dtype=torch.uint8)
+    h, w = img.shape[1:]
+    sizes = [(int(h * s + 1), int(w * s + 1)) for s in mtcnn.pyramid_scales(h, w)]
+    assert any(a % 2 for a, _ in sizes) and any(b % 2 for _, b in sizes)
+    with torch.inference_mode():
+        packed = mtcnn.pnet_levels(mtcnn_model.net, img)
+        assert len(packed) == len(sizes)
+        for (reg, prob), size in zip(packed, sizes):
+            level = F.interpolate(img[None].float(), size=size, mode="area")
+            ref_reg, ref_prob = reference_mtcnn.pnet((level - 127.5) * 0.0078125)
+            assert reg.shape == ref_reg.shape and prob.shape == ref_prob.shape
+            assert (reg - ref_reg).abs().max() < 1e-5
+            assert (prob - ref_prob).abs().max() < 1e-5
+
+
 @pytest.mark.parametrize("sizes", [[(361, 308), (256, 219), (182, 155), (129, 110), (92, 78), (65, 56), (46, 40),
                                     (33, 28), (23, 20), (17, 14), (12, 11)], [(13, 400), (12, 284)], [(99, 99)]])
 def test_pack_levels_even_disjoint_inside(sizes) -> None:
