@@ -433,6 +433,11 @@ class Pyramid:
 
 @functools.lru_cache(maxsize=4)  # a few image sizes: index tensors are ~12 bytes per canvas pixel and channel
 def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid:
+    with torch.inference_mode(False):  # cached for later calls in any mode: no inference tensors
+        return _build_pyramid(h, w, min_face_size, factor)
+
+
+def _build_pyramid(h: int, w: int, min_face_size: float, factor: float) -> Pyramid:
     scales = pyramid_scales(h, w, min_face_size, factor)
     sizes = [(int(h * s + 1), int(w * s + 1)) for s in scales]
     offsets, (ch, cw) = pack_levels(sizes)
@@ -487,7 +492,8 @@ def pyramid_for(h: int, w: int, min_face_size: float, factor: float, device: tor
     if key not in _DEVICE_PYRAMIDS:
         if len(_DEVICE_PYRAMIDS) >= 4:
             _DEVICE_PYRAMIDS.clear()
-        _DEVICE_PYRAMIDS[key] = pyr.to(device)
+        with torch.inference_mode(False):
+            _DEVICE_PYRAMIDS[key] = pyr.to(device)
     return _DEVICE_PYRAMIDS[key]
 
 
@@ -612,6 +618,7 @@ def pnet_stage(net: MTCNNNet, ii: IntegralImage, min_face_size: float, factor: f
     return boxes[keep]
 
 
+@torch.inference_mode()  # the cascade is inference only: with grad enabled it would record every step
 def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FACE_SIZE,
                thresholds: tuple[float, float, float] = THRESHOLDS, factor: float = FACTOR) -> Faces:
     """The MTCNN cascade on one image [3, H, W]: uint8 pixels, or floats in [0, 255]."""

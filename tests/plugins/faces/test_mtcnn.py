@@ -147,6 +147,17 @@ def test_detections_match_reference(mtcnn_model, reference_mtcnn, shared_images:
         assert np.abs(np.asarray(d.landmarks) - np.asarray(ref_points[j])).max() < 1.0
 
 
+def test_cascade_runs_in_any_grad_mode(mtcnn_model, shared_images: Path) -> None:
+    """The cached pyramid is no inference tensor and the cascade runs without recording, inside inference_mode
+    or not (a first call inside it used to break a later call with grad enabled)."""
+    img = image_tensor(shared_images / "astronaut.png")
+    with torch.inference_mode():
+        inside = mtcnn.detect_one(mtcnn_model.net, img)
+    outside = mtcnn.detect_one(mtcnn_model.net, img)
+    assert not outside.boxes.requires_grad and len(outside.boxes) == len(inside.boxes) == 1
+    assert torch.equal(outside.boxes, inside.boxes) and torch.equal(outside.landmarks, inside.landmarks)
+
+
 def test_result_json_and_drawing(mtcnn_model, shared_images: Path) -> None:
     result = mtcnn_model.predict(str(shared_images / "astronaut.png"))
     js = result.to_json()
