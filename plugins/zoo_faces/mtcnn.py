@@ -431,7 +431,7 @@ class Pyramid:
         return Pyramid(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()})
 
 
-@functools.lru_cache(maxsize=4)  # a few image sizes: index tensors are ~12 bytes per canvas pixel and channel
+@functools.lru_cache(maxsize=4)  # a few image sizes: ~24 bytes per canvas pixel and channel (corners, divisors)
 def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid:
     with torch.inference_mode(False):  # cached for later calls in any mode: no inference tensors
         return _build_pyramid(h, w, min_face_size, factor)
