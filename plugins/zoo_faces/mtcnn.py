@@ -34,7 +34,6 @@ from torch import nn
 from torchvision.ops import nms
 
 from zoo.ops.tracing import is_exporting
-from zoo.threads import threads_sleep
 
 # facenet-pytorch 2.6.0 MTCNN() defaults (models/mtcnn.py, MTCNN.__init__)
 MIN_FACE_SIZE = 20
@@ -397,30 +396,13 @@ def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: t
     scales the rounded quotient by a power of two, and `(q - 127.5) * 2**-7` equals `q * 2**-7 - 127.5 * 2**-7`
     exactly (one rounding either way, of the same real number scaled by a power of two).
     """
-    g = gather_corners(table, idx)
+    g = table.index_select(0, idx.reshape(-1)).view(idx.shape)
     s = g[3] - g[1]
     s -= g[2]
     s += g[0]
     # int sums divide in float32 (an int tensor over a float one); float64 sums (float pixels) go to float32 first
     out = torch.div(s.float() if s.is_floating_point() else s, kh).div_(kw)
     return out.sub_(shift) if shift else out
-
-
-def gather_corners(table: torch.Tensor, idx: torch.Tensor, by_rows: bool | None = None) -> torch.Tensor:
-    """`table[idx]` for idx [..., C], the flat indices of C consecutive channels of one table entry.
-
-    One flat index_select is the fastest gather on one thread, but ATen runs it on one thread only; gathering
-    rows of C values (`by_rows`: index_select over a [N, C] view) splits over torch's threads, ~1.5x faster at
-    2 threads and ~1.35x slower at one. Where idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE), waking them
-    costs what the split saves (measured), so by default rows are for spinning threads only.
-    """
-    c = idx.shape[-1]
-    if by_rows is None:
-        by_rows = table.device.type == "cpu" and torch.get_num_threads() > 1 and not threads_sleep()
-    if by_rows:
-        rows = idx[..., 0] // c  # the entry's first channel
-        return table.view(-1, c).index_select(0, rows.reshape(-1)).view(idx.shape)
-    return table.index_select(0, idx.reshape(-1)).view(idx.shape)
 
 
 @dataclass

@@ -77,15 +77,6 @@ def test_normalized_crops_equal_normalized_interpolation(shared_images: Path) ->
             assert torch.equal(crops[k:k + 1], (ref - 127.5) * 0.0078125)
 
 
-def test_gather_by_rows_equals_flat_gather(shared_images: Path) -> None:
-    """The threaded gather (rows of 3 channels) takes the same table entries as the one-thread flat gather."""
-    ii = mtcnn.integral_image(image_tensor(shared_images / "coffee.png"))
-    pyr = mtcnn.pyramid_for(ii.h, ii.w, mtcnn.MIN_FACE_SIZE, mtcnn.FACTOR, torch.device("cpu"))
-    flat = mtcnn.gather_corners(ii.table, pyr.idx, by_rows=False)
-    assert flat.shape == pyr.idx.shape and flat.abs().sum() > 0
-    assert torch.equal(mtcnn.gather_corners(ii.table, pyr.idx, by_rows=True), flat)
-
-
 def test_packed_pnet_equals_per_level_reference(mtcnn_model, reference_mtcnn, shared_images: Path) -> None:
     """One P-Net call on the packed pyramid gives each level's per-level output (edges included)."""
     img = image_tensor(shared_images / "grace_hopper.jpg")
