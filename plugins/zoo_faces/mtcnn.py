@@ -11,10 +11,12 @@ scores and landmarks agree with it; what differs is how the work is laid out:
   Window sums of uint8 pixels are exact integers and the mean is formed as `(sum / kh) / kw` in float32,
   which is what ATen's CPU kernel does, so the resampled pixels are bit-identical to the reference's.
 - The whole pyramid goes through P-Net in one call: the levels are packed into one canvas at even offsets
-  (P-Net's stride is 2) and conv1's outputs outside a level are set to -inf before the ceil-mode max
-  pool. A pooling window that the reference truncates at a level's edge then sees only that level's
-  values, and every output cell whose receptive field leaves its level is discarded, so each level's
-  P-Net output equals the per-level run up to float rounding.
+  (P-Net's stride is 2; MaxRects packing, ~10% of gaps). Where a level's conv1 output has an odd height
+  (width), the canvas row (column) of conv1 outputs just past it is set to -inf before the ceil-mode max
+  pool, so the pooling window that the reference truncates at that edge sees only the level's values;
+  every other pooling window of a level lies inside it (even offsets), and every output cell whose
+  receptive field leaves its level is discarded, so each level's P-Net output equals the per-level run
+  up to float rounding (tests: real photos and odd level sizes).
 - The networks run in channels-last memory, with the ceil-mode max pools as strided maxima
   (`max_pool_ceil`, equal to ATen's): ATen's NCHW max-pool kernel is the reference's largest CPU cost.
 - Candidates, NMS, box regression, squaring, clipping and crops are tensor operations over all boxes;
@@ -47,7 +49,7 @@ ONET_NMS_MIN = 0.7  # "Min" overlap (intersection over the smaller area), as bat
 RNET_SIZE = 24
 ONET_SIZE = 48
 PIXEL_MEAN = 127.5
-PIXEL_SCALE = 0.0078125
+PIXEL_SCALE = 0.0078125  # 2**-7: scaling by it is exact, which `window_means` uses to fold normalisation in
 
 
 def _pool_out(n: int, k: int, s: int) -> int:
@@ -67,6 +69,11 @@ def max_pool_ceil(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
     if is_exporting():
         return torch.nn.functional.max_pool2d(x, k, s, ceil_mode=True)
     h = x.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # NHWC view
+    n, rows_in, cols_in, c = h.shape
+    if k == s == 2 and rows_in % 2 == 0 and cols_in % 2 == 0:  # P-Net's pool on the packed canvas: no edge windows
+        pairs = h.reshape(n, rows_in // 2, 2, cols_in // 2, 2 * c)  # a view: row pairs, column pairs side by side
+        rows = torch.maximum(pairs[:, :, 0], pairs[:, :, 1])
+        return torch.maximum(rows[..., :c], rows[..., c:]).permute(0, 3, 1, 2)
     rows = _strided_max(h, 1, k, s)
     return _strided_max(rows, 2, k, s).permute(0, 3, 1, 2)
 
@@ -82,8 +89,15 @@ def _strided_max(t: torch.Tensor, dim: int, k: int, s: int) -> torch.Tensor:
         index[dim] = slice(i, i + (count - 1) * s + 1, s)
         return t[tuple(index)]
 
-    out = tap(0).clone()
-    for i in range(1, k):
+    first = tap(0)
+    if k == 1:
+        return first.clone()
+    second = tap(1)
+    if second.shape[dim] == out_len:  # every window has two elements: the first maximum makes the output
+        out, start = torch.maximum(first, second), 2
+    else:
+        out, start = first.clone(), 1
+    for i in range(start, k):
         part = tap(i)
         head = out.narrow(dim, 0, part.shape[dim])
         torch.maximum(head, part, out=head)
@@ -125,8 +139,8 @@ class PNet(nn.Module):
     def forward(self, x: torch.Tensor, outside: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(box regression [N,4,h,w], face probabilities [N,2,h,w]).
 
-        `outside`: for a packed pyramid (N = 1), the flat positions (y * (W-2) + x) of conv1 outputs that lie
-        outside every level; they become -inf before the max pool (see the module docstring).
+        `outside`: for a packed pyramid (N = 1), the flat positions (y * (W-2) + x) of the conv1 outputs just past
+        the levels' odd edges; they become -inf before the max pool (see the module docstring).
         """
         x = prelu(self.conv1(x.contiguous(memory_format=torch.channels_last)), self.prelu1)
         if outside is not None:
@@ -135,7 +149,22 @@ class PNet(nn.Module):
         x = max_pool_ceil(x, 2, 2)
         x = prelu(self.conv2(x), self.prelu2)
         x = prelu(self.conv3(x), self.prelu3)
-        return self.conv4_2(x), self.softmax4_1(self.conv4_1(x))
+        if is_exporting() or not x.is_contiguous(memory_format=torch.channels_last):
+            return self.conv4_2(x), self.softmax4_1(self.conv4_1(x))
+        return self.heads(x)
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """conv4_1 and conv4_2 (1x1) as one [6, 32] x [32, pixels] product over channels-last x.
+
+        ATen runs a 1x1 convolution over channels-last memory on its slow im2col path and a [pixels, 32] x
+        [32, 6] product badly too; the transposed product writes each output channel as a plane, ~4x faster.
+        """
+        n, c, h, w = x.shape
+        weight = torch.cat([self.conv4_1.weight, self.conv4_2.weight]).view(-1, c)
+        bias = torch.cat([self.conv4_1.bias, self.conv4_2.bias]).unsqueeze(1)
+        out = torch.addmm(bias, weight, x.permute(0, 2, 3, 1).reshape(-1, c).t())  # [6, N*h*w]
+        out = out.view(-1, n, h, w).transpose(0, 1)
+        return out[:, 2:], self.softmax4_1(out[:, :2])
 
 
 class RNet(nn.Module):
@@ -235,20 +264,19 @@ def _even(n: int) -> int:
 def pack_levels(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     """Pack level rectangles (largest first) at even offsets; returns offsets and the canvas (h, w).
 
-    Skyline bottom-left packing, trying canvas widths from one to two first-level widths and keeping the
-    smallest canvas (the result is cached per image size). The pyramid's area is about twice the first
-    level's; the canvas adds ~10% of gaps to it.
+    MaxRects bottom-left packing (each level goes where its bottom edge is highest, then leftmost, among
+    the free rectangles, holes under wider levels included), trying canvas widths from one to two
+    first-level widths and keeping the smallest canvas (the result is cached per image size). The
+    pyramid's area is about twice the first level's; the canvas adds ~10% of gaps to it (a skyline
+    packer, which cannot fill holes, left ~16%), and every pixel of the canvas costs P-Net work.
     """
     if not sizes:
         return [], (0, 0)
     evens = [(_even(h), _even(w)) for h, w in sizes]
     first = evens[0][1]
-    widths = sorted({first + ((first * k // 32) & ~1) for k in range(33)})  # W0 .. 2 W0
     best: tuple[int, list[tuple[int, int]], tuple[int, int]] | None = None
-    for width in widths:
-        if width < first:
-            continue
-        offsets, canvas = _skyline_pack(evens, width)
+    for width in sorted({first + ((first * k // 32) & ~1) for k in range(33)}):  # W0 .. 2 W0, even steps
+        offsets, canvas = _maxrects_pack(evens, width)
         area = canvas[0] * canvas[1]
         if best is None or area < best[0]:
             best = (area, offsets, canvas)
@@ -256,44 +284,37 @@ def pack_levels(sizes: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], tu
     return best[1], best[2]
 
 
-def _skyline_pack(sizes: list[tuple[int, int]], width: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    sky = [[0, 0, width]]  # segments [x, top y, width] covering [0, width)
+def _maxrects_pack(sizes: list[tuple[int, int]], width: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    free = [(0, 0, width, 1 << 40)]  # maximal free rectangles (x, y, w, h); the canvas grows downwards
     offsets = []
     for h, w in sizes:
-        best = None
-        for i, (x, _, _) in enumerate(sky):
-            if x + w > width:
-                break
-            top, j = 0, i
-            while j < len(sky) and sky[j][0] < x + w:
-                top = max(top, sky[j][1])
-                j += 1
-            if best is None or (top + h, x) < (best[0] + h, best[1]):
-                best = (top, x)
-        assert best is not None
-        y, x = best
+        y, x = min((fy + h, fx) for fx, fy, fw, fh in free if fw >= w and fh >= h)
+        y -= h
         offsets.append((y, x))
-        new = []
-        for sx, sy, sw in sky:  # cut [x, x + w) out of the skyline and put the new top there
-            if sx + sw <= x or sx >= x + w:
-                new.append([sx, sy, sw])
+        split = []
+        for fx, fy, fw, fh in free:  # cut the placed level out of every free rectangle it overlaps
+            if x >= fx + fw or x + w <= fx or y >= fy + fh or y + h <= fy:
+                split.append((fx, fy, fw, fh))
                 continue
-            if sx < x:
-                new.append([sx, sy, x - sx])
-            if sx + sw > x + w:
-                new.append([x + w, sy, sx + sw - x - w])
-        new.append([x, y + h, w])
-        new.sort()
-        merged = [new[0]]
-        for seg in new[1:]:
-            if seg[1] == merged[-1][1]:
-                merged[-1][2] += seg[2]
-            else:
-                merged.append(seg)
-        sky = merged
+            if x > fx:
+                split.append((fx, fy, x - fx, fh))
+            if x + w < fx + fw:
+                split.append((x + w, fy, fx + fw - x - w, fh))
+            if y > fy:
+                split.append((fx, fy, fw, y - fy))
+            if y + h < fy + fh:
+                split.append((fx, y + h, fw, fy + fh - y - h))
+        split = list(dict.fromkeys(split))
+        free = [r for r in split if not any(o != r and _contains(o, r) for o in split)]
     height = max(y + h for (y, _), (h, _) in zip(offsets, sizes))
     used = max(x + w for (_, x), (_, w) in zip(offsets, sizes))
     return offsets, (height, used)
+
+
+def _contains(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    ox, oy, ow, oh = outer
+    ix, iy, iw, ih = inner
+    return ox <= ix and oy <= iy and ox + ow >= ix + iw and oy + oh >= iy + ih
 
 
 def _area_index(start: torch.Tensor, length: torch.Tensor, out: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -320,18 +341,23 @@ class IntegralImage:
         ch = torch.arange(self.c, device=y.device)
         return (y * (self.w + 1) + x).unsqueeze(-1) * self.c + ch
 
-    def window_means(self, r0: torch.Tensor, r1: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor) -> torch.Tensor:
-        """Means over rows [r0, r1) and columns [c0, c1) (broadcast together) -> [..., C] float32."""
+    def window_means(self, r0: torch.Tensor, r1: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor,
+                     normalized: bool = False) -> torch.Tensor:
+        """Means over rows [r0, r1) and columns [c0, c1) (broadcast together) -> [..., C] float32;
+        `normalized`: as `normalize` gives them."""
         dtype = torch.int32 if self.table.numel() < 2**31 else torch.int64  # index_select takes both; int32 moves less
-        ch = torch.arange(self.c, device=r0.device, dtype=dtype)
-        rows = [(r * ((self.w + 1) * self.c)).to(dtype).unsqueeze(-1) for r in (r0, r1)]
-        cols = [(c * self.c).to(dtype).unsqueeze(-1) + ch for c in (c0, c1)]
+        rows = [(r * (self.w + 1)).to(dtype) for r in (r0, r1)]  # entry indices: a gather of C-value rows
+        cols = [c.to(dtype) for c in (c0, c1)]
         idx = torch.empty((4, *torch.broadcast_shapes(rows[0].shape, cols[0].shape)), dtype=dtype, device=r0.device)
         for k, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):  # corner order of `window_means`
             torch.add(rows[r], cols[c], out=idx[k])
         kh = (r1 - r0).float().unsqueeze(-1)
         kw = (c1 - c0).float().unsqueeze(-1)
-        return window_means(self.table, idx, kh, kw)
+        if normalized:
+            kw /= PIXEL_SCALE
+        # over the channels too: a divisor broadcast along the 3 channels is a 3-element inner loop in ATen
+        kw = kw.expand(*kw.shape[:-1], self.c).contiguous()
+        return window_means(self.table, idx, kh, kw, PIXEL_MEAN * PIXEL_SCALE if normalized else 0.0, self.c)
 
 
 def integral_image(image: torch.Tensor) -> IntegralImage:
@@ -346,26 +372,40 @@ def integral_image(image: torch.Tensor) -> IntegralImage:
     torch.cumsum(image.permute(1, 2, 0).to(dtype), 1, out=table[1:, 1:])  # along x: stride C, which torch scans fast
     rows = table.view(h + 1, -1)
     if rows.device.type == "cpu":  # along y by doubling: torch's CPU cumsum over an outer dimension is slow
+        spare = torch.empty_like(rows)
         k = 1
-        while k <= h:
-            rows[k:] += rows[:-k].clone()
+        while k <= h:  # ping-pong between two buffers: one pass per step, no copy of the overlapping rows
+            spare[:k] = rows[:k]
+            torch.add(rows[k:], rows[:-k], out=spare[k:])
+            rows, spare = spare, rows
             k *= 2
     else:
         rows = rows.cumsum(0)
     return IntegralImage(rows.reshape(-1), h, w, c)
 
 
-def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: torch.Tensor) -> torch.Tensor:
-    """Window sums from the four corner indices idx [4, ...] (r0c0, r0c1, r1c0, r1c1), as means in float32.
+def window_means(table: torch.Tensor, idx: torch.Tensor, kh: torch.Tensor, kw: torch.Tensor, shift: float = 0.0,
+                 channels: int | None = None) -> torch.Tensor:
+    """Window sums from the four corner indices idx [4, ...] (r0c0, r0c1, r1c0, r1c1) -> `(sum / kh) / kw - shift`
+    in float32. idx holds flat table indices ([4, ..., C]) or, with `channels`, entry indices whose C values are
+    gathered as rows (ATen splits that gather over its threads; the flat one is faster on one thread).
 
     One flat gather (fast on CPU); `(sum / kh) / kw` in float32 is ATen's CPU adaptive_avg_pool2d arithmetic,
-    and the integer sums are exact, so the means are bit-identical to interpolate(mode="area").
+    and the integer sums are exact, so the means are bit-identical to interpolate(mode="area"). With kw / 2**-7
+    and shift 127.5 * 2**-7 the result is `normalize(mean)` bit for bit, one pass shorter: dividing by 128 kw
+    scales the rounded quotient by a power of two, and `(q - 127.5) * 2**-7` equals `q * 2**-7 - 127.5 * 2**-7`
+    exactly (one rounding either way, of the same real number scaled by a power of two).
     """
-    g = table.index_select(0, idx.reshape(-1)).view(idx.shape)
+    if channels is None:
+        g = table.index_select(0, idx.reshape(-1)).view(idx.shape)
+    else:
+        g = table.view(-1, channels).index_select(0, idx.reshape(-1)).view(*idx.shape, channels)
     s = g[3] - g[1]
     s -= g[2]
     s += g[0]
-    return s.float().div_(kh).div_(kw)
+    # int sums divide in float32 (an int tensor over a float one); float64 sums (float pixels) go to float32 first
+    out = torch.div(s.float() if s.is_floating_point() else s, kh).div_(kw)
+    return out.sub_(shift) if shift else out
 
 
 @dataclass
@@ -379,9 +419,9 @@ class Pyramid:
     h: int
     w: int
     idx: torch.Tensor  # [4, Hc, Wc, 3] integral-image corners of every canvas pixel (gaps: all 0, an empty sum)
-    kh: torch.Tensor  # [Hc, Wc, 1] window heights (gaps: 1)
-    kw: torch.Tensor  # [Hc, Wc, 1] window widths (gaps: 1)
-    outside: torch.Tensor  # flat positions of conv1 outputs outside every level
+    kh: torch.Tensor  # [Hc, Wc, 3] window heights (gaps: 1)
+    kw_scaled: torch.Tensor  # [Hc, Wc, 3] window widths / PIXEL_SCALE (gaps: 1), see window_means
+    outside: torch.Tensor  # flat positions of the conv1 outputs just past each level's odd edges
     # per P-Net output cell of the canvas, flattened row-major ([Hc' * Wc']):
     cell_level: torch.Tensor  # level whose input the cell's window lies in, else -1
     cell_valid: torch.Tensor  # cell_level >= 0
@@ -394,16 +434,21 @@ class Pyramid:
         return Pyramid(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in vars(self).items()})
 
 
-@functools.lru_cache(maxsize=4)  # a few image sizes: index tensors are ~12 bytes per canvas pixel and channel
+@functools.lru_cache(maxsize=4)  # a few image sizes: ~24 bytes per canvas pixel and channel (corners, divisors)
 def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid:
+    with torch.inference_mode(False):  # cached for later calls in any mode: no inference tensors
+        return _build_pyramid(h, w, min_face_size, factor)
+
+
+def _build_pyramid(h: int, w: int, min_face_size: float, factor: float) -> Pyramid:
     scales = pyramid_scales(h, w, min_face_size, factor)
     sizes = [(int(h * s + 1), int(w * s + 1)) for s in scales]
     offsets, (ch, cw) = pack_levels(sizes)
     geometry = IntegralImage(torch.zeros(0), h, w, 3)
     idx = torch.zeros(4, ch, cw, 3, dtype=torch.int64)
-    kh = torch.ones(ch, cw, 1)
-    kw = torch.ones(ch, cw, 1)
-    valid = torch.zeros(max(ch - 2, 0), max(cw - 2, 0), dtype=torch.bool)
+    kh = torch.ones(ch, cw, 3)  # materialised over the channels: see IntegralImage.window_means
+    kw = torch.ones(ch, cw, 3)
+    edge = torch.zeros(max(ch - 2, 0), max(cw - 2, 0), dtype=torch.bool)
     oh_c, ow_c = max(pnet_out_size(ch), 0), max(pnet_out_size(cw), 0)
     cell_level = torch.full((oh_c, ow_c), -1, dtype=torch.long)
     cell_y = torch.zeros_like(cell_level)
@@ -417,9 +462,13 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
         ys, xs = slice(oy, oy + lh), slice(ox, ox + lw)
         for k, (r, c) in enumerate(((r0, c0), (r0, c1), (r1, c0), (r1, c1))):
             idx[k, ys, xs] = geometry.corners(r, c)
-        kh[ys, xs, 0] = (r1 - r0).float()
-        kw[ys, xs, 0] = (c1 - c0).float()
-        valid[oy:oy + lh - 2, ox:ox + lw - 2] = True
+        kh[ys, xs] = (r1 - r0).float()[..., None]
+        kw[ys, xs] = (c1 - c0).float()[..., None] / PIXEL_SCALE
+        rows, cols = lh - 2, lw - 2  # the level's conv1 outputs; its pooling windows cover them rounded up to even
+        if rows % 2:
+            edge[oy + rows, ox:ox + cols + cols % 2] = True
+        if cols % 2:
+            edge[oy:oy + rows + rows % 2, ox + cols] = True
         oh, ow = pnet_out_size(lh), pnet_out_size(lw)
         ys, xs = slice(oy // 2, oy // 2 + oh), slice(ox // 2, ox // 2 + ow)
         cell_level[ys, xs] = lvl
@@ -427,7 +476,7 @@ def _pyramid_cpu(h: int, w: int, min_face_size: float, factor: float) -> Pyramid
         cell_x[ys, xs] = torch.arange(ow)[None, :]
         cell_order[ys, xs] = base + torch.arange(oh * ow).view(oh, ow)
         base += oh * ow
-    outside = (~valid).reshape(-1).nonzero()[:, 0]
+    outside = edge.reshape(-1).nonzero()[:, 0]
     if (h + 1) * (w + 1) * 3 < 2**31:
         idx = idx.int()  # index_select takes int32 indices: half the cache
     return Pyramid(scales, sizes, offsets, (ch, cw), h, w, idx, kh, kw, outside, cell_level.view(-1),
@@ -446,23 +495,25 @@ def pyramid_for(h: int, w: int, min_face_size: float, factor: float, device: tor
     if key not in _DEVICE_PYRAMIDS:
         if len(_DEVICE_PYRAMIDS) >= 4:
             _DEVICE_PYRAMIDS.clear()
-        _DEVICE_PYRAMIDS[key] = pyr.to(device)
+        with torch.inference_mode(False):
+            _DEVICE_PYRAMIDS[key] = pyr.to(device)
     return _DEVICE_PYRAMIDS[key]
 
 
 def area_crops(ii: IntegralImage, y0: torch.Tensor, y1: torch.Tensor, x0: torch.Tensor, x1: torch.Tensor,
-               size: int) -> torch.Tensor:
+               size: int, normalized: bool = False) -> torch.Tensor:
     """Crops [y0, y1) x [x0, x1), each area-resized to size x size: [K, 3, size, size] (channels-last
-    memory), the same pixels as `interpolate(crop, (size, size), mode="area")`."""
+    memory), the same pixels as `interpolate(crop, (size, size), mode="area")` (`normalized`: and then
+    `normalize`)."""
     r0, r1 = _area_index(y0, y1 - y0, size)
     c0, c1 = _area_index(x0, x1 - x0, size)
-    out = ii.window_means(r0[:, :, None], r1[:, :, None], c0[:, None, :], c1[:, None, :])  # [K, size, size, C]
+    out = ii.window_means(r0[:, :, None], r1[:, :, None], c0[:, None, :], c1[:, None, :], normalized)
     return out.permute(0, 3, 1, 2)
 
 
 def packed_canvas(ii: IntegralImage, pyr: Pyramid) -> torch.Tensor:
     """All pyramid levels of one image, normalised, in one [1, 3, Hc, Wc] canvas (channels-last memory)."""
-    canvas = normalize(window_means(ii.table, pyr.idx, pyr.kh, pyr.kw))  # [Hc, Wc, 3]
+    canvas = window_means(ii.table, pyr.idx, pyr.kh, pyr.kw_scaled, PIXEL_MEAN * PIXEL_SCALE)  # [Hc, Wc, 3]
     return canvas.unsqueeze(0).permute(0, 3, 1, 2)
 
 
@@ -570,6 +621,7 @@ def pnet_stage(net: MTCNNNet, ii: IntegralImage, min_face_size: float, factor: f
     return boxes[keep]
 
 
+@torch.inference_mode()  # the cascade is inference only: with grad enabled it would record every step
 def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FACE_SIZE,
                thresholds: tuple[float, float, float] = THRESHOLDS, factor: float = FACTOR) -> Faces:
     """The MTCNN cascade on one image [3, H, W]: uint8 pixels, or floats in [0, 255]."""
@@ -590,7 +642,7 @@ def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FA
     boxes = boxes[ok]
     if boxes.shape[0] == 0:
         return Faces.empty(device)
-    crops = normalize(area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], RNET_SIZE))
+    crops = area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], RNET_SIZE, normalized=True)
     reg, probs = net.rnet(crops)
     score = probs[:, 1]
     ipass = score > thresholds[1]
@@ -605,7 +657,7 @@ def detect_one(net: MTCNNNet, image: torch.Tensor, min_face_size: float = MIN_FA
     boxes = boxes[ok]
     if boxes.shape[0] == 0:
         return Faces.empty(device)
-    crops = normalize(area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], ONET_SIZE))
+    crops = area_crops(ii, y0[ok], y1[ok], x0[ok], x1[ok], ONET_SIZE, normalized=True)
     reg, points, probs = net.onet(crops)
     score = probs[:, 1]
     ipass = score > thresholds[2]

@@ -65,6 +65,18 @@ def test_crops_equal_area_interpolation(shared_images: Path) -> None:
             assert torch.equal(crops[k:k + 1], ref)
 
 
+def test_normalized_crops_equal_normalized_interpolation(shared_images: Path) -> None:
+    """Normalisation folded into the division (by 128 x the window width) gives detect_face's pixels exactly."""
+    img = image_tensor(shared_images / "grace_hopper.jpg")
+    ii = mtcnn.integral_image(img)
+    y0, y1, x0, x1 = torch.tensor([0, 57, 300]), torch.tensor([600, 170, 333]), torch.tensor([0, 41, 9]), torch.tensor([512, 99, 500])
+    for size in (24, 48):
+        crops = mtcnn.area_crops(ii, y0, y1, x0, x1, size, normalized=True)
+        for k in range(len(y0)):
+            ref = F.interpolate(img[None, :, y0[k]:y1[k], x0[k]:x1[k]].float(), size=(size, size), mode="area")
+            assert torch.equal(crops[k:k + 1], (ref - 127.5) * 0.0078125)
+
+
 def test_packed_pnet_equals_per_level_reference(mtcnn_model, reference_mtcnn, shared_images: Path) -> None:
     """One P-Net call on the packed pyramid gives each level's per-level output (edges included)."""
     img = image_tensor(shared_images / "grace_hopper.jpg")
@@ -72,6 +84,28 @@ def test_packed_pnet_equals_per_level_reference(mtcnn_model, reference_mtcnn, sh
         packed = mtcnn.pnet_levels(mtcnn_model.net, img)
         for (reg, prob), level in zip(packed, mtcnn.level_images(img)):
             ref_reg, ref_prob = reference_mtcnn.pnet(level)
+            assert reg.shape == ref_reg.shape and prob.shape == ref_prob.shape
+            assert (reg - ref_reg).abs().max() < 1e-5
+            assert (prob - ref_prob).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("source", ["chelsea.png", "coffee.png", (67, 93), (125, 61), (201, 131)])
+def test_packed_pnet_levels_equal_per_level_runs(mtcnn_model, reference_mtcnn, shared_images: Path, source) -> None:
+    """Packed-canvas P-Net outputs equal per-level runs of the reference's P-Net on the reference's levels, for
+    photos and for odd image sizes (odd level heights and widths: the -inf edges before the ceil-mode pool)."""
+    if isinstance(source, str):
+        img = image_tensor(shared_images / source)
+    else:
+        img = torch.randint(0, 256, (3, *source), generator=torch.Generator().manual_seed(sum(source)), dtype=torch.uint8)
+    h, w = img.shape[1:]
+    sizes = [(int(h * s + 1), int(w * s + 1)) for s in mtcnn.pyramid_scales(h, w)]
+    assert any(a % 2 for a, _ in sizes) and any(b % 2 for _, b in sizes)
+    with torch.inference_mode():
+        packed = mtcnn.pnet_levels(mtcnn_model.net, img)
+        assert len(packed) == len(sizes)
+        for (reg, prob), size in zip(packed, sizes):
+            level = F.interpolate(img[None].float(), size=size, mode="area")
+            ref_reg, ref_prob = reference_mtcnn.pnet((level - 127.5) * 0.0078125)
             assert reg.shape == ref_reg.shape and prob.shape == ref_prob.shape
             assert (reg - ref_reg).abs().max() < 1e-5
             assert (prob - ref_prob).abs().max() < 1e-5
@@ -111,6 +145,17 @@ def test_detections_match_reference(mtcnn_model, reference_mtcnn, shared_images:
         assert abs(d.score - float(ref_probs[j])) < 1e-3
         assert d.label == "face" and len(d.landmarks) == 5
         assert np.abs(np.asarray(d.landmarks) - np.asarray(ref_points[j])).max() < 1.0
+
+
+def test_cascade_runs_in_any_grad_mode(mtcnn_model, shared_images: Path) -> None:
+    """The cached pyramid is no inference tensor and the cascade runs without recording, inside inference_mode
+    or not (a first call inside it used to break a later call with grad enabled)."""
+    img = image_tensor(shared_images / "astronaut.png")
+    with torch.inference_mode():
+        inside = mtcnn.detect_one(mtcnn_model.net, img)
+    outside = mtcnn.detect_one(mtcnn_model.net, img)
+    assert not outside.boxes.requires_grad and len(outside.boxes) == len(inside.boxes) == 1
+    assert torch.equal(outside.boxes, inside.boxes) and torch.equal(outside.landmarks, inside.landmarks)
 
 
 def test_result_json_and_drawing(mtcnn_model, shared_images: Path) -> None:
