@@ -37,7 +37,12 @@ the fastest precision the CPU has (fp32 only for the fp32 goal), at the boost cl
 rows, against the reference's achieved rate. A goal above its ceiling cannot be met on this CPU by any runtime;
 the ceiling holds only for a quiet run (load depresses the reference's rate and so inflates it).
 
-On a machine shared with other busy processes, run with OMP_WAIT_POLICY=PASSIVE (see yolo_vs_opencv.py).
+Thread waiting: the script imports torch (and OpenCV) before zoo, so zoo's default (OMP_WAIT_POLICY=PASSIVE, set
+at `import zoo` only where torch is not loaded yet) does not apply: by default every contender spins (libgomp's
+default, ONNX Runtime's spinning pool), as a script importing torch first runs. `OMP_WAIT_POLICY=PASSIVE
+.venv/bin/python benchmarks/runtimes.py` runs it as `zoo predict` / `zoo bench` do; the header says which. The
+end-to-end rows feel it most: torch's spinning preprocess threads and a runtime's inference threads share the
+cores one after the other. On a machine shared with other busy processes, use PASSIVE.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ from zoo.bench.protocol import time_calls, warm_up  # noqa: E402
 from zoo.runtimes import with_backend  # noqa: E402
 from zoo.runtimes.runners import cpu_has_bf16  # noqa: E402
 from zoo.tasks.parity import compare_results, task_of  # noqa: E402
+from zoo.threads import wait_policy  # noqa: E402
 
 DATA = Path(os.environ.get("ZOO_TEST_DATA", ROOT.parent / "shared" / "data"))  # as the tests find it
 CPU = torch.device("cpu")
@@ -298,7 +304,9 @@ def main() -> None:
     peaks = {p: isa_peak_ops(args.threads, p) for p in ("fp32", "bf16", "int8")}
     print(f"CPU {cpu_model()}, {args.threads} threads for torch, OpenCV {cv2.__version__}, onnxruntime and "
           f"OpenVINO; torch {torch.__version__}; load average {load:.1f} on {os.cpu_count()} CPUs when the run "
-          f"started; {args.rounds} interleaved rounds x {args.iters} calls", flush=True)
+          f"started; {args.rounds} interleaved rounds x {args.iters} calls; thread waiting: {wait_policy()} "
+          f"(torch is imported before zoo here, so zoo's PASSIVE default applies only when set in the environment)",
+          flush=True)
     print("ISA peak at --threads: " + "; ".join(f"{p} {v[0]:.0f} G{'OP' if p == 'int8' else 'FLOP'}/s ({v[1]})"
                                               if v else f"{p} n/a" for p, v in peaks.items()), flush=True)
     y = yolo(args, photos)

@@ -117,6 +117,7 @@ def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) 
                 if n.op_type in ("Conv", "Gemm")]
     three, _ = sensitive_layers(onnx_file, 1, first=3)
     assert three[:3] == weighted[:3] and set(one) < set(three) and len(three) == 4  # + the classifier
+    assert sensitive_layers(onnx_file, 0, first=3) == (weighted[:3], [])  # depth 0: the input side only
 
 
 def test_with_backend_int8_predicts_and_reports_its_guard(resnet18: Any, home: Path) -> None:
@@ -255,11 +256,11 @@ def test_openvino_bf16_that_changes_answers_is_made_again_with_layers_marked_fp3
         resnet18: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ex = importlib.import_module("zoo.runtimes.export")
     real = ex._guard
-    calls = _verdicts(monkeypatch, ex, False, False, True)  # plain bf16 and the 1st step "change answers"; 2nd not
+    calls = _verdicts(monkeypatch, ex, False, False, False, True)  # plain bf16 and 2 steps "change answers"
     photos = _own_photos(tmp_path, "ov_bf16", slice(0, 1))
     res = export(resnet18, "openvino", precision="bf16", input_size=SIZE, calibration=photos)
-    assert len(calls) == 3 and res.guard["same"]
-    layers, _ = sensitive_layers(export(resnet18, "onnx", input_size=SIZE, check=False).path, *FP32_FALLBACKS[1])
+    assert len(calls) == 4 and res.guard["same"]
+    layers, _ = sensitive_layers(export(resnet18, "onnx", input_size=SIZE, check=False).path, *FP32_FALLBACKS[2])
     assert res.metadata["fp32_marked"] == layers and len(layers) > 2
     # what the CPU plugin runs in f32: the convolutions; the classifier's Gemm becomes a FullyConnected that
     # loses its mark (OpenVINO 2026.4) and is said so, not claimed

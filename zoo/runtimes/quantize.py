@@ -78,11 +78,11 @@ def tool_name(fmt: str) -> str:
 def _nearest_outputs(outputs: list[Any], inputs_of: Callable[[Any], list[Any]], weighted: Callable[[Any], bool],
                      depth: int) -> tuple[list[Any], list[Any]]:
     """Walk a graph back from its `outputs` until `depth` weighted nodes were passed on each path: (the weighted
-    nodes met, the other nodes met), in the order met."""
+    nodes met, the other nodes met), in the order met; depth 0: nothing."""
     keep: list[Any] = []
     ops: list[Any] = []
     seen: set[Any] = set()
-    stack = [(o, 0) for o in outputs]  # (node, weighted nodes passed on the way back)
+    stack = [(o, 0) for o in outputs] if depth > 0 else []  # (node, weighted nodes passed on the way back)
     while stack:
         node, passed = stack.pop()
         if node is None or node in seen:
@@ -147,7 +147,8 @@ def sensitive_modules(model: nn.Module, inputs: tuple[Any, ...], depth: int = 1,
         return []
     ends = [t.grad_fn for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor) and t.grad_fn is not None]
     keep, _ = _nearest_outputs(ends, lambda fn: [f for f, _ in fn.next_functions], lambda fn: fn in made, depth)
-    names = [made[fn] for fn in keep] or order[-depth:]  # a forward that cuts its graph (no_grad): call order
+    # a forward that cuts its graph (no_grad): call order
+    names = [made[fn] for fn in keep] or (order[-depth:] if depth > 0 else [])
     return _first_and(list(dict.fromkeys(order))[:first], sorted(set(names), key=order.index))
 
 
