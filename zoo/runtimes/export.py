@@ -40,7 +40,7 @@ from zoo.fsutil import replace_folder, sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.calibration import CalibrationSet, calibration_samples, calibration_set, image_leaves
-from zoo.runtimes.guard import FP32_FALLBACKS
+from zoo.runtimes.guard import FP32_FALLBACKS, until_same
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
 __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
@@ -572,8 +572,6 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
 
         # a reduced precision whose answers differ is made again with the sensitive layers in fp32 (FP32_FALLBACKS:
         # the outputs' nearest weighted layers with what follows them, and the first ones)
-        from zoo.runtimes.guard import until_same
-
         guard, (meta, parity, kept) = until_same(attempt, FP32_FALLBACKS if falls_back(fmt, precision) else ())
         if guard and falls_back(fmt, precision):
             guard["fp32_layers"] = _fp32_layers(path, fmt, precision, kept)

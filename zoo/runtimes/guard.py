@@ -17,8 +17,8 @@ from torch.utils import _pytree as pytree
 from zoo.runtimes.calibration import CalibrationSet
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["FP32_FALLBACKS", "Guard", "autocast_copy", "autocast_guard", "guard", "guard_models", "run_artefact",
-           "until_same", "verdict"]
+__all__ = ["FP32_FALLBACKS", "Guard", "autocast_copy", "autocast_guard", "cast_floats", "guard", "guard_models",
+           "guarded", "run_artefact", "until_same", "verdict"]
 
 # the fallbacks of a reduced precision that changes answers, tried in order until the guard passes: (depth, first)
 # of zoo.runtimes.quantize.sensitive_layers / sensitive_modules, the weighted layers nearest the outputs and from
@@ -139,6 +139,17 @@ def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet
                  [str(m) for m in agreement.mismatches][:5], dict(agreement.metrics or {}))
 
 
+def cast_floats(value: Any, dtype: torch.dtype) -> Any:
+    """Floating tensors in `value` (any tree) cast to `dtype`."""
+    return pytree.tree_map(lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
+                           value)
+
+
+def guarded(model: Any, candidate: Any, precision: str, cal: CalibrationSet) -> dict[str, Any]:
+    """`guard_models` as JSON (`verdict`: a guard that cannot run says so and is not "same")."""
+    return verdict(lambda: guard_models(model, candidate, precision, cal), cal, precision)
+
+
 def autocast_copy(model: Any, precision: str) -> Any:
     """A shallow copy of `model` (weights shared) whose forward runs under torch.autocast at `precision` on the
     model's device, float outputs back in float32 (what postprocess expects): the harness's --precision."""
@@ -148,9 +159,7 @@ def autocast_copy(model: Any, precision: str) -> Any:
 
     def autocast_forward(*args: Any) -> Any:
         with torch.autocast(device_type, dtype=dtype):
-            out = forward(*args)
-        return pytree.tree_map(lambda t: t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
-                               out)
+            return cast_floats(forward(*args), torch.float32)
 
     fast = copy.copy(model)
     fast.forward = autocast_forward  # an instance attribute: nn.Module.__call__ runs it in place of the class's
@@ -163,4 +172,4 @@ def autocast_guard(model: Any, precision: str, calibration: str | Path | None = 
     from zoo.runtimes.calibration import calibration_set
 
     cal = calibration_set(calibration)
-    return verdict(lambda: guard_models(model, autocast_copy(model, precision), precision, cal), cal, precision)
+    return guarded(model, autocast_copy(model, precision), precision, cal)
