@@ -13,6 +13,8 @@ PRECISIONS = ("fp32", "fp16", "bf16")  # what --precision takes (a runtime backe
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}  # precision -> torch dtype name
 BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo flags of native bf16 arithmetic
 FP16_FLAGS = frozenset({"avx512_fp16", "amx_fp16"})  # ... and of native fp16
+# ... and of int8 dot products into 32-bit sums (VPDPBUSD, AMX tiles): no 16-bit intermediate that saturates
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def torch_dtype(precision: str) -> Any:

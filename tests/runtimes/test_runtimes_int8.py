@@ -349,3 +349,26 @@ def test_zoo_export_says_which_layers_bf16_kept_and_which_openvino_would_not() -
         "kept in fp32 (the guard asked): node_Conv_292",
         "asked fp32 but run at bf16 by OpenVINO's CPU plugin: node_linear",
         "accuracy guard: same answers as fp32 on 4 photos (top-1 4/4, top-5 4/4)"]
+
+
+@pytest.mark.parametrize("flags, first_max", [(frozenset({"avx512_vnni"}), 127), (frozenset({"avx2"}), 64)])
+def test_first_layer_weights_use_the_full_int8_range_where_the_cpu_has_vnni(
+        flags: frozenset[str], first_max: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NNCF's overflow fix (7-bit weights for the first convolution) only where 16-bit sums would saturate; the
+    choice is part of the tool's name, so of the cache key."""
+    import numpy as np
+
+    import zoo.devices
+    from zoo.runtimes.quantize import quantize_openvino, tool_name
+
+    monkeypatch.setattr(zoo.devices, "cpu_flags", lambda: flags)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Conv2d(16, 8, 3, padding=1)).eval()
+    onnx_file = tmp_path / "net.onnx"
+    torch.onnx.export(net, (torch.rand(1, 3, 32, 32),), str(onnx_file), dynamo=False, opset_version=18)
+    model = quantize_openvino(onnx_file, [[torch.rand(1, 3, 32, 32)] for _ in range(3)], [])
+    int8_weights = [int(np.abs(op.get_data().astype(int)).max()) for op in model.get_ordered_ops()
+                    if op.get_type_name() == "Constant" and op.get_element_type().get_type_name() == "i8"]
+    assert int8_weights == [first_max, 127]  # the second convolution: full range either way
+    assert ("8-bit first-layer" in tool_name("openvino")) == (first_max == 127)

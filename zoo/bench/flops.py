@@ -157,7 +157,7 @@ def fma_lanes(flags: frozenset[str] | set[str], vendor: str = "", family: int = 
 # int8 ops per cycle per core (Intel's Sapphire Rapids figures, issue 23). None where the CPU has no such unit.
 def isa_peak_ops(threads: int, precision: str) -> tuple[float, str] | None:
     """The ISA peak in G(FL)OP/s for `precision` (fp32, bf16, int8) on this CPU, and how it was computed."""
-    from zoo.devices import cpu_flags, cpu_mhz
+    from zoo.devices import INT8_DOT_FLAGS, cpu_flags, cpu_mhz
 
     fp32 = isa_peak_gflops(threads)
     if fp32 is None or precision == "fp32":
@@ -168,7 +168,7 @@ def isa_peak_ops(threads: int, precision: str) -> tuple[float, str] | None:
         ops = amx[precision][1]
         return threads * ops * mhz / 1e3, f"{threads} threads x {ops} {precision} ops/cycle (AMX) x {mhz / 1e3:.2f} GHz"
     factor = ({"bf16": 2 if "avx512_bf16" in flags else 0,
-               "int8": 4 if ("avx512_vnni" in flags or "avx_vnni" in flags) else 0}).get(precision, 0)
+               "int8": 4 if flags & INT8_DOT_FLAGS else 0}).get(precision, 0)
     if not factor:
         return None
     return fp32[0] * factor, f"{factor} x the fp32 figure ({'VDPBF16PS' if precision == 'bf16' else 'VNNI VPDPBUSD'})"

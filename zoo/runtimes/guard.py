@@ -22,9 +22,10 @@ __all__ = ["FP32_FALLBACKS", "Guard", "autocast_copy", "autocast_guard", "cast_f
 
 # the fallbacks of a reduced precision that changes answers, tried in order until the guard passes: (depth, first)
 # of zoo.runtimes.quantize.sensitive_layers / sensitive_modules, the weighted layers nearest the outputs and from
-# the input kept fp32. The first three alone are what yolov3-tiny needs on the shared photos with int8 (the heads
-# alone, up to depth 3, were not; with its heads kept too it also passes, ~1 ms slower and further from fp32);
-# more would give back the speed.
+# the input kept fp32. The first three alone are what yolov3-tiny needed on the shared photos with NNCF's 7-bit
+# first-layer weights (the heads alone, up to depth 3, were not; with its heads kept too it also passed, ~1 ms
+# slower); with full 8-bit weights (CPUs with VNNI, zoo.runtimes.quantize.overflow_fix) it needs none. More
+# would give back the speed.
 FP32_FALLBACKS = ((1, 1), (0, 3), (1, 3), (2, 3), (3, 3))
 
 
