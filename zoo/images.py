@@ -181,6 +181,7 @@ def collect_inputs(items: list[str], recursive: bool = False, tmp: Path | None =
     import glob
     import sys
 
+    check_paths(items)
     local: list[tuple[Path, str]] = []
     fetched: list[InputFile] = []
     for item in items:
@@ -221,6 +222,26 @@ def collect_inputs(items: list[str], recursive: bool = False, tmp: Path | None =
     out = [InputFile(q, shown, _relative(q, base)) for q, shown in local] + fetched
     _dedupe(out)
     return out
+
+
+def check_paths(items: list[str]) -> None:
+    """Local inputs that name nothing (a typo'd path) or that this user cannot read: one line for all of them,
+    before any download, decode or model load (globs and folders are checked when expanded)."""
+    missing, unreadable = [], []
+    for item in items:
+        if item == "-" or is_url(item):
+            continue
+        p = Path(item)
+        if p.exists():
+            if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0)):
+                unreadable.append(item)
+        elif not GLOB_CHARS & set(item):
+            missing.append(item)
+    problems = [f"{', '.join(names)}: {what}" for names, what in
+                ((missing, "no such file" + ("s" if len(missing) > 1 else "")),
+                 (unreadable, "permission denied (cannot read it)")) if names]
+    if problems:
+        raise InputError("; ".join(problems))
 
 
 def expand_inputs(items: list[str], recursive: bool = False) -> list[Path]:

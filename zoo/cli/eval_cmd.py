@@ -61,7 +61,7 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
     from zoo.eval import evaluate
     from zoo.eval.dist import from_env
 
-    device = runtime_setup(backend, precision, threads, device)
+    device = runtime_setup(backend, precision, threads, device, calibration)
 
     rank, world, _ = from_env()
     label = name + (f" (rank 0 of {world})" if world > 1 else "")

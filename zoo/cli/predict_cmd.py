@@ -70,13 +70,18 @@ def runtime_options() -> list[click.Option]:
     ]
 
 
-def runtime_setup(backend: str, precision: str, threads: int | None, device: str) -> str:
-    """Check --backend/--precision/--threads before any work; set torch's threads; the device to load on
-    (runtimes run on the CPU: 'auto' means cpu with one)."""
+def runtime_setup(backend: str, precision: str, threads: int | None, device: str,
+                  calibration: Path | None = None) -> str:
+    """Check --backend/--precision/--threads/--calibration before any work (before weights are resolved); set
+    torch's threads; the device to load on (runtimes run on the CPU: 'auto' means cpu with one)."""
     from zoo.runtimes import check_backend, check_precision
 
     check_precision(check_backend(backend), precision)
     at_least("threads", threads)
+    if calibration is not None:
+        from zoo.runtimes.calibration import calibration_set
+
+        calibration_set(calibration)  # a missing or empty folder: one line now, not after the model loaded
     if threads is not None:
         import torch
 
@@ -132,7 +137,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
 
     at_least("batch_size", batch_size)
     at_least("every", every)
-    device = runtime_setup(backend, precision, threads, device)
+    device = runtime_setup(backend, precision, threads, device, calibration)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":
         raise InputError(f"{name} is a {task.name} model: it takes {task.inputs}, not images "
