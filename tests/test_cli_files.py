@@ -48,3 +48,53 @@ def test_an_unreadable_input_is_one_line_before_the_weights(tmp_path: Path, no_l
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != photo and real(p, mode))  # root reads anything
     code, _, err = zoo_in_process(capsys, "predict", "resnet18", str(photo))
     assert code == 2 and f"{photo}: permission denied" in err
+
+
+# ---------------------------------------------------------------- outputs: distinct, and never over a file the run did not write
+
+
+def _photos(tmp_path: Path) -> list[Path]:
+    """x.gif and x.gif.png (both drawn as 'x.gif.<model>.png'), and x.jpg in two folders."""
+    from PIL import Image
+
+    src = random_photos(tmp_path / "src", 1) / "f0.png"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    Image.open(src).save(tmp_path / "x.gif")
+    Image.open(src).save(tmp_path / "x.gif.png")
+    Image.open(src).save(tmp_path / "a" / "x.jpg")
+    Image.open(src).save(tmp_path / "b" / "x.jpg")
+    return [tmp_path / "x.gif", tmp_path / "x.gif.png"]
+
+
+def test_predict_outputs_of_one_run_never_collide(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    gif, png = _photos(tmp_path)
+    out = tmp_path / "out"
+    code, stdout, _ = zoo_in_process(capsys, "predict", "resnet18", "--random-init", str(gif), str(png),
+                                     "--out", str(out), "--json")
+    assert code == 0
+    written = {r["source"]: r["output"] for r in json.loads(stdout)["results"]}
+    assert written == {str(gif): str(out / "x.gif.resnet18.png"), str(png): str(out / "x.gif-2.resnet18.png")}
+    assert sorted(p.name for p in out.iterdir()) == ["x.gif-2.resnet18.png", "x.gif.resnet18.png"]
+    code, _, err = zoo_in_process(capsys, "predict", "resnet18", "--random-init", str(tmp_path / "a" / "x.jpg"),
+                                  str(tmp_path / "b" / "x.jpg"), "--out", str(tmp_path / "two"))
+    assert code == 0 and sorted(str(p.relative_to(tmp_path / "two")) for p in (tmp_path / "two").rglob("*.jpg")) == [
+        "a/x.resnet18.jpg", "b/x.resnet18.jpg"]
+
+
+def test_predict_refuses_a_file_already_in_out_unless_forced(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    gif, png = _photos(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "x.gif-2.resnet18.png"
+    mine.write_text("the user's file")
+    code, _, err = zoo_in_process(capsys, "predict", "resnet18", "--random-init", str(gif), str(png), "--out", str(out))
+    assert code == 2 and f"{mine}: exists; pass --force to overwrite it" in err and len(err.strip().splitlines()) == 1
+    assert mine.read_text() == "the user's file" and sorted(p.name for p in out.iterdir()) == [mine.name]
+    code, _, err = zoo_in_process(capsys, "predict", "resnet18", "--random-init", str(gif), str(png), "--out", str(out),
+                                  "--force")
+    assert code == 0 and mine.read_bytes().startswith(b"\x89PNG") and "x.gif-2.resnet18.png (for " in err
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]  # written atomically, nothing left over
