@@ -98,3 +98,29 @@ def test_predict_refuses_a_file_already_in_out_unless_forced(tmp_path: Path,
                                   "--force")
     assert code == 0 and mine.read_bytes().startswith(b"\x89PNG") and "x.gif-2.resnet18.png (for " in err
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]  # written atomically, nothing left over
+
+
+def test_track_frames_of_one_name_get_distinct_drawings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    frames = random_photos(tmp_path / "frames", 1, stem="a")  # a0.png
+    Image.open(frames / "a0.png").save(frames / "a0.jpg")  # both would draw to a0.<model>.jpg
+    code, _, err = zoo_in_process(capsys, "track", "yolov3-tiny", str(frames), "--random-init", "--out",
+                                  str(tmp_path / "out"))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a0-2.yolov3-tiny.jpg", "a0.yolov3-tiny.jpg"]
+
+
+def test_a_video_of_a_failed_run_leaves_no_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    from zoo.images import VideoOut
+
+    frame = np.zeros((16, 24, 3), np.uint8)
+    failed, done = VideoOut(tmp_path / "failed.mp4", 5.0), VideoOut(tmp_path / "done.mp4", 5.0)
+    for video in (failed, done):
+        video.write(frame)
+        video.write(frame)
+    failed.close(keep=False)
+    done.close(keep=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["done.mp4"] and (tmp_path / "done.mp4").stat().st_size > 0
