@@ -30,6 +30,10 @@ def no_load(monkeypatch: pytest.MonkeyPatch) -> None:
       "{tmp}/nope"], "--calibration {tmp}/nope: not a folder of images"),
     (["eval", "resnet18", "--imagenet", "{classes}", "--backend", "onnxruntime", "--precision", "int8",
       "--calibration", "{tmp}/nope"], "--calibration {tmp}/nope: not a folder of images"),
+    # already in this order before (guards): the other commands that take input paths
+    (["eval", "yolov3-tiny", "--coco", "{tmp}/nope"], "{tmp}/nope: no such folder"),
+    (["track", "yolov3-tiny", "{tmp}/nope.mp4"], "{tmp}/nope.mp4: no such video or folder"),
+    (["export", "resnet18", "--format", "onnx", "--image", "{tmp}/nope.jpg"], "{tmp}/nope.jpg: no such image"),
 ])
 def test_missing_inputs_are_one_line_before_the_weights(args: list[str], needle: str, tmp_path: Path, no_load: None,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,6 +42,12 @@ def test_missing_inputs_are_one_line_before_the_weights(args: list[str], needle:
     fill = {"tmp": str(tmp_path), "photos": str(photos), "classes": str(tmp_path / "classes")}
     code, _, err = zoo_in_process(capsys, *(a.format(**fill) for a in args))
     assert code == 2 and needle.format(**fill) in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_bench_checks_its_parity_image_before_the_weights(tmp_path: Path, no_load: None,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = zoo_in_process(capsys, "bench", "resnet18", "--parity-image", str(tmp_path / "nope.jpg"), "-q")
+    assert code == 2 and f"'{tmp_path / 'nope.jpg'}' does not exist" in err  # click's usage error: usage lines too
 
 
 def test_an_unreadable_input_is_one_line_before_the_weights(tmp_path: Path, no_load: None,
