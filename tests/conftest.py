@@ -13,6 +13,18 @@ from clikit import SHARED_DATA
 _rmtree = shutil.rmtree  # taken now: a test may still have shutil.rmtree monkeypatched when zoo_home tears down
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A ZOO_HOME for what runs before the per-test one: module- and session-scoped fixtures are set up before
+    any function-scoped fixture, so without this they would read and write the user's real cache."""
+    home = tmp_path_factory.mktemp("session_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZOO_HOME", str(home))
+        mp.setenv("HF_HUB_CACHE", str(home / "hf-hub"))
+        mp.setenv("ZOO_OFFLINE", "1")
+        yield home
+
+
 @pytest.fixture(autouse=True)
 def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets an empty ZOO_HOME and an empty Hub cache, and is offline by default. Its exported

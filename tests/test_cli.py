@@ -33,7 +33,9 @@ def test_corrupt_image_one_line_error(tmp_path: Path) -> None:
 
 
 def test_missing_weights_one_line_error() -> None:
-    res = zoo("predict", "resnet18", "whatever.jpg")  # the test's ZOO_HOME is empty and offline
+    from zoo.data import SAMPLE_IMAGE
+
+    res = zoo("predict", "resnet18", str(SAMPLE_IMAGE))  # the test's ZOO_HOME is empty and offline
     assert res.returncode == 1
     line = one_line_error(res)
     assert line.startswith("error: resnet18.tv_in1k: weights are not cached and the zoo is offline")

@@ -68,11 +68,15 @@ def test_generate_inputs_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, _, err = zoo_in_process(capsys, *GEN, "--n", "2", "--out", str(out))
     assert code == 0, err
     saved = out / "dcgan-64-seed0-n2.json"
-    for _ in range(2):  # a replay of a replay keeps its name
-        code, _, err = zoo_in_process(capsys, *GEN, "--inputs", str(saved), "--out", str(out))
-        assert code == 0, err
-        saved = out / "dcgan-64-seed0-n2-again.json"
-        assert saved.is_file()
+    code, _, err = zoo_in_process(capsys, *GEN, "--inputs", str(saved), "--out", str(out))
+    assert code == 0, err
+    saved = out / "dcgan-64-seed0-n2-again.json"
+    assert saved.is_file()
+    # a replay of a replay keeps its name, so it would replace the file it replays: only with --force
+    code, _, err = zoo_in_process(capsys, *GEN, "--inputs", str(saved), "--out", str(out))
+    assert code == 2 and "dcgan-64-seed0-n2-again.png: exists" in err and "--force" in err
+    code, _, err = zoo_in_process(capsys, *GEN, "--inputs", str(saved), "--out", str(out), "--force")
+    assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["dcgan-64-seed0-n2-again.json", "dcgan-64-seed0-n2-again.png",
                                                      "dcgan-64-seed0-n2.json", "dcgan-64-seed0-n2.png"]
     code, _, err = zoo_in_process(capsys, *GEN, "--inputs", str(saved), "--n", "5", "--seed", "1", "--out", str(out))

@@ -173,6 +173,40 @@ def test_every_writer_keeps_a_users_files(command: str, cached_resnet18: None, i
         assert len(list(out.iterdir())) > 2  # it did write its own files beside the user's
 
 
+# the writers whose output names are theirs to choose; publish and report own their folder (a manifest says what
+# they wrote), plugin new its new folder, train its run folder (--force: a new run): tested above and in their files
+REWRITERS = {name: args for name, args in WRITERS.items() if name not in ("publish", "plugin new", "train")} | {
+    "eval": ["eval", "resnet18", "--imagenet", "CLASSES", "--random-init", "--no-progress", "--results", "OUT/r.json"]}
+
+
+@pytest.mark.parametrize("command", sorted(REWRITERS))
+def test_a_file_of_the_name_a_command_writes_is_refused_unless_forced(
+        command: str, cached_resnet18: None, images: list[Path], tiny_images: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Run once, make every file it wrote the user's, run again: one line naming a file and --force (exit 2), the
+    files as the user left them; with --force the run replaces them (an earlier run's files, the user's call)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    classes = random_photos(tmp_path / "classes" / "0", 2).parent  # an ImageNet-style folder: class 0
+    args = [a.replace("OUT", str(out)).replace("IMG", str(images[0])).replace("FRAMES", str(tiny_images))
+            .replace("CLASSES", str(classes)) for a in REWRITERS[command]]
+    code, _, err = zoo_in_process(capsys, *args)
+    assert code == 0, err
+    written = sorted(p for p in out.rglob("*") if p.is_file())
+    assert written
+    for p in written:
+        p.write_bytes(b"the user's")
+    code, _, err = zoo_in_process(capsys, *args)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "exists" in lines[0] and "pass --force to overwrite it" in lines[0], err
+    assert all(p.read_bytes() == b"the user's" for p in written)
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == written  # nothing beside them either
+    code, _, err = zoo_in_process(capsys, *args, "--force")
+    assert code == 0, err
+    assert all(p.read_bytes() != b"the user's" for p in written)
+    assert not [p for p in out.rglob(".tmp-*")]
+
+
 def test_export_metadata_names_classes_as_predictions_do() -> None:
     from zoo.runtimes.export import _labels
 

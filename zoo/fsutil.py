@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +104,16 @@ def check_out_file(path: str | Path, flag: str) -> Path:
     if not os.access(folder, os.W_OK):
         raise InputError(f"{flag} {path}: its folder {folder} is not writable")
     return path
+
+
+def refuse_existing(paths: Iterable[str | Path], flag: str = "--force") -> None:
+    """Every command's policy for files it writes: one that exists before the command runs is never replaced
+    silently. It is refused in one line (exit 2) naming it and `flag`, before any work; with the flag it is
+    replaced (atomically, like every write). Refusing rather than picking a free name: a free name would leave
+    the old file looking like this run's result and change the names a script expects from run to run."""
+    from zoo.errors import InputError
+
+    taken = list(dict.fromkeys(Path(p) for p in paths if os.path.lexists(p)))  # a video's frames share one
+    if taken:
+        more = f" (and {len(taken) - 1} more that this run writes)" if len(taken) > 1 else ""
+        raise InputError(f"{taken[0]}: exists{more}; pass {flag} to overwrite it")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,7 @@ def collect_inputs(items: list[str], recursive: bool = False, tmp: Path | None =
     import glob
     import sys
 
+    check_paths(items)
     local: list[tuple[Path, str]] = []
     fetched: list[InputFile] = []
     for item in items:
@@ -223,6 +225,26 @@ def collect_inputs(items: list[str], recursive: bool = False, tmp: Path | None =
     return out
 
 
+def check_paths(items: list[str]) -> None:
+    """Local inputs that name nothing (a typo'd path) or that this user cannot read: one line for all of them,
+    before any download, decode or model load (globs and folders are checked when expanded)."""
+    missing, unreadable = [], []
+    for item in items:
+        if item == "-" or is_url(item):
+            continue
+        p = Path(item)
+        if p.exists():
+            if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0)):
+                unreadable.append(item)
+        elif not GLOB_CHARS & set(item):
+            missing.append(item)
+    problems = [f"{', '.join(names)}: {what}" for names, what in
+                ((missing, "no such file" + ("s" if len(missing) > 1 else "")),
+                 (unreadable, "permission denied (cannot read it)")) if names]
+    if problems:
+        raise InputError("; ".join(problems))
+
+
 def expand_inputs(items: list[str], recursive: bool = False) -> list[Path]:
     """CLI inputs: files as given, folders expanded to their image files (sorted)."""
     return [f.path for f in collect_inputs(items, recursive)]
@@ -257,15 +279,27 @@ def _relative(path: Path, base: Path | None) -> Path:
 def _dedupe(files: list[InputFile]) -> None:
     """Give colliding output names of different inputs a -2, -3, ... suffix (a URL and a file of one name); the
     same file given twice keeps one name."""
-    taken: dict[str, str] = {}  # output name -> the input file holding it
+    for f, rel in zip(files, distinct_rels(files)):
+        f.rel = rel
+
+
+def distinct_rels(files: list[InputFile], name: Callable[[Path], Path] | None = None) -> list[Path]:
+    """Per file, its `rel`, or where the name made from it (`name(rel)`, e.g. a drawn output's path; default:
+    rel itself) is already another input file's, rel with a -2, -3, ... stem suffix: the first input keeps its
+    name, the next ones get predictable ones. Names compare case-insensitively (one file on macOS and Windows);
+    the same file given twice keeps one name."""
+    name = name or (lambda rel: rel)
+    taken: dict[str, str] = {}  # name -> the input file holding it
+    out = []
     for f in files:
         me = os.path.abspath(f.path)
         rel, n = f.rel, 1
-        while taken.get(str(rel).lower(), me) != me:
+        while taken.get(str(name(rel)).lower(), me) != me:
             n += 1
             rel = f.rel.with_name(f"{f.rel.stem}-{n}{f.rel.suffix}")
-        f.rel = rel
-        taken[str(rel).lower()] = me
+        taken[str(name(rel)).lower()] = me
+        out.append(rel)
+    return out
 
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -305,6 +339,39 @@ def read_video(path: str | os.PathLike[str], every: int = 1) -> tuple[float, Any
             cap.release()
 
     return fps, frames()
+
+
+class VideoOut:
+    """An mp4 written frame by frame (RGB HxWx3 uint8, its size from the first frame) into a temp file beside
+    `dst`, which becomes `dst` on close(keep=True): a failed run leaves no half video and never a torn one."""
+
+    def __init__(self, dst: str | os.PathLike[str], fps: float):
+        import contextlib
+
+        self.dst, self.fps, self.writer = Path(dst), fps, None
+        self._file = contextlib.ExitStack()
+
+    def write(self, frame: Any) -> None:
+        """One frame: an HxWx3 uint8 RGB array or a PIL image."""
+        import cv2
+
+        from zoo.fsutil import atomic_path
+
+        frame = np.asarray(frame)
+        if self.writer is None:
+            tmp = self._file.enter_context(atomic_path(self.dst))
+            h, w = frame.shape[:2]
+            self.writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+        self.writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
+
+    def close(self, keep: bool = True) -> None:
+        """The video takes its place (`keep`), or its temp file is removed."""
+        if self.writer is not None:
+            self.writer.release()
+        if keep:
+            self._file.close()
+        else:
+            self._file.__exit__(InterruptedError, InterruptedError("run failed"), None)
 
 
 def check_image_out(path: str | os.PathLike[str], flag: str = "--out") -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,14 +35,16 @@ def _progress(total: int, label: str):  # -> (rich Progress, task id)
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--save-every", type=int, default=None, help="also write the image every N steps (OUT.stepNNNN.png)")
+@click.option("--force", is_flag=True, help="overwrite --out (and its OUT.stepNNNN.png) if they exist")
 def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: int, style_weight: float,
                 content_weight: float, tv_weight: float, optimizer: str, device: str, seed: int,
-                save_every: int | None) -> None:
+                save_every: int | None, force: bool) -> None:
     """Repaint CONTENT in the style of STYLE (Gatys et al. on VGG-19: content conv4_2, style conv1_1..conv5_1)."""
     from zoo.devices import resolve_device
     from zoo.errors import InputError
+    from zoo.fsutil import refuse_existing
     from zoo.images import check_image_out, load_image
-    from zoo_art.style import check_style_size, check_weights, output_size, stylize
+    from zoo_art.style import check_style_size, check_weights, intermediate_path, output_size, stylize
 
     resolve_device(device)  # an unusable --device: one line before the progress bar
     for path in (content, style):
@@ -53,6 +56,9 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
     h, w = load_image(content).shape[:2]
     check_style_size(output_size(h, w, size))  # VGG-19's pools need 16 px a side: said now, not by torch later
     out = check_image_out(out or Path(f"{Path(content).stem}.stylized.png"))
+    steps_saved = range(save_every, steps + 1, save_every) if save_every else ()
+    if not force:
+        refuse_existing([out, *(intermediate_path(out, i) for i in steps_saved)])
     progress, task = _progress(steps, "stylize")
 
     def step(i: int, losses: object) -> None:
@@ -63,7 +69,7 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
         result = stylize(content, style, size=size, steps=steps, style_weight=style_weight,
                          content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer, device=device,
                          seed=seed, save_every=save_every, save_to=out, callback=step, warn=_warn)
-    result.pil().save(out)
+    _save(result.pil(), out)
     last = result.losses[-1]
     click.echo(f"wrote {out} ({result.image.shape[2]}x{result.image.shape[1]}, {len(result.losses)} steps, "
                f"{result.seconds:.1f} s, loss {result.losses[0].total:.4g} -> {last.total:.4g}; vgg19: {result.features})",
@@ -82,11 +88,13 @@ def stylize_cmd(content: str, style: str, out: Path | None, size: int, steps: in
               help="output image (default: IMAGE.dream.png in the working directory)")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="overwrite --out if it exists")
 def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octave_scale: float, size: int | None,
-              out: Path | None, device: str, seed: int) -> None:
+              out: Path | None, device: str, seed: int, force: bool) -> None:
     """DeepDream IMAGE: amplify what LAYER of MODEL sees, octave by octave."""
     import zoo
     from zoo.errors import InputError
+    from zoo.fsutil import refuse_existing
     from zoo.images import check_image_out, load_image
     from zoo_art.dream import capped_size, check_octaves, dream, load_classifier, octave_sizes, resolve_layer
 
@@ -101,6 +109,8 @@ def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octa
     if spec.task != "classification":
         raise InputError(f"{model} is a {spec.task} model; dream needs a classifier (e.g. googlenet, vgg16, resnet50)")
     out = check_image_out(out or Path(f"{Path(image).stem}.dream.png"))
+    if not force:
+        refuse_existing([out])
     net = load_classifier(model, device, _warn)
     resolve_layer(net.net, layer)
     check_octaves(net, octave_sizes(*capped_size(h, w, size), octaves, octave_scale))
@@ -112,7 +122,15 @@ def dream_cmd(image: str, model: str, layer: str, octaves: int, steps: int, octa
     with progress:
         result = dream(image, net, layer, octaves=octaves, steps=steps, octave_scale=octave_scale, size=size,
                        device=device, seed=seed, callback=step, warn=_warn)
-    result.pil().save(out)
+    _save(result.pil(), out)
     click.echo(f"wrote {out} (octaves {', '.join(f'{h}x{w}' for h, w in result.sizes)}; {layer} rms "
                f"{result.norms[0]:.4g} -> {result.norms[-1]:.4g}; {result.seconds:.1f} s; weights: {result.weights})",
                err=True)
+
+
+def _save(image: Any, out: Path) -> None:
+    """The result image, written atomically (a temp file with out's extension, then renamed)."""
+    from zoo.fsutil import atomic_path
+
+    with atomic_path(out) as tmp:
+        image.save(tmp)

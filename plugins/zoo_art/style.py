@@ -277,6 +277,14 @@ def stylize(content: Any, style: Any, size: int = 512, steps: int = 300, style_w
 def _save_intermediate(x: torch.Tensor, save_to: str | Path, step: int) -> None:
     from PIL import Image
 
-    path = Path(save_to)
+    from zoo.fsutil import atomic_path
+
     arr = (x.detach()[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
-    Image.fromarray(arr).save(path.with_name(f"{path.stem}.step{step:04d}{path.suffix or '.png'}"))
+    with atomic_path(intermediate_path(save_to, step)) as tmp:
+        Image.fromarray(arr).save(tmp)
+
+
+def intermediate_path(save_to: str | Path, step: int) -> Path:
+    """Where `save_every` writes the image of `step`: OUT.stepNNNN.png beside OUT."""
+    path = Path(save_to)
+    return path.with_name(f"{path.stem}.step{step:04d}{path.suffix or '.png'}")

@@ -20,10 +20,22 @@ FAST = {"warmup": 0, "iters": 2, "flops": False, "memory": False, "threads": 1}
 
 
 @pytest.fixture(scope="module")
-def report() -> BenchReport:
+def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's ZOO_HOME: the per-test one (conftest's zoo_home) comes after module-scoped fixtures."""
+    return tmp_path_factory.mktemp("bench_home")
+
+
+@pytest.fixture(scope="module")
+def report(bench_home: Path) -> BenchReport:
     """resnet18 at 64x64 on torch and onnxruntime at fp32 and bf16 (onnxruntime runs fp32 only: skipped)."""
-    return zoo.benchmark("resnet18", batch_sizes=[1, 2], input_size=64, backends="torch,onnxruntime",
-                         precisions="fp32,bf16", weights="random", **FAST)
+    with pytest.MonkeyPatch.context() as mp:  # its exports and history land in this module's home
+        mp.setenv("ZOO_HOME", str(bench_home))
+        return zoo.benchmark("resnet18", batch_sizes=[1, 2], input_size=64, backends="torch,onnxruntime",
+                             precisions="fp32,bf16", weights="random", **FAST)
+
+
+def test_the_module_report_exports_into_its_own_home(report: BenchReport, bench_home: Path) -> None:
+    assert any((bench_home / "exports" / "resnet18").iterdir())  # not the user's cache
 
 
 def test_one_report_holds_every_backend_and_precision(report: BenchReport) -> None:

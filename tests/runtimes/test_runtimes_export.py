@@ -24,6 +24,17 @@ from zoo.runtimes.runners import open_runner
 SIZE = (64, 64)
 
 
+def test_package_export_is_the_function_whatever_the_import_order() -> None:
+    """Importing the submodule zoo.runtimes.export first used to rebind the package's `export` to that module
+    (a test module collected earlier made the calls here fail with "'module' object is not callable")."""
+    import subprocess
+
+    code = ("import types, zoo.runtimes.export, zoo.runtimes as rt; from zoo.runtimes import export; "
+            "import importlib; assert callable(export) and rt.export is export, export; "
+            "assert isinstance(importlib.import_module('zoo.runtimes.export'), types.ModuleType)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_matches_pytorch_and_describes_itself(fmt: str, resnet18: Any, home: Path) -> None:
     res = export(resnet18, fmt, input_size=SIZE, dynamic_batch=True)  # what with_backend asks for, too

@@ -55,6 +55,9 @@ def plot_report(report: BenchReport, path: str | Path) -> Path:
                  f"{env.threads} threads, torch {env.torch}", fontsize="medium")
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
+    from zoo.fsutil import atomic_path
+
+    with atomic_path(out) as tmp:  # the temp file keeps the extension: matplotlib's format
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out

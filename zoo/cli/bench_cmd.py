@@ -76,6 +76,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--max-regression", default=0.10, show_default=True, help="allowed slow-down for --compare (0.10 = 10%)")
 @click.option("--compare-stat", default="p50_ms", show_default=True, help="latency statistic --compare uses")
 @click.option("--plot", "plot_path", default=None, help="draw latency and throughput vs batch size to FILE.png")
+@click.option("--force", is_flag=True, help="overwrite the --json, --csv or --plot file if it exists")
 @click.option("--optimize", is_flag=True,
               help="also search the fastest configuration whose output matches fp32 eager (precision, channels_last, "
                    "fuse, torch.compile modes, runtime backends): a row per candidate and the chosen one; cached")
@@ -86,7 +87,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
               backend: str | None, parity_image: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
               input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
-              baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None,
+              baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None, force: bool,
               optimize: bool, optimize_compile: str, quiet: bool) -> None:
     """Benchmark NAMEs (or fnmatch patterns like 'resnet*', or --task T): forward latency p50/p90/p99,
     throughput, memory, MACs and achieved FLOP/s per batch size, plus end-to-end rows."""
@@ -109,7 +110,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
     if "-" in (json_path, csv_path) and json_path == csv_path:
         raise InputError("--json - and --csv - cannot both write to stdout")
     for flag, path in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
-        _writable(flag, path)  # a typo'd folder fails now, not after the whole run
+        _writable(flag, path, force)  # a typo'd folder or a file already there fails now, not after the whole run
     if plot_path:
         from zoo.bench.plot import check_plot_path
 
@@ -192,10 +193,13 @@ def _keep_in_history(report: object, quiet: bool) -> None:
         click.echo(f"kept in the bench history: {path}", err=True)
 
 
-def _writable(flag: str, path: str | None) -> None:
-    """An output file is not a folder and its folder exists and is writable (checked before the run)."""
+def _writable(flag: str, path: str | None, force: bool) -> None:
+    """An output file is not a folder, its folder exists and is writable, and it is new unless --force (checked
+    before the run)."""
     if path is None or path == "-":
         return
-    from zoo.fsutil import check_out_file
+    from zoo.fsutil import check_out_file, refuse_existing
 
     check_out_file(path, flag)
+    if not force:
+        refuse_existing([path])

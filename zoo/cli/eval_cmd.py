@@ -39,6 +39,7 @@ def _settings(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--random-init", is_flag=True, help="random weights (checks the pipeline; the scores mean nothing)")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="builder option, e.g. --set min_size=512")
 @click.option("--results", type=click.Path(path_type=Path), help="write the COCO-format results JSON here")
+@click.option("--force", is_flag=True, help="overwrite the --results file if it exists")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 @click.option("--no-progress", is_flag=True, help="no progress bar")
 @click.option("--backend", default="torch", show_default=True,
@@ -50,7 +51,7 @@ def _settings(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--threads", type=int, default=None, help="CPU threads of the network [default: torch's]")
 def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None, split: str | None,
              imagenet: Path | None, limit: int | None, batch_size: int, conf: float | None, device: str,
-             weights: Path | None, random_init: bool, settings: tuple[str, ...], results: Path | None,
+             weights: Path | None, random_init: bool, settings: tuple[str, ...], results: Path | None, force: bool,
              as_json: bool, no_progress: bool, backend: str = "torch", precision: str = "fp32",
              calibration: Path | None = None, threads: int | None = None) -> None:
     """Score NAME on a dataset with pycocotools (bbox / segm / keypoints) or top-1/top-5.
@@ -61,7 +62,13 @@ def eval_cmd(name: str, coco: Path | None, ann: Path | None, images: Path | None
     from zoo.eval import evaluate
     from zoo.eval.dist import from_env
 
-    device = runtime_setup(backend, precision, threads, device)
+    device = runtime_setup(backend, precision, threads, device, calibration)
+    if results is not None:  # a typo'd folder or a file already there: said before the model loads
+        from zoo.fsutil import check_out_file, refuse_existing
+
+        check_out_file(results, "--results")
+        if not force:
+            refuse_existing([results])
 
     rank, world, _ = from_env()
     label = name + (f" (rank 0 of {world})" if world > 1 else "")

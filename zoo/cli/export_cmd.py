@@ -79,11 +79,10 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibratio
 
         load_image(str(image))  # an unreadable photo is one line now, not a parity check silently skipped
     if out is not None and not force:
+        from zoo.fsutil import refuse_existing
         from zoo.runtimes.export import placed_paths
 
-        taken = [p for p in placed_paths(check_format(fmt), out) if p.exists()]
-        if taken:
-            raise InputError(f"{taken[0]}: exists; pass --force to overwrite it")
+        refuse_existing(placed_paths(check_format(fmt), out))
     size = parse_size(input_size)
     model = zoo.load(name, pretrained=not random_init, weights=weights, device="cpu")
     if size is not None:

@@ -29,12 +29,13 @@ WALK_MAX = 256  # frames of an --interpolate walk: one strip, one GIF, all in me
               help="regenerate from a JSON file written by an earlier zoo generate (of the same model)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
               show_default=True, help="folder for the grid, its inputs JSON (and the strip and GIF of a walk)")
+@click.option("--force", is_flag=True, help="overwrite files of the same names already in --out (refused without)")
 @click.option("--json", "as_json", is_flag=True, help="print the inputs and the files written as one JSON document")
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="random weights (smoke tests only: images are noise)")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
 def generate_cmd(name: str, n: int | None, seed: int | None, classes: tuple[str, ...], truncation: float | None, steps: int | None,
-                 inputs_file: Path | None, out_dir: Path, as_json: bool, weights: Path | None, random_init: bool,
+                 inputs_file: Path | None, out_dir: Path, force: bool, as_json: bool, weights: Path | None, random_init: bool,
                  device: str) -> None:
     """Generate images (a grid PNG and the JSON inputs that regenerate it, side by side)."""
     import zoo
@@ -42,6 +43,7 @@ def generate_cmd(name: str, n: int | None, seed: int | None, classes: tuple[str,
     from zoo.tasks.generation import (
         GenerationRequest,
         check_truncation,
+        generation_paths,
         interpolation_request,
         write_generation,
     )
@@ -64,7 +66,20 @@ def generate_cmd(name: str, n: int | None, seed: int | None, classes: tuple[str,
     spec = zoo.get_spec(name)
     if classes:  # names checked before the model loads: a typo costs nothing and writes nothing
         _check_classes(spec, classes)
-    saved = _read_inputs(inputs_file, spec.name) if inputs_file is not None else None
+    saved = _saved_request(_read_inputs(inputs_file, spec.name), inputs_file) if inputs_file is not None else None
+    if saved is not None:
+        stem = f"{spec.name}-{_replay_base(inputs_file.stem, spec.name)}-again"
+    elif steps is not None:
+        stem = f"{spec.name}-seed{seed}-walk{steps}"
+    else:
+        stem = f"{spec.name}-seed{seed}-n{n}"
+    total = 1 if steps is not None else saved.n if saved is not None else n  # grids: one a walk, else GRID_MAX each
+    walk = steps is not None and saved is None
+    stems = [stem] if total <= GRID_MAX else [f"{stem}-{i + 1:04d}" for i in range(-(-total // GRID_MAX))]
+    if not force:  # the names are known before the model loads: a file already there is said now
+        from zoo.fsutil import refuse_existing
+
+        refuse_existing(p for s in stems for p in generation_paths(out_dir, s, interpolation=walk))
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
     if getattr(model, "inputs", "images") != "latents":
         raise InputError(f"{name} translates images; use 'zoo predict {name} IMAGE... --out DIR'")
@@ -73,20 +88,15 @@ def generate_cmd(name: str, n: int | None, seed: int | None, classes: tuple[str,
     make_out_dir(out_dir, "--out")  # one level: a typo'd parent is refused, not created
     cls = list(classes) if classes else None
     if saved is not None:
-        request = _saved_request(saved, inputs_file)
-        stem = f"{model.spec.name}-{_replay_base(inputs_file.stem, model.spec.name)}-again"
+        request = saved
     elif steps is not None:
         request = interpolation_request(model, steps, seed=seed, classes=cls, truncation=truncation)
-        stem = f"{model.spec.name}-seed{seed}-walk{steps}"
     else:
         request = GenerationRequest(n=n, seed=seed, classes=cls, truncation=truncation)
-        stem = f"{model.spec.name}-seed{seed}-n{n}"
     parts = model.predict_batches(request, GRID_MAX) if steps is None else iter([model.predict(request)])
-    total = len(request.latents) if request.latents is not None else request.n
     paths, last, count = [], None, 0
     for i, result in enumerate(parts):  # one grid (and inputs JSON) per GRID_MAX images: memory bound by a grid
-        part_stem = stem if total <= GRID_MAX or steps is not None else f"{stem}-{i + 1:04d}"
-        paths += write_generation(result, out_dir, part_stem, interpolation=steps is not None and saved is None)
+        paths += write_generation(result, out_dir, stems[i], interpolation=walk)
         last, count = result, i + 1
     if as_json:
         doc = {"model": model.spec.name, "weights": model.weights_source, "files": [str(p) for p in paths]}

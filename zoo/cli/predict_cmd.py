@@ -43,6 +43,7 @@ def make_predict_cmd() -> click.Command:
         click.Argument(["name"]), click.Argument(["inputs"], nargs=-1, required=True),
         click.Option(["--out", "out_dir"], type=click.Path(file_okay=False, path_type=Path),
                      help="write drawn results here (sub-folders and extensions of the inputs kept)"),
+        click.Option(["--force"], is_flag=True, help="overwrite drawn results already in --out (refused without)"),
         click.Option(["--json", "as_json"], is_flag=True, help="one JSON document on stdout"),
         click.Option(["--weights"], type=click.Path(path_type=Path), help="a local weights file instead of the cache"),
         click.Option(["--random-init"], is_flag=True, help="run with random weights (smoke tests only: noise)"),
@@ -70,13 +71,18 @@ def runtime_options() -> list[click.Option]:
     ]
 
 
-def runtime_setup(backend: str, precision: str, threads: int | None, device: str) -> str:
-    """Check --backend/--precision/--threads before any work; set torch's threads; the device to load on
-    (runtimes run on the CPU: 'auto' means cpu with one)."""
+def runtime_setup(backend: str, precision: str, threads: int | None, device: str,
+                  calibration: Path | None = None) -> str:
+    """Check --backend/--precision/--threads/--calibration before any work (before weights are resolved); set
+    torch's threads; the device to load on (runtimes run on the CPU: 'auto' means cpu with one)."""
     from zoo.runtimes import check_backend, check_precision
 
     check_precision(check_backend(backend), precision)
     at_least("threads", threads)
+    if calibration is not None:
+        from zoo.runtimes.calibration import calibration_set
+
+        calibration_set(calibration)  # a missing or empty folder: one line now, not after the model loaded
     if threads is not None:
         import torch
 
@@ -105,6 +111,15 @@ def checked_options(name: str, task: Any, given: dict[str, Any]) -> dict[str, An
     return opts
 
 
+def output_paths(files: list[Any], out_dir: Path, model: str) -> dict[int, Path]:
+    """id(input) -> where its drawn result goes (output_path), one distinct path per input file: 'x.gif' and
+    'x.gif.png' would both draw to 'x.gif.<model>.png', so the second becomes 'x.gif-2.<model>.png'."""
+    from zoo.images import distinct_rels, is_video
+
+    rels = distinct_rels(files, lambda rel: output_path(out_dir, rel, model, video=is_video(rel)))
+    return {id(f): output_path(out_dir, rel, model, video=is_video(rel)) for f, rel in zip(files, rels)}
+
+
 def output_path(out_dir: Path, rel: Path, model: str, video: bool = False) -> Path:
     """Where the drawn result of input `rel` goes: its sub-folder kept, '.<model>' before its extension (formats
     Pillow cannot write in colour become '<name>.<ext>.<model>.png')."""
@@ -120,7 +135,7 @@ WRITABLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: bool, weights: Path | None,
             random_init: bool, batch_size: int, device: str, every: int, recursive: bool = False,
-            optimize: bool = False, backend: str = "torch", precision: str = "fp32", threads: int | None = None,
+            force: bool = False, optimize: bool = False, backend: str = "torch", precision: str = "fp32", threads: int | None = None,
             calibration: Path | None = None, **given: Any) -> None:
     """Predict on image files, folders of images, globs, http(s) URLs, '-' (stdin) or video files (one result
     per frame)."""
@@ -132,7 +147,7 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
 
     at_least("batch_size", batch_size)
     at_least("every", every)
-    device = runtime_setup(backend, precision, threads, device)
+    device = runtime_setup(backend, precision, threads, device, calibration)
     task = default_registry().task(zoo.get_spec(name).task)
     if task.inputs != "images":
         raise InputError(f"{name} is a {task.name} model: it takes {task.inputs}, not images "
@@ -145,6 +160,11 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
                          "--backend/--precision, not both")
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:
         files = collect_inputs(list(inputs), recursive, Path(tmp))
+        outputs = output_paths(files, out_dir, zoo.get_spec(name).name) if out_dir is not None else {}
+        if not force:
+            from zoo.fsutil import refuse_existing
+
+            refuse_existing(outputs.values())  # a file of an earlier run or the user's: said before any work
         if opts.get("compare"):  # every image is compared with the first one: one predict call, not one per batch
             batch_size = max(batch_size, len(files))
         model = zoo.load(name, pretrained=not random_init, weights=weights, device=device, backend=backend,
@@ -161,17 +181,19 @@ def predict(name: str, inputs: tuple[str, ...], out_dir: Path | None, as_json: b
             model = optimize_model(model, batch_size=batch_size, input_size=opts.get("size"),
                                    log=lambda m: click.echo(f"optimize: {m}", err=True))
             click.echo(model.optimize_result.summary(), err=True)
-        _run(model, files, opts, out_dir, as_json, random_init, batch_size, every)
+        _run(model, files, opts, outputs, as_json, random_init, batch_size, every)
 
 
-def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | None, as_json: bool,
+def _run(model: Any, files: list[Any], opts: dict[str, Any], outputs: dict[int, Path], as_json: bool,
          random_init: bool, batch_size: int, every: int) -> None:
     """Drive the library's predict loop (zoo.data.predict) and show its results: tables or JSON, drawn images and
     annotated videos under --out, one line per unreadable input (exit 2 after the others ran)."""
     from zoo.data.predict import predict_files
+    from zoo.fsutil import atomic_path
 
-    results, errors = [], []
+    results, errors, written = [], [], {}  # written: id(result) -> its drawn file
     videos: dict[str, _VideoOut] = {}
+    done = False
     try:
         for p in predict_files(model, files, batch_size, every, opts):
             if p.error is not None:
@@ -182,30 +204,34 @@ def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | Non
                 click.echo(f"error: {errors[-1]}", err=True)
             elif p.frame is None:
                 results.append(p.result)
-                if out_dir is not None:
-                    dst = output_path(out_dir, p.input.rel, model.spec.name)
-                    dst.parent.mkdir(parents=True, exist_ok=True)
+                dst = outputs.get(id(p.input))
+                if dst is not None:
                     image = p.result.draw(str(p.input.path))
-                    image.save(dst, **({"quality": 92} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
+                    with atomic_path(dst) as tmp:
+                        image.save(tmp, **({"quality": 92} if dst.suffix.lower() in (".jpg", ".jpeg") else {}))
+                    written[id(p.result)] = dst
                     if not as_json:
-                        click.echo(f"wrote {dst}", err=True)
+                        click.echo(f"wrote {dst}" + _renamed(p.input, dst, model.spec.name), err=True)
             else:
                 out = videos.get(p.input.source)
                 if out is None:
-                    out = videos[p.input.source] = _VideoOut(
-                        output_path(out_dir, p.input.rel, model.spec.name, video=True) if out_dir is not None else None)
+                    out = videos[p.input.source] = _VideoOut(outputs.get(id(p.input)))
                 out.add(p, every)
+                if out.dst is not None:
+                    written[id(p.result)] = out.dst
+        done = True
     finally:
         for out in videos.values():
-            out.close()
+            out.close(keep=done)
     if not as_json:
         for source, out in videos.items():
             click.echo(f"{source}: {len(out.results)} frames" + (f", wrote {out.dst}" if out.dst is not None else ""),
                        err=True)
     frames = [r for out in videos.values() for r in out.results]
     if as_json:
-        emit_json({"model": model.spec.name, "weights": model.weights_source,
-                   "results": [r.to_json() for r in results + frames], "errors": errors})
+        emit_json({"model": model.spec.name, "weights": model.weights_source, "errors": errors,
+                   "results": [{**r.to_json(), **({"output": str(written[id(r)])} if id(r) in written else {})}
+                               for r in results + frames]})
     else:
         if random_init:
             console(stderr=True).print("[yellow]random weights: these predictions are noise[/yellow]")
@@ -219,26 +245,32 @@ def _run(model: Any, files: list[Any], opts: dict[str, Any], out_dir: Path | Non
         sys.exit(2)
 
 
+def _renamed(source: Any, dst: Path, model: str) -> str:
+    """' (for SOURCE: NAME is another input's)' when an earlier input of the run took the name of `dst`."""
+    from zoo.images import is_video
+
+    plain = output_path(Path(), source.rel, model, video=is_video(source.rel)).name
+    return "" if plain == dst.name else f" (for {source.source}: {plain} is another input's)"
+
+
 class _VideoOut:
-    """One video's frame results, and with --out its annotated copy (written as the frames come)."""
+    """One video's frame results, and with --out its annotated copy (zoo.images.VideoOut: written as the frames
+    come, in place when every frame is in)."""
 
     def __init__(self, dst: Path | None):
-        self.dst, self.writer, self.results = dst, None, []
+        self.dst, self.video, self.results = dst, None, []
 
     def add(self, p: Any, every: int) -> None:
-        import cv2
-        import numpy as np
+        from zoo.images import VideoOut
 
         self.results.append(p.result)
         if self.dst is None:
             return
         frame = p.image.permute(1, 2, 0).cpu().numpy() if hasattr(p.image, "permute") else p.image
-        if self.writer is None:
-            self.dst.parent.mkdir(parents=True, exist_ok=True)
-            h, w = frame.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.dst), cv2.VideoWriter_fourcc(*"mp4v"), p.fps / every, (w, h))
-        self.writer.write(np.ascontiguousarray(np.asarray(p.result.draw(frame))[:, :, ::-1]))
+        if self.video is None:
+            self.video = VideoOut(self.dst, p.fps / every)
+        self.video.write(p.result.draw(frame))
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
+    def close(self, keep: bool) -> None:
+        if self.video is not None:
+            self.video.close(keep)

@@ -14,6 +14,7 @@ from zoo.cli.output import emit_json
 @click.argument("source")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="write the drawn frames here (a video for a video, images for a folder)")
+@click.option("--force", is_flag=True, help="overwrite drawn frames already in --out (refused without)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout: every frame's results")
 @click.option("--conf", type=float, default=None, help="score threshold (default: the model's)")
 @click.option("--every", type=int, default=1, show_default=True, help="use every N-th frame")
@@ -23,7 +24,7 @@ from zoo.cli.output import emit_json
 @click.option("--weights", type=click.Path(path_type=Path), help="a local weights file instead of the cache")
 @click.option("--random-init", is_flag=True, help="run with random weights (smoke tests only)")
 @click.option("--device", default="auto", show_default=True, help="auto (cuda when available), cpu, cuda, cuda:N")
-def track_cmd(name: str, source: str, out_dir: Path | None, as_json: bool, conf: float | None, every: int,
+def track_cmd(name: str, source: str, out_dir: Path | None, force: bool, as_json: bool, conf: float | None, every: int,
               max_age: int, threshold: float, weights: Path | None, random_init: bool, device: str) -> None:
     """Track objects or people through a video file or a folder of frames (sorted by name)."""
     import zoo
@@ -38,14 +39,20 @@ def track_cmd(name: str, source: str, out_dir: Path | None, as_json: bool, conf:
     from zoo.track.run import check_trackable, track_inputs
 
     check_trackable(zoo.get_spec(name))
-    track_inputs(source, every)  # a missing, unreadable or empty source fails before the model loads
+    files = track_inputs(source, every)  # a missing, unreadable or empty source fails before the model loads
+    if out_dir is not None and not force:
+        from zoo.fsutil import refuse_existing
+        from zoo.track.run import track_outputs
+
+        refuse_existing(track_outputs(files, source, out_dir, zoo.get_spec(name).name).values())
     model = zoo.load(name, pretrained=not random_init, weights=weights, device=device)
     if out_dir is not None:
         from zoo.fsutil import make_out_dir
 
         make_out_dir(out_dir, "--out")  # one level: a typo'd parent is refused, not created
     opts = {} if conf is None else {"conf": conf}
-    run = track(model, source, out_dir, every, TrackerConfig(max_age=max_age, threshold=threshold), **opts)
+    run = track(model, source, out_dir, every, TrackerConfig(max_age=max_age, threshold=threshold),
+                force=force, **opts)
     if as_json:
         emit_json({"model": model.spec.name, "weights": model.weights_source, "source": str(source),
                    "frames": [r.to_json() for r in run.results], "tracks": run.tracks,

@@ -269,8 +269,10 @@ def convert_cmd(fmt: str, src: Path, dst: Path, name: str, force: bool) -> None:
         raise InputError(f"{dst}: is the source file; write the converted weights to another path")
     if dst.is_dir():
         raise InputError(f"{dst}: is a folder; give DST as a file name (e.g. {dst / (src.stem + '.safetensors')})")
-    if dst.exists() and not force:
-        raise InputError(f"{dst}: exists; pass --force to overwrite it")
+    if not force:
+        from zoo.fsutil import refuse_existing
+
+        refuse_existing([dst])
     from zoo.convert.formats import check_kind
 
     check_kind(src, fmt)

@@ -59,8 +59,8 @@ def predict_inputs(model: Any, inputs: Sequence[str | Path], batch_size: int = 8
                    stdin: Any = None) -> Iterator[Prediction]:
     """predict_files over what a user would name: paths, folders (`recursive`: their sub-folders too), globs,
     URLs and '-' (stdin, or the binary file object `stdin`); downloads live in a scratch folder while it runs.
-    An input naming nothing (a missing file is an item with `error`; an empty folder or a glob matching nothing)
-    raises InputError before any prediction."""
+    An input naming nothing (a missing file, an empty folder, a glob matching nothing) or one that cannot be read
+    raises InputError before any prediction; a file that is not an image is an item with `error`."""
     at_least("batch_size", batch_size)
     at_least("every", every)
     with tempfile.TemporaryDirectory(prefix="zoo-predict-") as tmp:

@@ -14,6 +14,8 @@ without them the error names `pip install 'cvzoo[runtimes]'`. This module itself
 from __future__ import annotations
 
 import difflib
+import sys
+import types
 from typing import Any
 
 from zoo.errors import InputError
@@ -60,6 +62,22 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'zoo.runtimes' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Keeps `zoo.runtimes.export` the function. The import system binds every loaded submodule as an attribute of
+    its package, so `import zoo.runtimes.export` (or `from zoo.runtimes.export import ...`) run before the first
+    `from zoo.runtimes import export` made that name the module, and which one a caller got depended on import
+    order. The module itself stays reachable as sys.modules['zoo.runtimes.export'] (importlib.import_module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        module, _, attr = _LAZY.get(name, "").partition(":")
+        if isinstance(value, types.ModuleType) and value.__name__ == module:
+            value = getattr(value, attr)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def _choice(what: str, value: str, valid: tuple[str, ...]) -> str:

@@ -508,23 +508,32 @@ def _endpoint_classes(classes: Any) -> Any:
 def write_generation(result: GenerationResult, out_dir: str | Any, stem: str, interpolation: bool = False) -> list[Any]:
     """The grid as `<stem>.png` and its inputs as `<stem>.json` (what regenerates it); an interpolation also as
     a one-row strip `<stem>.strip.png` and an animated `<stem>.gif`. Returns the paths written."""
-    from pathlib import Path
 
     from PIL import Image
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.png", out / f"{stem}.json"]
-    result.grid().save(paths[0])
-    paths[1].write_text(json.dumps(result.to_json()) + "\n", encoding="utf-8")
+    from zoo.fsutil import atomic_path, write_text_atomic
+
+    paths = generation_paths(out_dir, stem, interpolation)
+    with atomic_path(paths[0]) as tmp:
+        result.grid().save(tmp)
+    write_text_atomic(paths[1], json.dumps(result.to_json()) + "\n")
     if interpolation:
-        strip = out / f"{stem}.strip.png"
-        Image.fromarray(image_grid(result.images, cols=len(result.images))).save(strip)
-        gif = out / f"{stem}.gif"
+        with atomic_path(paths[2]) as tmp:
+            Image.fromarray(image_grid(result.images, cols=len(result.images))).save(tmp)
         frames = result.pil()
-        frames[0].save(gif, save_all=True, append_images=frames[1:] + frames[-2:0:-1], duration=GIF_FRAME_MS, loop=0)
-        paths += [strip, gif]
+        with atomic_path(paths[3]) as tmp:
+            frames[0].save(tmp, save_all=True, append_images=frames[1:] + frames[-2:0:-1], duration=GIF_FRAME_MS,
+                           loop=0)
     return paths
+
+
+def generation_paths(out_dir: str | Any, stem: str, interpolation: bool = False) -> list[Any]:
+    """The files write_generation writes: `<stem>.png` and `<stem>.json`; a walk's `<stem>.strip.png` and
+    `<stem>.gif` too."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    return [out / f"{stem}.{ext}" for ext in ("png", "json") + (("strip.png", "gif") if interpolation else ())]
 
 
 GIF_FRAME_MS = 80  # per frame; the GIF plays the walk forward then back

@@ -103,21 +103,41 @@ def check_trackable(spec: Any) -> None:
     _check_trackable(default_registry().task(spec.task), spec.name)
 
 
+def track_outputs(files: list[InputFile], source: str | Path, out_dir: str | Path, model_name: str) -> dict[int, Path]:
+    """id(frame file) -> the file its drawing goes to: one '<stem>.<model>.mp4' for a video, a
+    '<stem>.<model>.jpg' per image of a folder ('a.png' and 'a.jpg' would share one name: the second gets
+    'a-2.<model>.jpg')."""
+    from zoo.images import distinct_rels
+
+    out = Path(out_dir)
+    if Path(source).is_file():  # track_inputs let only a video file through
+        return {id(f): out / f"{Path(source).stem}.{model_name}.mp4" for f in files}
+    rels = distinct_rels(files, lambda rel: Path(f"{rel.stem}.{model_name}.jpg"))
+    return {id(f): out / f"{rel.stem}.{model_name}.jpg" for f, rel in zip(files, rels)}
+
+
 def track(model: Any, source: str | Path, out_dir: str | Path | None = None, every: int = 1,
-          config: TrackerConfig | None = None, batch_size: int = 1, **predict_options: Any) -> TrackRun:
+          config: TrackerConfig | None = None, batch_size: int = 1, force: bool = False,
+          **predict_options: Any) -> TrackRun:
     """Run `model` (a ZooModel) over `source`'s frames (the library's predict loop, zoo.data.predict: decoded by
-    a DataLoader while the model runs, `batch_size` frames at a time) and assign track ids in place, in order."""
+    a DataLoader while the model runs, `batch_size` frames at a time) and assign track ids in place, in order.
+    A drawing that would replace a file already in `out_dir` is refused (InputError) unless `force`."""
     from zoo.data.predict import predict_files
+    from zoo.fsutil import refuse_existing
     from zoo.tasks.parity import task_of
 
     task = task_of(model)
     _check_trackable(task, model.spec.name)  # before any frame is read
     files = track_inputs(source, every)
     video = Path(source).is_file()  # track_inputs let only a video file through
+    outputs = track_outputs(files, source, out_dir, model.spec.name) if out_dir is not None else {}
+    if not force:
+        refuse_existing(outputs.values())
     tracker = Tracker(config)
     run = TrackRun()
-    writer, out = None, Path(out_dir) if out_dir is not None else None
+    writer = None
     start = time.perf_counter()
+    done = False
     try:
         for p in predict_files(model, files, batch_size, every, predict_options):
             if p.error is not None:
@@ -129,34 +149,34 @@ def track(model: Any, source: str | Path, out_dir: str | Path | None = None, eve
                 item.track_id = tid
             run.association_seconds += time.perf_counter() - t0
             run.results.append(result)
-            if out is not None:
+            if outputs:
                 drawn = np.asarray(draw_tracks(result, p.image, tracker.trails()))
-                fps = (p.fps or 10.0) / max(1, every)
-                writer = _write(out, source, p.source, drawn, video, fps, writer, model.spec.name)
+                writer = _write(outputs[id(p.input)], drawn, video, (p.fps or 10.0) / max(1, every), writer)
+        done = True
     finally:
         if writer is not None:
-            writer.release()
+            writer.close(keep=done)
     if not run.results:
         raise InputError(f"{source}: no frames to track")
     run.seconds = time.perf_counter() - start
     run.tracks = tracker.next_id - 1
-    if out is not None:
-        run.output = str(out / f"{Path(source).stem}.{model.spec.name}.mp4") if video else str(out)
+    if out_dir is not None:
+        run.output = str(next(iter(outputs.values()))) if video else str(out_dir)
     return run
 
 
-def _write(out: Path, source: str | Path, name: str, drawn: np.ndarray, video: bool, fps: float, writer: Any,
-           model_name: str) -> Any:
-    import cv2
+def _write(dst: Path, drawn: np.ndarray, video: bool, fps: float, writer: Any) -> Any:
+    """One drawn frame: into the video (zoo.images.VideoOut, opened at the first frame), or as its own image;
+    both written atomically."""
     from PIL import Image
 
-    out.mkdir(parents=True, exist_ok=True)
+    from zoo.fsutil import atomic_path
+    from zoo.images import VideoOut
+
     if not video:
-        Image.fromarray(drawn).save(out / f"{Path(name).stem}.{model_name}.jpg", quality=92)
+        with atomic_path(dst) as tmp:
+            Image.fromarray(drawn).save(tmp, quality=92)
         return None
-    if writer is None:
-        h, w = drawn.shape[:2]
-        writer = cv2.VideoWriter(str(out / f"{Path(source).stem}.{model_name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                 fps, (w, h))
-    writer.write(np.ascontiguousarray(drawn[:, :, ::-1]))
+    writer = writer or VideoOut(dst, fps)
+    writer.write(drawn)
     return writer

@@ -31,7 +31,7 @@ def test_generate_grid_inputs_and_regeneration(tmp_path: Path, capsys: pytest.Ca
     torch.manual_seed(0)
     save_safetensors(zoo.build("dcgan-64").net.state_dict(), weights)
     code, _, err = zoo_in_process(capsys, "generate", "dcgan-64", "--weights", str(weights), "--n", "4", "--seed", "3", "--out",
-                                          str(out))
+                                          str(out), "--force")  # over the random-init run's grid
     assert code == 0, err
     first = np.asarray(Image.open(out / "dcgan-64-seed3-n4.png"))
     code, _, err = zoo_in_process(capsys, "generate", "dcgan-64", "--weights", str(weights), "--inputs",
