@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/export_coverage.py [--models resnet18,yolov3-tiny,...|all] [--formats onnx,...]
         [--threads 2] [--json out.json]
 
-For each model and format, `zoo.runtimes.export` (its exporter choice, its parity check on random data and on
+For each model and format, `zoo.runtimes.exporter` (its exporter choice, its parity check on random data and on
 a real photo through the model's own preprocess) at a small input, random weights. A refusal is one line
 naming the op or the reason (an ExportError), never a traceback. Heavy networks are built reduced (noted in
 the table) so the whole table runs in minutes; their layers and ops are the full models'.

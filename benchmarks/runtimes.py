@@ -255,7 +255,7 @@ def classic(name: str, args: argparse.Namespace, photos: list[Path]) -> dict[str
 def int8_export_time(name: str, threads: int) -> dict[str, float]:
     """Seconds of `zoo export NAME --precision int8` per runtime from an empty cache (a temporary ZOO_HOME):
     fp32 ONNX export, calibration on the bundled photos, quantisation, parity check and guard."""
-    from zoo.runtimes.export import export
+    from zoo.runtimes.exporter import export
 
     out = {}
     for fmt in ("onnx", "openvino"):

@@ -208,7 +208,7 @@ def test_a_file_of_the_name_a_command_writes_is_refused_unless_forced(
 
 
 def test_export_metadata_names_classes_as_predictions_do() -> None:
-    from zoo.runtimes.export import _labels
+    from zoo.runtimes.exporter import _labels
 
     labels = _labels(zoo.build("yolov3-tiny"))
     assert labels is not None and labels[3] == "motorcycle" and "motorbike" not in labels  # Darknet's coco80 row

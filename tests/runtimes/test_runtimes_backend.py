@@ -169,7 +169,7 @@ def test_missing_runtime_and_missing_bf16_are_one_line(monkeypatch: pytest.Monke
 def test_core_imports_no_runtime() -> None:
     import subprocess
 
-    code = ("import sys, zoo.runtimes, zoo.runtimes.export, zoo.runtimes.backend, zoo.cli.export_cmd, zoo.api; "
+    code = ("import sys, zoo.runtimes, zoo.runtimes.exporter, zoo.runtimes.backend, zoo.cli.export_cmd, zoo.api; "
             "bad = [m for m in ('onnx', 'onnxruntime', 'openvino', 'onnxscript', 'nncf') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,4 @@
-"""`zoo.runtimes.export`: every format of resnet18 (64 px) matches PyTorch and describes itself; the
+"""`zoo.runtimes.exporter`: every format of resnet18 (64 px) matches PyTorch and describes itself; the
 ZOO_HOME/exports cache hits, re-exports on changed weights or options, and replaces a corrupt artefact."""
 
 from __future__ import annotations
@@ -18,20 +18,20 @@ import zoo
 from zoo.errors import ExportError, InputError, RuntimeMissingError
 from zoo.model import ZooModel
 from zoo.runtimes import FORMATS, export, read_metadata
-from zoo.runtimes.export import check_parity, weights_sha256
+from zoo.runtimes.exporter import check_parity, weights_sha256
 from zoo.runtimes.runners import open_runner
 
 SIZE = (64, 64)
 
 
 def test_package_export_is_the_function_whatever_the_import_order() -> None:
-    """Importing the submodule zoo.runtimes.export first used to rebind the package's `export` to that module
-    (a test module collected earlier made the calls here fail with "'module' object is not callable")."""
+    """The package's `export` (a function) and its submodule had one name, so importing the submodule first
+    rebound `zoo.runtimes.export` to the module (a test module collected earlier made the calls here fail with
+    "'module' object is not callable"); the submodule is `zoo.runtimes.exporter`."""
     import subprocess
 
-    code = ("import types, zoo.runtimes.export, zoo.runtimes as rt; from zoo.runtimes import export; "
-            "import importlib; assert callable(export) and rt.export is export, export; "
-            "assert isinstance(importlib.import_module('zoo.runtimes.export'), types.ModuleType)")
+    code = ("import zoo.runtimes.exporter, zoo.runtimes.backend, zoo.runtimes as rt; from zoo.runtimes import export; "
+            "assert callable(export) and rt.export is export is zoo.runtimes.exporter.export, export")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -160,7 +160,7 @@ def test_zoo_export_cli(resnet18: Any, home: Path, tmp_path: Path, capsys: pytes
 def test_install_keeps_an_intact_entry_and_replaces_a_corrupt_one(tmp_path: Path) -> None:
     import json
 
-    from zoo.runtimes.export import MANIFEST, _install, _record
+    from zoo.runtimes.exporter import MANIFEST, _install, _record
 
     def entry(folder: Path, content: bytes) -> Path:
         folder.mkdir()
@@ -184,7 +184,7 @@ def test_random_init_exports_do_not_pile_up(zoo_home: Path) -> None:
     import os
     import time
 
-    from zoo.runtimes.export import RANDOM_KEEP_S
+    from zoo.runtimes.exporter import RANDOM_KEEP_S
 
     def alexnet(seed: int, label: str = "random init") -> Any:
         torch.manual_seed(seed)

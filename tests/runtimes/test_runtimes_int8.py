@@ -18,7 +18,7 @@ from rtkit import one_line
 import zoo
 from zoo.errors import ExportError
 from zoo.runtimes.calibration import BUNDLED, calibration_samples, calibration_set
-from zoo.runtimes.export import export
+from zoo.runtimes.exporter import export
 from zoo.runtimes.guard import FP32_FALLBACKS
 from zoo.runtimes.quantize import sensitive_layers
 from zoo.runtimes.runners import cpu_has_bf16
@@ -64,7 +64,7 @@ def test_int8_quantises_records_calibration_guards_and_caches(fmt: str, resnet18
 
 def test_a_changed_answer_is_quantised_again_with_sensitive_layers_in_fp32(resnet18: Any, home: Path, tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    ex = importlib.import_module("zoo.runtimes.export")  # the module: the package exports a function so named
+    ex = importlib.import_module("zoo.runtimes.exporter")
 
     real, verdicts = ex._guard, iter([False, True])  # the first quantisation "changes answers", the second not
 
@@ -254,7 +254,7 @@ def _own_photos(tmp_path: Path, name: str, pick: slice) -> Path:
 @needs_bf16
 def test_openvino_bf16_that_changes_answers_is_made_again_with_layers_marked_fp32(
         resnet18: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ex = importlib.import_module("zoo.runtimes.export")
+    ex = importlib.import_module("zoo.runtimes.exporter")
     real = ex._guard
     calls = _verdicts(monkeypatch, ex, False, False, False, True)  # plain bf16 and 2 steps "change answers"
     photos = _own_photos(tmp_path, "ov_bf16", slice(0, 1))

@@ -55,7 +55,7 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibratio
     categories, output structure), then compare it with PyTorch on a random input and on a real image."""
     import zoo
     from zoo.runtimes import check_format, check_precision
-    from zoo.runtimes.export import export
+    from zoo.runtimes.exporter import export
 
     check_precision(check_format(fmt), precision)
     if calibration is not None:
@@ -80,7 +80,7 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibratio
         load_image(str(image))  # an unreadable photo is one line now, not a parity check silently skipped
     if out is not None and not force:
         from zoo.fsutil import refuse_existing
-        from zoo.runtimes.export import placed_paths
+        from zoo.runtimes.exporter import placed_paths
 
         refuse_existing(placed_paths(check_format(fmt), out))
     size = parse_size(input_size)
@@ -89,7 +89,7 @@ def export_cmd(name: str, fmt: str, out: Path | None, precision: str, calibratio
         from zoo.bench.prepare import check_size
 
         check_size(model, size)  # YOLO's "a multiple of 32" before any exporter runs
-    from zoo.runtimes.export import ParityError
+    from zoo.runtimes.exporter import ParityError
 
     try:
         res = export(model, fmt, out, precision=precision, batch=batch or 1, dynamic_batch=dynamic_batch,

@@ -14,8 +14,6 @@ without them the error names `pip install 'cvzoo[runtimes]'`. This module itself
 from __future__ import annotations
 
 import difflib
-import sys
-import types
 from typing import Any
 
 from zoo.errors import InputError
@@ -46,9 +44,9 @@ NO_INT8 = "int8 is a quantised export: run it with --backend onnxruntime or open
 INSTALL_HINT = "pip install 'cvzoo[runtimes]'"
 
 _LAZY = {
-    "ExportResult": "zoo.runtimes.export:ExportResult",
-    "export": "zoo.runtimes.export:export",
-    "read_metadata": "zoo.runtimes.export:read_metadata",
+    "ExportResult": "zoo.runtimes.exporter:ExportResult",
+    "export": "zoo.runtimes.exporter:export",
+    "read_metadata": "zoo.runtimes.exporter:read_metadata",
     "with_backend": "zoo.runtimes.backend:with_backend",
 }
 
@@ -62,22 +60,6 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'zoo.runtimes' has no attribute {name!r}")
-
-
-class _Package(types.ModuleType):
-    """Keeps `zoo.runtimes.export` the function. The import system binds every loaded submodule as an attribute of
-    its package, so `import zoo.runtimes.export` (or `from zoo.runtimes.export import ...`) run before the first
-    `from zoo.runtimes import export` made that name the module, and which one a caller got depended on import
-    order. The module itself stays reachable as sys.modules['zoo.runtimes.export'] (importlib.import_module)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        module, _, attr = _LAZY.get(name, "").partition(":")
-        if isinstance(value, types.ModuleType) and value.__name__ == module:
-            value = getattr(value, attr)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def _choice(what: str, value: str, valid: tuple[str, ...]) -> str:

@@ -48,7 +48,7 @@ class RuntimeForward:
     def prepare(self, hw: tuple[int, int] | None = None, batch: int | None = None,
                 dynamic_batch: bool | None = None) -> tuple[Runner, Any]:
         """Export (or take from the cache) and compile the artefact for input size `hw`."""
-        from zoo.runtimes.export import export
+        from zoo.runtimes.exporter import export
 
         hw = tuple(hw or self.input_size)
         dynamic_batch = self.dynamic_batch if dynamic_batch is None else dynamic_batch

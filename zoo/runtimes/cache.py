@@ -1,6 +1,6 @@
 """The exports cache as `zoo cache` sees it: list and remove ZOO_HOME/exports entries without importing torch.
 
-Layout (zoo.runtimes.export): ZOO_HOME/exports/<model>/<format>-<precision>-<key>/{artefact files, export.json}.
+Layout (zoo.runtimes.exporter): ZOO_HOME/exports/<model>/<format>-<precision>-<key>/{artefact files, export.json}.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-MANIFEST = "export.json"  # the same name zoo.runtimes.export writes
+MANIFEST = "export.json"  # the same name zoo.runtimes.exporter writes
 
 
 @dataclass(frozen=True)
