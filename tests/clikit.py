@@ -59,6 +59,13 @@ def zoo_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int,
     return code, cap.out, cap.err
 
 
+def zoo_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`zoo ARGS` run in this process, returned as `zoo` returns a subprocess's (for one_line_error): the same
+    checks without an interpreter and torch start-up per call."""
+    code, out, err = zoo_in_process(capsys, *args)
+    return subprocess.CompletedProcess(["zoo", *args], code, out, err)
+
+
 def random_photos(folder: Path, count: int, hw: tuple[int, int] = (40, 48), stem: str = "f") -> Path:
     """`count` small RGB PNGs of seeded random texture in `folder` (made): training data, tracking frames,
     photos with gradients for style and dream."""
