@@ -48,6 +48,10 @@ def test_plugin_manager_reports_two_distributions_claiming_one_entry_point(tmp_p
     (["bench", "resnet18", "--max-regression", "-1"], "--max-regression must be >= 0"),
     (["bench", "resnet18", "--plot", "out.txt"], "--plot out.txt: cannot draw a .txt file"),
     (["bench", "resnet18", "--json", "/nonexistent-zoo-dir/x.json"], "its folder /nonexistent-zoo-dir does not exist"),
+    # click's own checks (unknown flags, paths that must exist, bad choices): one line too, not its usage block
+    (["bench", "resnet18", "--parity-image", "/nonexistent-zoo.jpg"], "'/nonexistent-zoo.jpg' does not exist "
+                                                                     "(see 'zoo bench --help')"),
+    (["predict", "resnet18", "x.jpg", "--no-such-flag"], "No such option '--no-such-flag' (see 'zoo predict --help')"),
 ])
 def test_out_of_range_values_are_refused_before_any_work(args: list[str], needle: str, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,

@@ -141,7 +141,8 @@ def tiny_images(tmp_path: Path) -> Path:
 # user's files must be there afterwards.
 WRITERS = {
     "predict": ["predict", "resnet18", "IMG", "--random-init", "--size", "32", "--out", "OUT"],
-    "track": ["track", "yolov3-tiny", "FRAMES", "--random-init", "--out", "OUT"],
+    "track": ["track", "yolov3-tiny", "FRAMES", "--random-init", "--conf", "0.9", "--out", "OUT"],  # few boxes: random
+    # weights pass hundreds of boxes per frame at the default 0.25 (half a second a frame to match and draw)
     "generate": ["generate", "dcgan-64", "--random-init", "--n", "2", "--out", "OUT"],
     "export": ["export", "resnet18", "--format", "torchscript", "--random-init", "--size", "32", "--no-check",
                "--out", "OUT"],

@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort as e:  # click turns Ctrl-C into Abort outside standalone mode
         click.echo("interrupted" if isinstance(e.__cause__, KeyboardInterrupt) else "aborted", err=True)
         sys.exit(130)
+    except click.UsageError as e:  # a bad flag or value: one line naming it, not click's usage block
+        where = e.ctx.command_path if e.ctx is not None else "zoo"
+        click.echo(f"error: {e.format_message().rstrip('.')} (see '{where} --help')", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
