@@ -27,9 +27,10 @@ install: $(STAMP) browser
 
 demo: $(STAMP)
 	$(BIN)/zoo list
+	# --force: demo-out is this target's own folder, written again on every run
 	@if [ -f $(DATA)/yolov3-tiny.weights ]; then \
 	  $(BIN)/zoo import yolov3-tiny $(DATA)/yolov3-tiny.weights && \
-	  $(BIN)/zoo predict yolov3-tiny $(DATA)/images/grace_hopper.jpg $(DATA)/images/astronaut.png --conf 0.25 --out demo-out; \
+	  $(BIN)/zoo predict yolov3-tiny $(DATA)/images/grace_hopper.jpg $(DATA)/images/astronaut.png --conf 0.25 --out demo-out --force; \
 	else echo "($(DATA) not found: skipping the real yolov3-tiny prediction)"; fi
 	$(BIN)/zoo bench yolov3 yolov3-tiny --batch-size 1 --iters 5 --warmup 2
 	# the offline site of every model, with yolov3-tiny's detections drawn on the shared photos and the bench
