@@ -24,6 +24,10 @@ fi
 cd "$(dirname "$0")/.." || exit 2
 mkdir -p "$OUT" || exit 2
 OUT=$(cd "$OUT" && pwd)
+if compgen -G "$OUT/*.json" >/dev/null || [ -e "$OUT/summary.txt" ]; then  # zoo bench --json never replaces a file
+  echo "error: $OUT holds an earlier run's results: give a new OUT_DIR" >&2
+  exit 2
+fi
 LOG="$OUT/log.txt"
 : >"$LOG"
 DRY=${GPU_CHECK_DRY:-0}

@@ -35,6 +35,15 @@ def test_the_script_parses_and_refuses_no_argument() -> None:
     assert res.returncode == 2 and "usage: bash benchmarks/gpu_check.sh OUT_DIR" in res.stderr
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_script_refuses_a_folder_with_an_earlier_runs_results(tmp_path: Path) -> None:
+    """Its `zoo bench --json` calls never replace a file: a used OUT_DIR is refused before any GPU time."""
+    (tmp_path / "anchor_resnet50.json").write_text("{}")
+    res = subprocess.run(["bash", str(SCRIPT), str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 2 and "holds an earlier run's results" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["anchor_resnet50.json"]  # not even a log
+
+
 def _row(model: str, bs: int, kind: str, p50: float, variant: str = "", **kw: object) -> BenchRow:
     return BenchRow(model=model, kind=kind, batch_size=bs, p50_ms=p50, mean_ms=p50, throughput=bs / (p50 / 1e3),
                     variant=variant, precision=kw.pop("precision", "fp16"), device="cuda", **kw)  # type: ignore[arg-type]
