@@ -134,3 +134,16 @@ def test_a_video_of_a_failed_run_leaves_no_file(tmp_path: Path) -> None:
     failed.close(keep=False)
     done.close(keep=True)
     assert [p.name for p in tmp_path.iterdir()] == ["done.mp4"] and (tmp_path / "done.mp4").stat().st_size > 0
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["predict", "resnet18", "{photos}", "--weights", "{tmp}/nope.pt"], "{tmp}/nope.pt: no such weights file"),
+    (["import", "resnet18", "{tmp}/nope.pt"], "{tmp}/nope.pt: no such file"),
+    (["import", "mtcnn", "{tmp}"], "{tmp}: pnet.pt is missing"),
+])
+def test_a_weights_file_the_user_named_and_is_not_there_is_an_input_error(
+        args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2 like any path the user typed (a weights file missing from the cache stays exit 1)."""
+    fill = {"tmp": str(tmp_path), "photos": str(random_photos(tmp_path / "photos", 1))}
+    code, _, err = zoo_in_process(capsys, *(a.format(**fill) for a in args))
+    assert code == 2 and needle.format(**fill) in err and len(err.strip().splitlines()) == 1, err

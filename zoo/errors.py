@@ -107,6 +107,10 @@ class InputError(ZooError):
     exit_code = 2
 
 
+class WeightsFileNotFoundError(WeightsNotFoundError, InputError):
+    """A weights file the user named (`--weights`, `zoo import`) is not there: a typo, exit 2 like any input."""
+
+
 class ArgumentError(InputError):
     """A library argument out of range, or two contradicting each other. The message names each argument as the
     library calls it (`batch_size`); the CLI shows the flags they came from instead (`--batch-size`): `message`

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import WeightsNotFoundError
+from zoo.errors import WeightsFileNotFoundError, WeightsNotFoundError
 from zoo.registry import Resolved
 from zoo.sources import ExpectedState
 from zoo.spec import ModelSpec, WeightsSpec
@@ -50,7 +50,7 @@ def resolve_weights(resolved: Resolved, weights: str | Path | None = None, downl
     if weights is not None:
         path = Path(weights)
         if not path.exists():
-            raise WeightsNotFoundError(f"{path}: no such weights file")
+            raise WeightsFileNotFoundError(f"{path}: no such weights file")
         return WeightsSource("file", path, str(path), entry)
     path = cached_weights(spec, entry)
     label = f"{spec.name}.{entry.tag}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.cache import Lock, store
-from zoo.errors import ConversionError, WeightsMismatchError, WeightsNotFoundError
+from zoo.errors import ConversionError, WeightsFileNotFoundError, WeightsMismatchError
 from zoo.fsutil import sha256_file
 from zoo.spec import ModelSpec, WeightsSpec
 
@@ -67,14 +67,14 @@ def original_sha256(w: WeightsSpec, path: Path) -> str:
     if not w.multi_file:
         return sha256_file(path)
     if not path.is_dir():
-        raise WeightsNotFoundError(f"{path}: {w.tag} weights are {len(w.files)} files "
-                                   f"({', '.join(f.filename for f in w.files)}): give the folder holding them")
+        raise WeightsFileNotFoundError(f"{path}: {w.tag} weights are {len(w.files)} files "
+                                       f"({', '.join(f.filename for f in w.files)}): give the folder holding them")
     lines = []
     for f in w.files:
         one = path / Path(f.filename).name
         if not one.is_file():
-            raise WeightsNotFoundError(f"{path}: {Path(f.filename).name} is missing (the weights are "
-                                       f"{', '.join(Path(x.filename).name for x in w.files)})")
+            raise WeightsFileNotFoundError(f"{path}: {Path(f.filename).name} is missing (the weights are "
+                                           f"{', '.join(Path(x.filename).name for x in w.files)})")
         digest = sha256_file(one)
         if f.sha256 and digest != f.sha256:
             raise WeightsMismatchError(f"{one}: sha256 mismatch: expected {f.sha256}, got {digest}")
@@ -106,7 +106,8 @@ def convert_any(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = N
         original_sha256(w, path)  # every file present, and each matching its registry sha256
         candidates = [fmt or w.format]
     elif not path.is_file():
-        raise WeightsNotFoundError(f"{path}: no such file" if not path.is_dir() else f"{path}: a folder, not a weights file")
+        raise WeightsFileNotFoundError(f"{path}: no such file" if not path.is_dir()
+                                       else f"{path}: a folder, not a weights file")
     else:
         # a file no reader of this model can take (Darknet weights for a ResNet, a text file) says what it is
         if fmt:
@@ -153,9 +154,9 @@ def import_entry(spec: ModelSpec, w: WeightsSpec, path: Path, fmt: str | None = 
     from zoo.paths import weights_dir
 
     if not path.exists():
-        raise WeightsNotFoundError(f"{path}: no such file")
+        raise WeightsFileNotFoundError(f"{path}: no such file")
     if path.is_dir() and not w.multi_file:
-        raise WeightsNotFoundError(f"{path}: a folder, not a weights file")
+        raise WeightsFileNotFoundError(f"{path}: a folder, not a weights file")
     actual = original_sha256(w, path)
     with entry_lock(spec.name, w.tag):
         folder = weights_dir(spec.name, w.tag)
