@@ -115,10 +115,11 @@ def _first_and(first: list[str], rest: list[str]) -> list[str]:
 
 def sensitive_layers(onnx_file: Path, depth: int = 1, first: int = 1) -> tuple[list[str], list[str]]:
     """The `first` weighted layers from the input (they see raw pixels at full resolution: with 7-bit
-    first-layer weights, yolov3-tiny's first three convolutions decide whether int8 keeps its detections), the `depth` weighted layers nearest each graph
-    output (depth 1: a detector's heads, a classifier's last FC) and everything between those and the outputs
-    (a detector's box decoding, where pixel coordinates and scores would share one 8-bit scale): where reduced
-    precision changes answers most. Returns (weighted layers, the other ops kept with them), ONNX node names."""
+    first-layer weights, yolov3-tiny's first three convolutions decide whether int8 keeps its detections), the
+    `depth` weighted layers nearest each graph output (depth 1: a detector's heads, a classifier's last FC) and
+    everything between those and the outputs (a detector's box decoding, where pixel coordinates and scores
+    would share one 8-bit scale): where reduced precision changes answers most. Returns (weighted layers, the
+    other ops kept with them), ONNX node names."""
     onnx = require("onnx")
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
     weighted = [n.name for n in graph.node if n.op_type in WEIGHTED]  # ONNX keeps nodes in topological order
