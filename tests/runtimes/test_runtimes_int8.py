@@ -372,3 +372,27 @@ def test_first_layer_weights_use_the_full_int8_range_where_the_cpu_has_vnni(
                     if op.get_type_name() == "Constant" and op.get_element_type().get_type_name() == "i8"]
     assert int8_weights == [first_max, 127]  # the second convolution: full range either way
     assert ("8-bit first-layer" in tool_name("openvino")) == (first_max == 127)
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "pt2"])
+def test_a_traced_bf16_export_that_changes_answers_keeps_the_sensitive_modules_fp32(
+        fmt: str, resnet18: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TorchScript and torch.export fall back like the other reduced precisions: the cast copy they trace keeps
+    the sensitive modules fp32 (their weights in the artefact are fp32, the rest bf16), and the guard says which."""
+    from zoo.runtimes.quantize import sensitive_modules
+
+    ex = importlib.import_module("zoo.runtimes.exporter")
+    real = ex._guard
+    calls = _verdicts(monkeypatch, ex, False, True)  # plain bf16 "changes answers", the first step not
+    photos = _own_photos(tmp_path, f"{fmt}_bf16", slice(1, 2))
+    res = export(resnet18, fmt, precision="bf16", input_size=SIZE, calibration=photos)
+    assert len(calls) == 2 and res.guard["same"]
+    kept = sensitive_modules(resnet18, (torch.rand(1, 3, *SIZE),), *FP32_FALLBACKS[0])
+    assert res.guard["fp32_layers"] == kept == ["net.conv1", "net.fc"]
+    net = torch.jit.load(str(res.path)) if fmt == "torchscript" else torch.export.load(str(res.path)).module()
+    weights = {k: v.dtype for k, v in net.state_dict().items() if k.endswith("weight")}
+    assert {d for k, d in weights.items() if k.endswith(("net.conv1.weight", "net.fc.weight"))} == {torch.float32}
+    assert weights[next(k for k in weights if k.endswith("layer1.0.conv1.weight"))] == torch.bfloat16
+    monkeypatch.setattr(ex, "_guard", real)  # the cached artefact with its fp32 modules is reused, still says so
+    again = export(resnet18, fmt, precision="bf16", input_size=SIZE, calibration=photos)
+    assert again.cached and again.path == res.path and again.guard == res.guard

@@ -174,13 +174,9 @@ def _cast_copy(model: Any, dtype: torch.dtype, keep_fp32: list[str]) -> Any:
     """A copy of `model` in `dtype` but for the modules named in `keep_fp32`, which stay fp32 with their inputs
     cast up and their outputs cast back down."""
     from zoo.runtimes.guard import cast_floats as _cast
+    from zoo.runtimes.quantize import cast_keeping_fp32
 
-    fast = copy.deepcopy(model).to(dtype)
-    for name in keep_fp32:  # the original weights: cast to dtype and back they would have lost their low bits
-        module = fast.get_submodule(name).float()
-        module.load_state_dict(model.get_submodule(name).state_dict())
-        module.register_forward_pre_hook(lambda m, args: _cast(args, torch.float32))
-        module.register_forward_hook(lambda m, args, out: _cast(out, dtype))
+    fast = cast_keeping_fp32(model, dtype, keep_fp32)
     forward = type(fast).forward.__get__(fast)
 
     def run(*args: Any) -> Any:

@@ -41,6 +41,7 @@ from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.calibration import CalibrationSet, calibration_samples, calibration_set, image_leaves
 from zoo.runtimes.guard import FP32_FALLBACKS, until_same
+from zoo.runtimes.quantize import cast_keeping_fp32
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
 __all__ = ["ExportResult", "export", "read_metadata", "weights_sha256"]
@@ -51,6 +52,7 @@ RUNTIME_MODULES = {"onnx": ("onnx", "onnxscript"), "openvino": ("onnx", "onnxscr
                    "pt2": ()}
 CHECK_MODULES = {"onnx": ("onnxruntime",)}  # what the parity check runs the artefact with
 FILE_NAMES = {"onnx": "model.onnx", "openvino": "model.xml", "torchscript": "model.torchscript.pt", "pt2": "model.pt2"}
+TORCH_FORMATS = ("torchscript", "pt2")  # traced from the torch network itself (in its dtype), not from the ONNX export
 META_KEY = "zoo.json"  # the file name of the metadata inside TorchScript / torch.export archives
 
 
@@ -304,9 +306,17 @@ class KeptFp32:
 
     @classmethod
     def at(cls, onnx_file: Path | None, step: tuple[int, int] | None) -> KeptFp32:
+        """ONNX node names (int8, OpenVINO's bf16/fp16: what a quantiser or the IR sees)."""
         from zoo.runtimes.quantize import sensitive_layers
 
         return cls(*sensitive_layers(onnx_file, *step), step) if step and onnx_file is not None else cls()
+
+    @classmethod
+    def in_torch(cls, model: nn.Module, args: tuple[Any, ...], step: tuple[int, int] | None) -> KeptFp32:
+        """torch module names (TorchScript's and torch.export's fp16/bf16: the cast copy they trace)."""
+        from zoo.runtimes.quantize import sensitive_modules
+
+        return cls(sensitive_modules(model, args, *step), [], step) if step else cls()
 
 
 @dataclass
@@ -558,11 +568,16 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
 
         def attempt(step: tuple[int, int] | None) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, float],
                                                                                    KeptFp32]]:
-            kept = KeptFp32.at(onnx_file, step)
+            if fmt in TORCH_FORMATS:  # the kept modules stay fp32 in the cast copy that is traced
+                kept = KeptFp32.in_torch(model, pytree.tree_unflatten([t.clone() for t in leaves], in_spec), step)
+                net = flat if not kept.layers else FlatNet(cast_keeping_fp32(model, DTYPES[precision], kept.layers),
+                                                           in_spec, DTYPES[precision])
+            else:
+                kept, net = KeptFp32.at(onnx_file, step), flat
             try:
                 with warnings.catch_warnings():  # deprecations of the formats themselves (torch.jit.save) are noise
                     warnings.simplefilter("ignore")
-                    meta = _export_file(fmt, flat, leaves, path, dynamic_batch, len(out_leaves), meta_of,
+                    meta = _export_file(fmt, net, leaves, path, dynamic_batch, len(out_leaves), meta_of,
                                         onnx_file, int8, kept)
             except ExportError as e:
                 raise ExportError(f"{model.spec.name}: {e}") from None
@@ -666,14 +681,15 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
 
 def falls_back(fmt: str, precision: str) -> bool:
     """Whether a guard that sees changed answers makes the artefact again with sensitive layers in fp32: int8
-    (left unquantised) and OpenVINO's bf16/fp16 (nodes marked for the hint to leave alone)."""
-    return precision == "int8" or (fmt == "openvino" and precision in ("bf16", "fp16"))
+    (left unquantised), OpenVINO's bf16/fp16 (nodes marked for the hint to leave alone), TorchScript's and
+    torch.export's fp16/bf16 (modules left fp32 in the traced cast copy); every reduced precision the zoo exports."""
+    return precision != "fp32"
 
 
 def _fp32_layers(path: Path, fmt: str, precision: str, kept: KeptFp32) -> list[str]:
     """The layers of `kept` the artefact runs in fp32: all of them for int8 (NNCF and ORT leave them alone);
     for OpenVINO's bf16/fp16 those the CPU plugin reports running in f32 (zoo.runtimes.quantize.fp32_at_runtime)."""
-    if precision == "int8" or not kept.layers:
+    if precision == "int8" or fmt in TORCH_FORMATS or not kept.layers:  # kept by construction
         return list(kept.layers)
     from zoo.runtimes.quantize import fp32_at_runtime
 

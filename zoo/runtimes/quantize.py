@@ -26,7 +26,7 @@ from torch.utils import _pytree as pytree
 from zoo.errors import ExportError, first_line
 from zoo.runtimes.runners import require
 
-__all__ = ["PRESET", "keep_fp32_openvino", "overflow_fix", "quantize_onnx", "quantize_openvino", "sensitive_layers",
+__all__ = ["PRESET", "cast_keeping_fp32", "keep_fp32_openvino", "overflow_fix", "quantize_onnx", "quantize_openvino", "sensitive_layers",
            "sensitive_modules", "tool_name"]
 
 # NNCF's "mixed" preset: symmetric int8 weights, asymmetric activations (LeakyReLU's small negatives keep their
@@ -165,6 +165,23 @@ def sensitive_modules(model: nn.Module, inputs: tuple[Any, ...], depth: int = 1,
     # a forward that cuts its graph (no_grad): call order
     names = [made[fn] for fn in keep] or (order[-depth:] if depth > 0 else [])
     return _first_and(list(dict.fromkeys(order))[:first], sorted(set(names), key=order.index))
+
+
+def cast_keeping_fp32(model: nn.Module, dtype: torch.dtype, keep_fp32: list[str]) -> nn.Module:
+    """A copy of `model` in `dtype` but for the modules named in `keep_fp32` (sensitive_modules), which stay fp32
+    with their inputs cast up and their outputs cast back down: torch's fp16/bf16 with the fallback, run as it
+    is (zoo.runtimes.backend) or traced into a TorchScript / torch.export artefact (the casts are in the graph)."""
+    import copy
+
+    from zoo.runtimes.guard import cast_floats
+
+    fast = copy.deepcopy(model).to(dtype)
+    for name in keep_fp32:  # the original weights: cast to dtype and back they would have lost their low bits
+        module = fast.get_submodule(name).float()
+        module.load_state_dict(model.get_submodule(name).state_dict())
+        module.register_forward_pre_hook(lambda m, args: cast_floats(args, torch.float32))
+        module.register_forward_hook(lambda m, args, out: cast_floats(out, dtype))
+    return fast
 
 
 def keep_patterns(keep_fp32: list[str]) -> list[str]:
