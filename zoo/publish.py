@@ -51,7 +51,7 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
     """Write the repository folder for `name` (its cached weights) and upload it unless `dry_run`."""
     import yaml
 
-    from zoo.fsutil import make_out_dir, sha256_file
+    from zoo.fsutil import atomic_path, make_out_dir, sha256_file, write_text_atomic
     from zoo.plugin_manager import default_registry
     from zoo.resolve import resolve_weights
 
@@ -75,17 +75,18 @@ def publish(name: str, repo_id: str, dry_run: bool = False, private: bool = Fals
         make_out_dir(folder, "--out")
     else:
         folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source.path, folder / WEIGHTS_NAME)
+    with atomic_path(folder / WEIGHTS_NAME) as tmp:  # every file whole or absent: the folder is uploaded as it is
+        shutil.copyfile(source.path, tmp)
     digest = sha256_file(folder / WEIGHTS_NAME)
     result = Published(folder, repo_id, digest, (folder / WEIGHTS_NAME).stat().st_size)
-    (folder / "README.md").write_text(model_card(spec, repo_id, digest, report), encoding="utf-8")
+    write_text_atomic(folder / "README.md", model_card(spec, repo_id, digest, report))
     (folder / "registry-row.yaml").unlink(missing_ok=True)  # an earlier publish's row: rewritten after the upload
     result.files = {n: sha256_file(folder / n) for n in sorted(("README.md", WEIGHTS_NAME))}
-    (folder / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in result.files.items()), encoding="utf-8")
+    write_text_atomic(folder / "SHA256SUMS", "".join(f"{h}  {n}\n" for n, h in result.files.items()))
     if not dry_run:
         result.revision = _upload(folder, repo_id, private, token, spec.name)
     row = {"name": spec.name, "weights": [result.registry_row(source.entry.tag)]}
-    (folder / "registry-row.yaml").write_text(yaml.safe_dump(row, sort_keys=False), encoding="utf-8")
+    write_text_atomic(folder / "registry-row.yaml", yaml.safe_dump(row, sort_keys=False))
     return result
 
 
