@@ -294,7 +294,8 @@ def _embed_onnx(path: Path, meta: dict[str, Any]) -> None:
 
 @dataclass
 class KeptFp32:
-    """The ONNX nodes a reduced-precision artefact keeps in fp32 (the accuracy guard's fallback `step`)."""
+    """What a reduced-precision artefact keeps in fp32 (the accuracy guard's fallback `step`): ONNX node names,
+    or torch module names for the formats traced from the torch network."""
 
     layers: list[str] = field(default_factory=list)  # weighted layers (Conv, Gemm, MatMul)
     ops: list[str] = field(default_factory=list)  # the other ops kept with them (a detector's decoding)
@@ -312,11 +313,15 @@ class KeptFp32:
         return cls(*sensitive_layers(onnx_file, *step), step) if step and onnx_file is not None else cls()
 
     @classmethod
-    def in_torch(cls, model: nn.Module, args: tuple[Any, ...], step: tuple[int, int] | None) -> KeptFp32:
+    def in_torch(cls, model: nn.Module, leaves: list[torch.Tensor], in_spec: Any,
+                 step: tuple[int, int] | None) -> KeptFp32:
         """torch module names (TorchScript's and torch.export's fp16/bf16: the cast copy they trace)."""
+        if not step:
+            return cls()
         from zoo.runtimes.quantize import sensitive_modules
 
-        return cls(sensitive_modules(model, args, *step), [], step) if step else cls()
+        args = pytree.tree_unflatten([t.clone() for t in leaves], in_spec)
+        return cls(sensitive_modules(model, args, *step), [], step)
 
 
 @dataclass
@@ -521,7 +526,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     key_fields = {"v": CACHE_VERSION, "model": model.spec.name, "weights": wsha, "label": model.weights_source,
                   "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
-    if falls_back(fmt, precision):  # the layers kept fp32 depend on the photos the guard judged and the order
+    if precision != "fp32":  # the layers kept fp32 (fallback) depend on the photos the guard judged and the order
         key_fields.update(calibration=cal.sha256, fallbacks=[list(f) for f in FP32_FALLBACKS])
     if precision == "int8":  # another quantiser or preset is another artefact
         from zoo.runtimes.quantize import PRESET, tool_name
@@ -569,7 +574,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         def attempt(step: tuple[int, int] | None) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, float],
                                                                                    KeptFp32]]:
             if fmt in TORCH_FORMATS:  # the kept modules stay fp32 in the cast copy that is traced
-                kept = KeptFp32.in_torch(model, pytree.tree_unflatten([t.clone() for t in leaves], in_spec), step)
+                kept = KeptFp32.in_torch(model, leaves, in_spec, step)
                 net = flat if not kept.layers else FlatNet(cast_keeping_fp32(model, DTYPES[precision], kept.layers),
                                                            in_spec, DTYPES[precision])
             else:
@@ -585,10 +590,11 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
             return guard, (meta, parity, kept)
 
-        # a reduced precision whose answers differ is made again with the sensitive layers in fp32 (FP32_FALLBACKS:
-        # the outputs' nearest weighted layers with what follows them, and the first ones)
-        guard, (meta, parity, kept) = until_same(attempt, FP32_FALLBACKS if falls_back(fmt, precision) else ())
-        if guard and falls_back(fmt, precision):
+        # every reduced precision whose answers differ is made again with the sensitive layers in fp32 (int8: left
+        # unquantised; OpenVINO's bf16/fp16: marked for the hint to leave alone; TorchScript's and torch.export's:
+        # modules left fp32 in the traced cast copy), step by step (FP32_FALLBACKS)
+        guard, (meta, parity, kept) = until_same(attempt, FP32_FALLBACKS if precision != "fp32" else ())
+        if guard and precision != "fp32":
             guard["fp32_layers"] = _fp32_layers(path, fmt, precision, kept)
             if len(guard["fp32_layers"]) < len(kept.layers):  # marked, but rebuilt in bf16 by the CPU plugin
                 guard["fp32_refused"] = [n for n in kept.layers if n not in guard["fp32_layers"]]
@@ -661,7 +667,7 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
         return None
     path = folder / FILE_NAMES[fmt]
     parity, guard = manifest.get("parity") or {}, manifest.get("guard") or {}
-    if check and falls_back(fmt, precision) and not guard:
+    if check and precision != "fp32" and not guard:
         return None  # cached by a --no-check export: make it again with the guard (and its fp32 fallback)
     stale = check and cal is not None and guard.get("images_sha256") != cal.sha256
     if (check and not parity) or stale:  # cached by a --no-check export, or guarded on other photos: once
@@ -677,13 +683,6 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
         write_json_atomic(folder / MANIFEST, manifest)
     return ExportResult(path, fmt, manifest["files"][path.name]["sha256"], time.perf_counter() - start, True,
                         parity if check else {}, manifest["metadata"], guard if check else {})
-
-
-def falls_back(fmt: str, precision: str) -> bool:
-    """Whether a guard that sees changed answers makes the artefact again with sensitive layers in fp32: int8
-    (left unquantised), OpenVINO's bf16/fp16 (nodes marked for the hint to leave alone), TorchScript's and
-    torch.export's fp16/bf16 (modules left fp32 in the traced cast copy); every reduced precision the zoo exports."""
-    return precision != "fp32"
 
 
 def _fp32_layers(path: Path, fmt: str, precision: str, kept: KeptFp32) -> list[str]:
