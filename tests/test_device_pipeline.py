@@ -351,6 +351,53 @@ def test_track_frames_through_the_predict_loop_equal_the_decoded_frames(tmp_path
 
 
 # ---------------------------------------------------------------------------------------------- CUDA only
+def jpeg_variants(folder: Path, photo: np.ndarray) -> list[Path]:
+    """The photo (and odd-sized crops of it) as JPEGs of every chroma subsampling, baseline and progressive, two
+    qualities, plus a gray one: what cameras, browsers and PIL write."""
+    from PIL import Image
+
+    folder.mkdir()
+    paths = []
+    crops = [photo, photo[:17, :33], photo[3:250, 5:401]]
+    for sub in (0, 1, 2):  # 4:4:4, 4:2:2, 4:2:0
+        for progressive in (False, True):
+            for quality in (50, 95):
+                for k, crop in enumerate(crops):
+                    p = folder / f"s{sub}p{int(progressive)}q{quality}c{k}.jpg"
+                    Image.fromarray(np.ascontiguousarray(crop)).save(p, "JPEG", subsampling=sub,
+                                                                     progressive=progressive, quality=quality)
+                    paths.append(p)
+    gray = folder / "gray.jpg"
+    Image.fromarray(np.ascontiguousarray(photo[:, :, 1])).save(gray, "JPEG")
+    return [*paths, gray]
+
+
+def test_host_jpeg_decode_is_pil_bit_for_bit(tmp_path: Path, shared_data: Path) -> None:
+    """On the CPU plain JPEGs skip PIL (zoo.data.decode): the pixels must be PIL's exactly, through load_images
+    and through the loader's workers; a truncated JPEG is still one InputError, an EXIF-rotated one still
+    comes out upright (load_image's path)."""
+    from PIL import Image
+
+    photo = load_image(shared_data / "images" / "coffee.png")
+    paths = [*jpeg_variants(tmp_path / "jpegs", photo), shared_data / "images" / "grace_hopper.jpg"]
+    out = load_images([str(p) for p in paths], torch.device("cpu"))
+    loaded = [item for batch in image_batches(paths, 7, "cpu", workers=2) for item in batch]
+    for p, t, item in zip(paths, out, loaded):
+        pil = torch.from_numpy(load_image(p)).permute(2, 0, 1)
+        assert torch.equal(t, pil), p.name
+        assert item.error is None and torch.equal(item.image, pil), p.name
+    truncated = tmp_path / "truncated.jpg"
+    data = paths[-1].read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated.jpg: not a readable image"):
+        load_images([str(truncated)], torch.device("cpu"))
+    rotated = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    Image.fromarray(np.ascontiguousarray(photo[:40, :60])).save(rotated, "JPEG", exif=exif)
+    assert tuple(load_images([str(rotated)], torch.device("cpu"))[0].shape) == (3, 60, 40)
+
+
 @CUDA
 def test_pinned_non_blocking_copies_arrive_intact() -> None:
     arr = random_images([(300, 200)])[0]

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from zoo.data.decode import decode_jpegs, device_decodable, gpu_decode_enabled, read_bytes, to_device
+from zoo.data.decode import decode_file, decode_jpegs, gpu_decode_enabled, plain_jpeg, read_bytes, to_device
 from zoo.errors import InputError
 from zoo.images import load_image
 
@@ -84,12 +84,12 @@ class ImageFiles(Dataset):
         try:
             if not self.decode and not self.check:
                 return i, "path", path
-            if self.decode and self.jpeg_bytes and device_decodable(path):
+            if self.decode and self.jpeg_bytes and plain_jpeg(path):
                 return i, "jpeg", read_bytes(path)
-            image = load_image(path)
             if not self.decode:
+                load_image(path)
                 return i, "path", path
-            return i, "image", torch.from_numpy(image).permute(2, 0, 1).contiguous()
+            return i, "image", decode_file(path).contiguous()
         except InputError as e:
             return i, "error", str(e)
         except OSError as e:  # vanished or unreadable between listing and reading
