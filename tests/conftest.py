@@ -27,15 +27,14 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(autouse=True)
 def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets an empty ZOO_HOME and an empty Hub cache, and is offline by default. Its exported
-    artefacts (hundreds of MB for a VGG) are removed after the test: nothing reuses a per-test home."""
+    """Every test gets an empty ZOO_HOME and an empty Hub cache, and is offline by default. The whole home
+    (weights, exported artefacts: hundreds of MB for a VGG) is removed after the test: nothing reuses it."""
     home = tmp_path_factory.mktemp("zoo_home")
     monkeypatch.setenv("ZOO_HOME", str(home))
     monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-hub"))
     monkeypatch.setenv("ZOO_OFFLINE", "1")
     yield home
-    if (home / "exports").exists():
-        _rmtree(home / "exports", ignore_errors=True)
+    _rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
