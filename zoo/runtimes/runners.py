@@ -152,8 +152,10 @@ def _openvino(path: Path, precision: str, threads: int | None) -> Runner:
     outputs = list(compiled.outputs)
 
     def run(leaves: list[torch.Tensor]) -> list[torch.Tensor]:
-        res = request.infer([_numpy(t) for t in leaves])
-        return [_tensor(res[o]) for o in outputs]  # copies: the request reuses its buffers
+        # the inputs are read in place (the call is synchronous: they outlive it; a 2 MB copy saved per
+        # yolov3-tiny call, 0.17 ms of its 13 ms int8 predict); the outputs are copies: the request reuses them
+        res = request.infer([_numpy(t) for t in leaves], share_inputs=True)
+        return [_tensor(res[o]) for o in outputs]
 
     return Runner("openvino", path, run, shapes, session=compiled)
 
