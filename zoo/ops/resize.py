@@ -110,15 +110,11 @@ def boxes_to_original(boxes: torch.Tensor, meta: ImageMeta) -> torch.Tensor:
 
 def boxes_to_original_batched(boxes: torch.Tensor, image_ids: torch.Tensor, metas: list[ImageMeta]) -> torch.Tensor:
     """boxes_to_original for the boxes of a whole batch (`image_ids`: which meta each box belongs to), on the
-    boxes' device: one small copy of the metas' numbers instead of one transfer per image."""
-    table = torch.tensor([[m.scale[1], m.scale[0], m.pad[1], m.pad[0], m.crop[1], m.crop[0], m.orig_size[1],
-                           m.orig_size[0]] for m in metas], dtype=torch.float32)
-    t = table.to(boxes.device, non_blocking=True)[image_ids]
-    sx, sy, left, top, cleft, ctop, w0, h0 = t.unbind(1)
-    out = boxes.float().clone()
-    out[:, [0, 2]] = (out[:, [0, 2]] - left[:, None] + cleft[:, None]) / sx[:, None]
-    out[:, [1, 3]] = (out[:, [1, 3]] - top[:, None] + ctop[:, None]) / sy[:, None]
-    zero = torch.zeros((), device=out.device)
-    out[:, [0, 2]] = torch.minimum(torch.maximum(out[:, [0, 2]], zero), w0[:, None])
-    out[:, [1, 3]] = torch.minimum(torch.maximum(out[:, [1, 3]], zero), h0[:, None])
-    return out
+    boxes' device: one small copy of the metas' numbers instead of one transfer per image, and the arithmetic
+    of boxes_to_original (the same float32 operations in the same order) on whole rows: a few ops per call,
+    not per coordinate pair (each op costs ~10 us on the CPU, next to a 10 ms int8 network)."""
+    table = torch.tensor([[m.pad[1], m.pad[0]] * 2 + [m.crop[1], m.crop[0]] * 2 + [m.scale[1], m.scale[0]] * 2
+                          + [m.orig_size[1], m.orig_size[0]] * 2 for m in metas], dtype=torch.float32)
+    pad, crop, scale, size = table.to(boxes.device, non_blocking=True)[image_ids].split(4, dim=1)  # x1 y1 x2 y2
+    out = (boxes.float() - pad + crop) / scale
+    return torch.minimum(torch.maximum(out, torch.zeros((), device=out.device)), size)
