@@ -9,9 +9,9 @@ memory with `non_blocking=True`, as uint8 (a quarter of the bytes of the float b
 On the CPU torchvision's libjpeg-turbo and PIL's give the same pixels (the same ISLOW IDCT and fancy chroma
 upsampling; tests/test_device_pipeline.py checks every subsampling, progressive, gray and odd sizes bit for
 bit), and skipping PIL's image object and its two copies decodes a 512x600 photo in 1.0 ms instead of 1.6 ms
-(0.5 ms of yolov3-tiny's 13-14 ms int8 predict). nvJPEG uses a different IDCT and chroma upsampling, so a JPEG decoded on the GPU
-differs from the host decode by a few levels in some pixels (mean well under one level); `ZOO_GPU_DECODE=0`
-turns the device decode off when bit-equal inputs matter.
+(0.5 ms of yolov3-tiny's 13-14 ms int8 predict). nvJPEG uses a different IDCT and chroma upsampling, so a JPEG
+decoded on the GPU differs from the host decode by a few levels in some pixels (mean well under one level);
+`ZOO_GPU_DECODE=0` turns the device decode off when bit-equal inputs matter.
 """
 
 from __future__ import annotations
