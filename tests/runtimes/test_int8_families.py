@@ -1,6 +1,7 @@
 """INT8 for every classic model and yolov3-tiny (issue 23's "done when"): each architecture quantises through the
 zoo's own export path, runs as a backend, predicts, and is guarded; yolov3-tiny with its official weights keeps
-its detections on OpenVINO int8 (the guard's fp32 fallback included)."""
+its detections on the photos OpenVINO int8 was calibrated on, and the guard judges it on held-out views of them
+too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from sweep import quick_or_full
 
 import zoo
-from zoo.runtimes.calibration import BUNDLED
+from zoo.runtimes.calibration import BUNDLED, HELD_OUT_VIEWS
 from zoo.tasks.parity import compare_results, task_of
 
 # resnet18 is test_runtimes_int8's (the same seed would make its export this file's cache hit)
@@ -42,25 +43,30 @@ def test_every_classic_architecture_runs_int8(arch: str, home: Path) -> None:
     weighted, quantised = _quantised_convs(Path(info["artefact"]))
     kept = len(info["guard"].get("fp32_layers") or [])
     assert quantised == weighted - kept and quantised >= weighted // 2, (weighted, quantised, kept)
-    assert info["guard"]["ran"] and info["guard"]["images"] == 4
+    assert info["guard"]["ran"] and info["guard"]["images"] == 4 * (1 + len(HELD_OUT_VIEWS))
     image = str(sorted(BUNDLED.glob("*.jpg"))[0])
     top = fast.predict(image, size=SIZE[0]).topk
     assert len(top) == 5 and all(0.0 <= p.score <= 1.0 for p in top)
 
 
 @pytest.mark.parametrize("fmt", ["openvino", pytest.param("onnx", marks=pytest.mark.full)])
-def test_yolov3_tiny_int8_keeps_its_detections(fmt: str, in_yolo_home: Path) -> None:
-    """Official weights, calibrated and guarded on the bundled photos: the export's guard passes (with the layers
-    its fallback kept in fp32, if any), and on the bundled photos the int8 detections are torch fp32's (same
-    classes, IoU >= 0.9, scores within 0.03). Measured on AMD Zen 4 (VNNI) with OpenVINO 2026.4: it passes with
-    nothing kept on OpenVINO; onnxruntime keeps 7 convolutions."""
+def test_yolov3_tiny_int8_is_judged_on_photos_it_was_not_calibrated_on(fmt: str, in_yolo_home: Path) -> None:
+    """Official weights, calibrated on the bundled photos and guarded on them and their held-out views. On the
+    photos themselves int8 keeps torch fp32's detections (same classes, IoU >= 0.9, scores within 0.03: what
+    calibration fits); on their mirrored and cropped copies it moved 3-5 of 9 detections past 0.03 on AMD Zen 4
+    with OpenVINO 2026.4, and no fp32 fallback kept them. The guard must have compared real detections, say
+    what changed by photo and view, and, when no fallback helped, hand back all of it in int8 saying so."""
     model = zoo.load("yolov3-tiny").eval()
     fast = zoo.runtimes.with_backend(model, fmt if fmt == "openvino" else "onnxruntime", precision="int8",
                                      dynamic_batch=False)
     guard = fast.backend_info["guard"]
-    assert guard["same"] and guard["metrics"]["detections"] >= 2, guard
-    photos = [str(p) for p in sorted(BUNDLED.glob("*.jpg"))]
-    with torch.inference_mode():
-        agree = compare_results(task_of(model), [model.predict(p) for p in photos], [fast.predict(p) for p in photos],
-                                precision="int8", conf=model.default_conf)
-    assert agree.same, agree.summary
+    assert guard["ran"] and guard["held_out"] == 4 * len(HELD_OUT_VIEWS) and guard["metrics"]["detections"] >= 5, guard
+    if not guard["same"]:
+        assert guard["mismatches"] and all(".jpg" in m for m in guard["mismatches"]), guard["mismatches"]
+        assert guard["fp32_layers"] or guard["fallback_failed"]
+    if fmt == "openvino":
+        photos = [str(p) for p in sorted(BUNDLED.glob("*.jpg"))]
+        with torch.inference_mode():
+            agree = compare_results(task_of(model), [model.predict(p) for p in photos],
+                                    [fast.predict(p) for p in photos], precision="int8", conf=model.default_conf)
+        assert agree.same, agree.summary

@@ -17,13 +17,14 @@ from rtkit import one_line
 
 import zoo
 from zoo.errors import ExportError
-from zoo.runtimes.calibration import BUNDLED, calibration_samples, calibration_set
+from zoo.runtimes.calibration import BUNDLED, HELD_OUT_VIEWS, calibration_samples, calibration_set
 from zoo.runtimes.exporter import export
-from zoo.runtimes.guard import FP32_FALLBACKS
+from zoo.runtimes.guard import FP32_FALLBACKS, guard_models, until_same
 from zoo.runtimes.quantize import sensitive_layers
 from zoo.runtimes.runners import cpu_has_bf16
 
 SIZE = (64, 64)  # a small input keeps each quantisation to a second or two
+JUDGED = 1 + len(HELD_OUT_VIEWS)  # the guard's inputs per calibration photo: the photo and its held-out views
 
 
 def _int8_ops(path: Path, fmt: str) -> int:
@@ -45,7 +46,8 @@ def test_int8_quantises_records_calibration_guards_and_caches(fmt: str, resnet18
     quant = res.metadata["quantization"]
     assert quant["calibration"]["images"] == 4 and quant["calibration"]["source"] == "bundled"
     assert quant["preset"] and quant["tool"].startswith("nncf" if fmt == "openvino" else "onnxruntime")
-    assert res.guard["precision"] == "int8" and res.guard["images"] == 4 and "same" in res.guard
+    assert res.guard["precision"] == "int8" and res.guard["images"] == 4 * JUDGED and "same" in res.guard
+    assert res.guard["held_out"] == 4 * (JUDGED - 1)
     assert res.guard["images_sha256"] == quant["calibration"]["sha256"] == calibration_set().sha256
     assert not res.cached and set(res.parity) == {"random", "image"}
     again = export(resnet18, fmt, precision="int8", input_size=SIZE)
@@ -59,7 +61,7 @@ def test_int8_quantises_records_calibration_guards_and_caches(fmt: str, resnet18
     assert not other.cached and other.path.parent != res.path.parent
     assert other.metadata["quantization"]["calibration"] == {"source": str(mine.resolve()), "images": 2,
                                                              "sha256": calibration_set(mine).sha256}
-    assert other.guard["images"] == 2
+    assert other.guard["images"] == 2 * JUDGED
 
 
 def test_a_changed_answer_is_quantised_again_with_sensitive_layers_in_fp32(resnet18: Any, home: Path, tmp_path: Path,
@@ -106,6 +108,52 @@ def test_a_guard_that_cannot_run_says_so_and_is_not_same(resnet18: Any, home: Pa
     assert res.guard["fp32_layers"] == []  # nothing to fall back from: the answers were never compared
 
 
+def test_until_same_falls_back_step_by_step_and_keeps_the_whole_precision_when_nothing_helps() -> None:
+    calls: list[Any] = []
+
+    def attempt(step: Any, passes_at: Any) -> tuple[dict[str, Any], Any]:
+        calls.append(step)
+        return {"same": step == passes_at, "ran": True, "summary": f"changed at {step}"}, step
+
+    guard, made = until_same(lambda step: attempt(step, (0, 3)), ((1, 1), (0, 3), (1, 3)))
+    assert calls == [None, (1, 1), (0, 3)] and made == (0, 3) and guard["same"] and "fallback_failed" not in guard
+    calls.clear()
+    guard, made = until_same(lambda step: attempt(step, "never"), ((1, 1), (0, 3)))
+    # keeping layers fp32 bought nothing: the precision asked for, whole, saying what the last step still changed
+    assert calls == [None, (1, 1), (0, 3), None] and made is None and not guard["same"]
+    assert guard["fallback_failed"] == {"step": [0, 3], "summary": "changed at (0, 3)"}
+
+
+class _FittedToItsPhotos:
+    """A candidate that answers like the reference on the calibration photos (paths) and not on anything else:
+    what a precision fitted to its calibration set looks like."""
+
+    def __init__(self, reference: Any, elsewhere: Any):
+        self.reference, self.elsewhere, self.preprocess = reference, elsewhere, reference.preprocess
+
+    def predict(self, request: Any, **kw: Any) -> Any:
+        return (self.reference if isinstance(request, str) else self.elsewhere).predict(request, **kw)
+
+
+def test_the_guard_judges_held_out_views_of_its_photos(resnet18: Any) -> None:
+    import copy
+
+    confident = copy.deepcopy(resnet18)
+    with torch.no_grad():
+        confident.net.fc.bias[3] += 30.0  # top-1 class 3 on every image, far from any tie
+    other = copy.deepcopy(confident)
+    with torch.no_grad():
+        other.net.fc.bias[7] += 60.0  # top-1 class 7
+    cal = calibration_set()
+    same = guard_models(confident, _FittedToItsPhotos(confident, confident), "int8", cal, hw=SIZE)
+    assert same.same and same.images == 4 * JUDGED and same.held_out == 4 * (JUDGED - 1)
+    fitted = guard_models(confident, _FittedToItsPhotos(confident, other), "int8", cal, hw=SIZE)
+    assert not fitted.same and fitted.held_out == 4 * (JUDGED - 1)
+    # each change is named by its photo and view, not an index into the guard's inputs
+    first = sorted(BUNDLED.glob("*.jpg"))[0].name
+    assert fitted.mismatches[0].startswith(f"{first} {next(iter(HELD_OUT_VIEWS))}: top-1"), fitted.mismatches
+
+
 def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) -> None:
     onnx_file = export(resnet18, "onnx", input_size=SIZE, check=False).path
     one, _ = sensitive_layers(onnx_file, 1)
@@ -123,7 +171,7 @@ def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) 
 def test_with_backend_int8_predicts_and_reports_its_guard(resnet18: Any, home: Path) -> None:
     fast = zoo.runtimes.with_backend(resnet18, "onnxruntime", precision="int8", input_size=SIZE, dynamic_batch=False)
     info = fast.backend_info
-    assert info["precision"] == "int8" and info["guard"]["images"] == 4
+    assert info["precision"] == "int8" and info["guard"]["images"] == 4 * JUDGED
     assert info["quantization"]["calibration"]["images"] == 4
     image = str(sorted(BUNDLED.glob("*.jpg"))[0])
     assert len(fast.predict(image, size=SIZE[0]).topk) == len(resnet18.predict(image, size=SIZE[0]).topk)
@@ -174,11 +222,11 @@ def test_yolov3_tiny_int8_real_weights_guard(fmt: str, in_yolo_home: Path) -> No
     model = zoo.load("yolov3-tiny")
     res = export(model, fmt, precision="int8")
     guard = res.guard
-    assert guard["images"] == 4 and guard["metrics"]["detections"] >= 2, guard
+    assert guard["images"] == 4 * JUDGED and guard["metrics"]["detections"] >= 2, guard
     if guard["same"]:
         assert "detections match" in guard["summary"]
-    else:
-        assert guard["mismatches"] and guard["fp32_layers"]
+    else:  # a fallback that kept the answers names its layers; one that did not says so, and all of it is int8
+        assert guard["mismatches"] and (guard["fp32_layers"] or guard["fallback_failed"])
     assert json.loads(json.dumps(res.metadata["quantization"]))["fp32_layers"] == guard.get("fp32_layers", [])
 
 
@@ -209,7 +257,7 @@ def test_int8_rows_neither_get_nor_raise_the_fp32_peak() -> None:
 def test_torch_at_a_reduced_precision_is_guarded_too(resnet18: Any) -> None:
     half = zoo.runtimes.with_backend(resnet18, "torch", precision="bf16")
     guard = half.backend_info["guard"]
-    assert guard["precision"] == "bf16" and guard["images"] == 4 and guard["ran"] and "top-1" in guard["summary"]
+    assert guard["precision"] == "bf16" and guard["images"] == 4 * JUDGED and guard["ran"] and "top-1" in guard["summary"]
 
 
 def test_autocast_is_guarded_as_it_runs(resnet18: Any) -> None:
@@ -221,7 +269,7 @@ def test_autocast_is_guarded_as_it_runs(resnet18: Any) -> None:
         ref, got = resnet18(x), autocast_copy(resnet18, "bf16")(x)
     assert got.dtype == torch.float32 and not torch.equal(ref, got) and torch.allclose(ref, got, atol=0.5)
     guard = autocast_guard(resnet18, "bf16")
-    assert guard["precision"] == "bf16" and guard["ran"] and guard["images"] == 4 and "top-1" in guard["summary"]
+    assert guard["precision"] == "bf16" and guard["ran"] and guard["images"] == 4 * JUDGED and "top-1" in guard["summary"]
 
 
 # ------------------------------------------------------------------ bf16/fp16: the same fallback, fp32 kept by marks

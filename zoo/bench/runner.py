@@ -94,10 +94,10 @@ def _autocast_guard(prep: Any, cfg: BenchConfig, notes: list[str]) -> str:
     if cfg.precision == "fp32":
         return ""
     from zoo.bench.backends import guard_text
-    from zoo.runtimes.guard import autocast_guard
+    from zoo.runtimes.guard import autocast_guard, judged_on
 
     guard = autocast_guard(prep.model, cfg.precision)
-    notes.append(f"{prep.name} {cfg.precision} (autocast) accuracy guard on {guard['images']} photos: "
+    notes.append(f"{prep.name} {cfg.precision} (autocast) accuracy guard on {judged_on(guard)}: "
                  + ("same answers as fp32" if guard["same"] else "CHANGES answers") + f" ({guard['summary']})")
     return guard_text(guard)
 

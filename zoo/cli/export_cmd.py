@@ -125,6 +125,8 @@ def render(res: Any) -> None:
 def guard_lines(guard: dict[str, Any], quant: dict[str, Any] | None) -> list[str]:
     """The accuracy guard of a reduced precision in a line or a few: same answers as fp32, or what changed;
     for int8, what it was calibrated on; which layers stayed fp32 (the guard asked for them)."""
+    from zoo.runtimes.guard import judged_on
+
     lines = []
     if quant:
         cal = quant["calibration"]
@@ -137,12 +139,15 @@ def guard_lines(guard: dict[str, Any], quant: dict[str, Any] | None) -> list[str
         lines.append(f"asked fp32 but run at {guard['precision']} by OpenVINO's CPU plugin: "
                      + ", ".join(guard["fp32_refused"]))
     if guard:
-        n = f"{guard['images']} photo{'s' if guard['images'] != 1 else ''}"
+        n = judged_on(guard)
         if guard["same"]:
             lines.append(f"accuracy guard: same answers as fp32 on {n} ({guard['summary']})")
         else:
             lines.append(f"accuracy guard: {guard['precision']} CHANGES answers on {n}: {guard['summary']}")
             lines.extend(f"  {m}" for m in guard.get("mismatches", [])[1:])
+        if guard.get("fallback_failed"):
+            lines.append("  keeping the sensitive layers in fp32 did not keep the answers either (at the last step: "
+                         f"{guard['fallback_failed']['summary']}), so all of it is {guard['precision']}")
     return lines
 
 

@@ -132,7 +132,9 @@ def evaluate(model: Any, coco: str | Path | None = None, ann: str | Path | None 
             report.notes.append(f"the network ran on {backend} at {precision}")
             guard = (getattr(net, "backend_info", None) or {}).get("guard")
             if guard:  # the reduced precision's accuracy guard on the calibration photos (zoo.runtimes.guard)
-                report.notes.append(f"accuracy guard ({guard['images']} calibration photos): "
+                from zoo.runtimes.guard import judged_on
+
+                report.notes.append(f"accuracy guard ({judged_on(guard)}): "
                                     + ("same answers as fp32" if guard["same"] else f"CHANGES answers: {guard['summary']}"))
         return report
     finally:

@@ -6,18 +6,31 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from zoo.errors import ExportError, InputError
 
-__all__ = ["BUNDLED", "CalibrationSet", "calibration_samples", "calibration_set", "image_leaves"]
+__all__ = ["BUNDLED", "HELD_OUT_VIEWS", "CalibrationSet", "calibration_samples", "calibration_set", "image_leaves"]
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "calibration"  # four public-domain / CC0 photos
 MAX_IMAGES = 300  # NNCF's default subset_size: more photos add time, not accuracy
+
+
+def _centre(image: np.ndarray, keep: float = 0.8) -> np.ndarray:
+    h, w = image.shape[:2]
+    top, left = int(h * (1 - keep) / 2), int(w * (1 - keep) / 2)
+    return image[top:h - top, left:w - left]
+
+
+# the guard's held-out copies of each calibration photo (zoo.runtimes.guard): the same scene, other pixels
+HELD_OUT_VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"mirrored": lambda image: image[:, ::-1],
+                                                                  "centre 80%": _centre}
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,19 @@ class CalibrationSet:
     def describe(self) -> dict[str, Any]:
         """What an artefact's metadata and the bench notes say about it."""
         return {"source": self.source, "images": len(self.files), "sha256": self.sha256}
+
+    def guard_inputs(self) -> list[Any]:
+        """What a reduced precision is judged on: each photo (its path) and its HELD_OUT_VIEWS (HxWx3 arrays).
+        The views are inputs the calibration never saw: an int8 model fitted to its four photos kept yolov3-tiny's
+        detections on them and moved 3-5 of 7 on their mirrored and cropped copies (docs/runtimes.md)."""
+        from zoo.images import load_image
+
+        out: list[Any] = []
+        for p in self.files:
+            image = load_image(p)
+            out.append(str(p))
+            out.extend(np.ascontiguousarray(view(image)) for view in HELD_OUT_VIEWS.values())
+        return out
 
 
 def calibration_set(folder: str | Path | None = None) -> CalibrationSet:

@@ -40,7 +40,7 @@ from zoo.fsutil import replace_folder, sha256_file
 from zoo.runtimes import check_format, check_precision
 from zoo.runtimes.cache import MANIFEST  # export.json: one name, shared with `zoo cache ls --exports`
 from zoo.runtimes.calibration import CalibrationSet, calibration_samples, calibration_set, image_leaves
-from zoo.runtimes.guard import FP32_FALLBACKS, until_same
+from zoo.runtimes.guard import FP32_FALLBACKS, JUDGED_ON, until_same
 from zoo.runtimes.quantize import cast_keeping_fp32
 from zoo.runtimes.runners import DTYPES, check_cpu_precision, open_runner, require
 
@@ -527,7 +527,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
                   "format": fmt, "precision": precision, "batch": "dynamic" if dynamic_batch else batch,
                   "inputs": [list(t.shape[1:]) for t in leaves], **_versions(fmt)}
     if precision != "fp32":  # the layers kept fp32 (fallback) depend on the photos the guard judged and the order
-        key_fields.update(calibration=cal.sha256, fallbacks=[list(f) for f in FP32_FALLBACKS])
+        key_fields.update(calibration=cal.sha256, fallbacks=[list(f) for f in FP32_FALLBACKS], judged_on=JUDGED_ON)
     if precision == "int8":  # another quantiser or preset is another artefact
         from zoo.runtimes.quantize import PRESET, tool_name
 

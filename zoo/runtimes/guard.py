@@ -1,6 +1,7 @@
 """The accuracy guard of a reduced-precision artefact (fp16, bf16, int8): the task's own answers of the
-artefact against PyTorch fp32's on the calibration photos, judged by the one comparison of results in
-zoo.tasks.parity (top-1/top-5 for classifiers, the same detections above the threshold for detectors, ...)."""
+artefact against PyTorch fp32's on the calibration photos and held-out views of them (mirrored, centre 80%:
+inputs the calibration never saw), judged by the one comparison of results in zoo.tasks.parity (top-1/top-5
+for classifiers, the same detections above the threshold for detectors, ...)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils import _pytree as pytree
 
-from zoo.runtimes.calibration import CalibrationSet
+from zoo.runtimes.calibration import HELD_OUT_VIEWS, CalibrationSet
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["FP32_FALLBACKS", "Guard", "autocast_copy", "autocast_guard", "cast_floats", "guard", "guard_models",
-           "guarded", "run_artefact", "until_same", "verdict"]
+__all__ = ["FP32_FALLBACKS", "JUDGED_ON", "Guard", "autocast_copy", "autocast_guard", "cast_floats", "guard", "guard_models",
+           "guarded", "judged_on", "run_artefact", "until_same", "verdict"]
 
 # the fallbacks of a reduced precision that changes answers, tried in order until the guard passes: (depth, first)
 # of zoo.runtimes.quantize.sensitive_layers / sensitive_modules, the weighted layers nearest the outputs and from
@@ -27,11 +29,14 @@ __all__ = ["FP32_FALLBACKS", "Guard", "autocast_copy", "autocast_guard", "cast_f
 # slower); with full 8-bit weights (CPUs with VNNI, zoo.runtimes.quantize.overflow_fix) it needs none. More
 # would give back the speed.
 FP32_FALLBACKS = ((1, 1), (0, 3), (1, 3), (2, 3), (3, 3))
+# what the guard judges on, for the export cache key: a guarded artefact from another rule is guarded again
+JUDGED_ON = "photos, " + ", ".join(HELD_OUT_VIEWS)
 
 
 @dataclass
 class Guard:
-    """Whether the answers stayed the same on `images` photos, in one line (`summary`), and what changed."""
+    """Whether the answers stayed the same on `images` inputs (the photos and their held-out views; `held_out`
+    of them views), in one line (`summary`), and what changed."""
 
     same: bool
     summary: str
@@ -41,9 +46,17 @@ class Guard:
     mismatches: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     ran: bool = True  # False: the comparison could not run (summary says why)
+    held_out: int = 0  # inputs the calibration never saw (views of its photos)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def judged_on(guard: dict[str, Any]) -> str:
+    """What a guard (JSON) compared, for people: "4 photos and 8 held-out views of them"."""
+    held = int(guard.get("held_out", 0))
+    photos = int(guard.get("images", 0)) - held
+    return f"{photos} photo{'s' if photos != 1 else ''}" + (f" and {held} held-out views of them" if held else "")
 
 
 def verdict(run: Callable[[], Guard], cal: CalibrationSet, precision: str) -> dict[str, Any]:
@@ -65,11 +78,21 @@ def until_same(attempt: Callable[[tuple[int, int] | None], tuple[dict[str, Any],
     """The one fallback loop of every reduced precision: `attempt(None)` (all of it reduced), then, while its
     guard (JSON, as `verdict` gives) sees changed answers, `attempt((depth, first))` with those sensitive layers
     kept in fp32, step by step. Stops at the first guard that passes, cannot run (nothing to fall back from) or
-    is empty (not checked). Returns (the last guard, what the last attempt made)."""
-    for step in (None, *steps):
+    is empty (not checked). Returns (the last guard, what the last attempt made).
+
+    When no step keeps the answers, the layers kept in fp32 bought nothing but lost speed: the precision asked
+    for is made again whole and returned, its guard saying the fallback was tried (`fallback_failed`: the most
+    layers kept fp32, and the changes that remained then)."""
+    guard, made = attempt(None)
+    if not steps or guard.get("same", True) or not guard.get("ran", True):
+        return guard, made
+    for step in steps:
         guard, made = attempt(step)
         if guard.get("same", True) or not guard.get("ran", True):
-            break
+            return guard, made
+    tried = {"step": list(steps[-1]), "summary": guard.get("summary", "")}
+    guard, made = attempt(None)
+    guard["fallback_failed"] = tried
     return guard, made
 
 
@@ -91,9 +114,10 @@ def run_artefact(model: Any, path: Path, fmt: str, precision: str, meta: dict[st
 
 
 def _requests(model: Any, cal: CalibrationSet, meta: dict[str, Any]) -> list[Any]:
-    """What the guard predicts on: the calibration photos, or a generator's seeded request (latents)."""
+    """What the guard predicts on: the calibration photos and their held-out views, or a generator's seeded
+    request (latents)."""
     if getattr(model, "inputs", "images") == "images":
-        return [str(p) for p in cal.files]
+        return cal.guard_inputs()
     batch = meta.get("batch")
     return [model.example_request(batch if isinstance(batch, int) else 1)]
 
@@ -103,7 +127,7 @@ def _answers(model: Any, requests: list[Any], hw: tuple[int, int] | None, batch:
     batch (the last group filled up with the first photo), one at a time otherwise."""
     kw = {"size": hw} if hw is not None and "size" in inspect.signature(model.preprocess).parameters else {}
     with torch.inference_mode():
-        if not isinstance(batch, int) or batch == 1 or not all(isinstance(r, str) for r in requests):
+        if not isinstance(batch, int) or batch == 1 or not all(isinstance(r, (str, np.ndarray)) for r in requests):
             return [model.predict(r, **kw) for r in requests]
         out: list[Any] = []
         for i in range(0, len(requests), batch):
@@ -136,8 +160,20 @@ def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet
     answers = _answers(candidate, requests, hw, meta.get("batch"))
     agreement = compare_results(task_of(model), reference, answers, precision=precision,
                                 conf=getattr(model, "default_conf", None))
-    return Guard(bool(agreement.same), agreement.summary, len(requests), cal.sha256, precision,
-                 [str(m) for m in agreement.mismatches][:5], dict(agreement.metrics or {}))
+    photos = getattr(model, "inputs", "images") == "images"
+    held_out = len(requests) - len(cal.files) if photos else 0
+    name = _named(cal) if photos else (lambda text: text)
+    return Guard(bool(agreement.same), name(agreement.summary), len(requests), cal.sha256, precision,
+                 [name(str(m)) for m in agreement.mismatches][:5], dict(agreement.metrics or {}), held_out=held_out)
+
+
+def _named(cal: CalibrationSet) -> Callable[[str], str]:
+    """compare_results says "image 4: ..." (its index into the inputs): name the photo and view instead."""
+    import re
+
+    names = [f"{p.name}{suffix}" for p in cal.files for suffix in ["", *(f" {v}" for v in HELD_OUT_VIEWS)]]
+    return lambda text: re.sub(r"\bimage (\d+):", lambda m: f"{names[int(m.group(1))]}:"
+                               if int(m.group(1)) < len(names) else m.group(0), text)
 
 
 def cast_floats(value: Any, dtype: torch.dtype) -> Any:
