@@ -145,9 +145,6 @@ def guard_lines(guard: dict[str, Any], quant: dict[str, Any] | None) -> list[str
         else:
             lines.append(f"accuracy guard: {guard['precision']} CHANGES answers on {n}: {guard['summary']}")
             lines.extend(f"  {m}" for m in guard.get("mismatches", [])[1:])
-        if guard.get("fallback_failed"):
-            lines.append("  keeping the sensitive layers in fp32 did not keep the answers either (at the last step: "
-                         f"{guard['fallback_failed']['summary']}), so all of it is {guard['precision']}")
     return lines
 
 

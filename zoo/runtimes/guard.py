@@ -78,21 +78,13 @@ def until_same(attempt: Callable[[tuple[int, int] | None], tuple[dict[str, Any],
     """The one fallback loop of every reduced precision: `attempt(None)` (all of it reduced), then, while its
     guard (JSON, as `verdict` gives) sees changed answers, `attempt((depth, first))` with those sensitive layers
     kept in fp32, step by step. Stops at the first guard that passes, cannot run (nothing to fall back from) or
-    is empty (not checked). Returns (the last guard, what the last attempt made).
-
-    When no step keeps the answers, the layers kept in fp32 bought nothing but lost speed: the precision asked
-    for is made again whole and returned, its guard saying the fallback was tried (`fallback_failed`: the most
-    layers kept fp32, and the changes that remained then)."""
-    guard, made = attempt(None)
-    if not steps or guard.get("same", True) or not guard.get("ran", True):
-        return guard, made
-    for step in steps:
+    is empty (not checked). Returns (the last guard, what the last attempt made): when no step keeps the answers,
+    the one with the most layers fp32, the closest measured (onnxruntime's all-int8 yolov3-tiny loses every
+    detection where its last fallback moves one score by 0.06)."""
+    for step in (None, *steps):
         guard, made = attempt(step)
         if guard.get("same", True) or not guard.get("ran", True):
-            return guard, made
-    tried = {"step": list(steps[-1]), "summary": guard.get("summary", "")}
-    guard, made = attempt(None)
-    guard["fallback_failed"] = tried
+            break
     return guard, made
 
 
