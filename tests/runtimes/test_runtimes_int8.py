@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from clikit import SHARED_DATA
@@ -143,6 +144,7 @@ def test_the_guard_judges_held_out_views_of_its_photos(resnet18: Any) -> None:
     with torch.no_grad():
         other.net.fc.bias[7] += 60.0  # top-1 class 7
     cal = calibration_set()
+    assert not any(isinstance(r.load(), np.ndarray) for r in cal.guard_inputs()[::JUDGED])  # photos stay paths
     same = guard_models(confident, _FittedToItsPhotos(confident, confident), "int8", cal, hw=SIZE)
     assert same.same and same.images == 4 * JUDGED and same.held_out == 4 * (JUDGED - 1)
     fitted = guard_models(confident, _FittedToItsPhotos(confident, other), "int8", cal, hw=SIZE)

@@ -16,7 +16,8 @@ import torch
 
 from zoo.errors import ExportError, InputError
 
-__all__ = ["BUNDLED", "HELD_OUT_VIEWS", "CalibrationSet", "calibration_samples", "calibration_set", "image_leaves"]
+__all__ = ["BUNDLED", "HELD_OUT_VIEWS", "CalibrationSet", "GuardInput", "calibration_samples", "calibration_set",
+           "image_leaves"]
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "calibration"  # four public-domain / CC0 photos
 MAX_IMAGES = 300  # NNCF's default subset_size: more photos add time, not accuracy
@@ -45,18 +46,32 @@ class CalibrationSet:
         """What an artefact's metadata and the bench notes say about it."""
         return {"source": self.source, "images": len(self.files), "sha256": self.sha256}
 
-    def guard_inputs(self) -> list[Any]:
-        """What a reduced precision is judged on: each photo (its path) and its HELD_OUT_VIEWS (HxWx3 arrays).
-        The views are inputs the calibration never saw: an int8 model fitted to its four photos kept yolov3-tiny's
-        detections on them and moved 3-5 of 7 on their mirrored and cropped copies (docs/runtimes.md)."""
+    def guard_inputs(self) -> list[GuardInput]:
+        """What a reduced precision is judged on: each photo and its HELD_OUT_VIEWS, decoded when used (a
+        300-photo set stays 300 paths). The views are inputs the calibration never saw: an int8 model fitted to
+        its four photos kept yolov3-tiny's detections on them and moved 3-5 of 7 on their mirrored and cropped
+        copies (docs/runtimes.md)."""
+        return [GuardInput(p, view) for p in self.files for view in (None, *HELD_OUT_VIEWS)]
+
+
+@dataclass(frozen=True)
+class GuardInput:
+    """One input of the guard: a calibration photo (`view` None) or a held-out view of it."""
+
+    path: Path
+    view: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name + (f" {self.view}" if self.view else "")
+
+    def load(self) -> str | np.ndarray:
+        """What predict takes: the photo's path, or the view's HxWx3 pixels."""
+        if self.view is None:
+            return str(self.path)
         from zoo.images import load_image
 
-        out: list[Any] = []
-        for p in self.files:
-            image = load_image(p)
-            out.append(str(p))
-            out.extend(np.ascontiguousarray(view(image)) for view in HELD_OUT_VIEWS.values())
-        return out
+        return np.ascontiguousarray(HELD_OUT_VIEWS[self.view](load_image(self.path)))
 
 
 def calibration_set(folder: str | Path | None = None) -> CalibrationSet:

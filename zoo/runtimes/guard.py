@@ -12,15 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils import _pytree as pytree
 
-from zoo.runtimes.calibration import HELD_OUT_VIEWS, CalibrationSet
+from zoo.runtimes.calibration import HELD_OUT_VIEWS, CalibrationSet, GuardInput
 from zoo.runtimes.runners import open_runner
 
-__all__ = ["FP32_FALLBACKS", "JUDGED_ON", "Guard", "autocast_copy", "autocast_guard", "cast_floats", "guard", "guard_models",
-           "guarded", "judged_on", "run_artefact", "until_same", "verdict"]
+__all__ = ["FP32_FALLBACKS", "JUDGED_ON", "Guard", "autocast_copy", "autocast_guard", "cast_floats", "guard",
+           "guard_models", "guarded", "judged_on", "run_artefact", "until_same", "verdict"]
 
 # the fallbacks of a reduced precision that changes answers, tried in order until the guard passes: (depth, first)
 # of zoo.runtimes.quantize.sensitive_layers / sensitive_modules, the weighted layers nearest the outputs and from
@@ -119,13 +118,18 @@ def _answers(model: Any, requests: list[Any], hw: tuple[int, int] | None, batch:
     batch (the last group filled up with the first photo), one at a time otherwise."""
     kw = {"size": hw} if hw is not None and "size" in inspect.signature(model.preprocess).parameters else {}
     with torch.inference_mode():
-        if not isinstance(batch, int) or batch == 1 or not all(isinstance(r, (str, np.ndarray)) for r in requests):
-            return [model.predict(r, **kw) for r in requests]
+        if not isinstance(batch, int) or batch == 1 or not all(isinstance(r, GuardInput) for r in requests):
+            return [model.predict(_load(r), **kw) for r in requests]
         out: list[Any] = []
         for i in range(0, len(requests), batch):
             group = requests[i:i + batch]
-            out.extend(model.predict(group + [requests[0]] * (batch - len(group)), **kw)[:len(group)])
+            filled = [_load(r) for r in group + [requests[0]] * (batch - len(group))]
+            out.extend(model.predict(filled, **kw)[:len(group)])
         return out
+
+
+def _load(request: Any) -> Any:
+    return request.load() if isinstance(request, GuardInput) else request
 
 
 def guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any], cal: CalibrationSet,
@@ -152,20 +156,23 @@ def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet
     answers = _answers(candidate, requests, hw, meta.get("batch"))
     agreement = compare_results(task_of(model), reference, answers, precision=precision,
                                 conf=getattr(model, "default_conf", None))
-    photos = getattr(model, "inputs", "images") == "images"
-    held_out = len(requests) - len(cal.files) if photos else 0
-    name = _named(cal) if photos else (lambda text: text)
+    held_out = sum(isinstance(r, GuardInput) and r.view is not None for r in requests)
+    name = _named(requests)
     return Guard(bool(agreement.same), name(agreement.summary), len(requests), cal.sha256, precision,
                  [name(str(m)) for m in agreement.mismatches][:5], dict(agreement.metrics or {}), held_out=held_out)
 
 
-def _named(cal: CalibrationSet) -> Callable[[str], str]:
+def _named(requests: list[Any]) -> Callable[[str], str]:
     """compare_results says "image 4: ..." (its index into the inputs): name the photo and view instead."""
     import re
 
-    names = [f"{p.name}{suffix}" for p in cal.files for suffix in ["", *(f" {v}" for v in HELD_OUT_VIEWS)]]
-    return lambda text: re.sub(r"\bimage (\d+):", lambda m: f"{names[int(m.group(1))]}:"
-                               if int(m.group(1)) < len(names) else m.group(0), text)
+    names = [r.name if isinstance(r, GuardInput) else None for r in requests]
+
+    def sub(m: re.Match[str]) -> str:
+        i = int(m.group(1))
+        return f"{names[i]}:" if i < len(names) and names[i] else m.group(0)
+
+    return lambda text: re.sub(r"\bimage (\d+):", sub, text)
 
 
 def cast_floats(value: Any, dtype: torch.dtype) -> Any:
