@@ -77,10 +77,19 @@ def test_a_changed_answer_is_quantised_again_with_sensitive_layers_in_fp32(resne
         return out
 
     monkeypatch.setattr(ex, "_guard", guard)
+    gm = importlib.import_module("zoo.runtimes.guard")
+    answered, answers = [], gm._answers
+
+    def count(model: Any, *args: Any) -> list[Any]:
+        answered.append(model is resnet18)
+        return answers(model, *args)
+
+    monkeypatch.setattr(gm, "_answers", count)
     one = tmp_path / "one"  # a calibration set of its own: not the cached entry of the other tests
     one.mkdir()
     shutil.copy(sorted(BUNDLED.glob("*.jpg"))[0], one)
     res = export(resnet18, "onnx", precision="int8", input_size=SIZE, calibration=one)
+    assert answered == [True, False, False]  # fp32's answers once, each step's quantised answers
     layers, ops = sensitive_layers(export(resnet18, "onnx", input_size=SIZE, check=False).path, 1)
     assert res.guard["same"] and res.guard["fp32_layers"] == layers == res.metadata["quantization"]["fp32_layers"]
     assert len(layers) == 2  # resnet18: the stem conv and the classifier's Gemm

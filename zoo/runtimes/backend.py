@@ -156,11 +156,12 @@ def _torch_precision(model: Any, precision: str, calibration: Any = None) -> Any
     from zoo.runtimes.quantize import sensitive_modules
 
     cal = calibration_set(calibration)
+    fp32_answers: dict[Any, list[Any]] = {}  # torch fp32's answers on the guard's photos: once for every step
 
     def attempt(step: tuple[int, int] | None) -> tuple[dict[str, Any], tuple[Any, list[str]]]:
         kept = sensitive_modules(model, tuple(model.example_inputs(1)), *step) if step else []
         fast = _cast_copy(model, DTYPES[precision], kept)
-        return _guard(model, fast, precision, cal), (fast, kept)
+        return _guard(model, fast, precision, cal, fp32_answers), (fast, kept)
 
     guard, (fast, kept) = until_same(attempt)
     if guard:
@@ -187,10 +188,11 @@ def _cast_copy(model: Any, dtype: torch.dtype, keep_fp32: list[str]) -> Any:
     return fast
 
 
-def _guard(model: Any, fast: Any, precision: str, cal: Any) -> dict[str, Any]:  # tests force its verdicts here
+def _guard(model: Any, fast: Any, precision: str, cal: Any,
+           fp32_answers: dict[Any, list[Any]] | None = None) -> dict[str, Any]:  # tests force its verdicts here
     from zoo.runtimes.guard import guarded
 
-    return guarded(model, fast, precision, cal)
+    return guarded(model, fast, precision, cal, fp32_answers)
 
 
 def _image_list(args: tuple[Any, ...]) -> bool:

@@ -570,6 +570,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
         raise (disk_error(e, target_dir, "set ZOO_HOME (or --out) to a writable folder") or e) from None
     try:
         path = staging / FILE_NAMES[fmt]
+        fp32_answers: dict[Any, list[Any]] = {}  # torch fp32's answers on the guard's photos: once for every step
 
         def attempt(step: tuple[int, int] | None) -> tuple[dict[str, Any], tuple[dict[str, Any], dict[str, float],
                                                                                    KeptFp32]]:
@@ -587,7 +588,7 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
             except ExportError as e:
                 raise ExportError(f"{model.spec.name}: {e}") from None
             parity = check_parity(model, path, fmt, precision, leaves, in_spec, image) if check else {}
-            guard = _guard(model, path, fmt, precision, meta, cal) if check and cal is not None else {}
+            guard = _guard(model, path, fmt, precision, meta, cal, fp32_answers) if check and cal is not None else {}
             return guard, (meta, parity, kept)
 
         # every reduced precision whose answers differ is made again with the sensitive layers in fp32 (int8: left
@@ -696,10 +697,10 @@ def _fp32_layers(path: Path, fmt: str, precision: str, kept: KeptFp32) -> list[s
 
 
 def _guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any],
-           cal: CalibrationSet | None) -> dict[str, Any]:
+           cal: CalibrationSet | None, fp32_answers: dict[Any, list[Any]] | None = None) -> dict[str, Any]:
     from zoo.runtimes.guard import guard, verdict
 
-    return verdict(lambda: guard(model, path, fmt, precision, meta, cal), cal, precision)
+    return verdict(lambda: guard(model, path, fmt, precision, meta, cal, fp32_answers=fp32_answers), cal, precision)
 
 
 def placed_paths(fmt: str, out: Path) -> list[Path]:

@@ -133,26 +133,34 @@ def _load(request: Any) -> Any:
 
 
 def guard(model: Any, path: Path, fmt: str, precision: str, meta: dict[str, Any], cal: CalibrationSet,
-          threads: int | None = None) -> Guard:
-    """Compare the artefact's answers with `model`'s (PyTorch fp32) on the photos of `cal`."""
+          threads: int | None = None, fp32_answers: dict[Any, list[Any]] | None = None) -> Guard:
+    """Compare the artefact's answers with `model`'s (PyTorch fp32) on the photos of `cal` (`fp32_answers`: as
+    `guard_models`)."""
     shape = (meta.get("inputs") or [{}])[0].get("shape") or []
     if getattr(model, "inputs", "images") == "images" and len(shape) != 4:
         raise ValueError("the network takes one image per artefact (the R-CNN family's image lists); "
                          "zoo bench --backend compares its detections")
     hw = (int(shape[-2]), int(shape[-1])) if len(shape) == 4 and None not in shape[-2:] else None
     candidate = run_artefact(model, path, fmt, precision, meta, threads)
-    return guard_models(model, candidate, precision, cal, meta, hw)
+    return guard_models(model, candidate, precision, cal, meta, hw, fp32_answers)
 
 
 def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet, meta: dict[str, Any] | None = None,
-                 hw: tuple[int, int] | None = None) -> Guard:
+                 hw: tuple[int, int] | None = None, fp32_answers: dict[Any, list[Any]] | None = None) -> Guard:
     """Compare `candidate`'s answers (the same model at a reduced precision, however it runs) with `model`'s
-    (PyTorch fp32) on the photos of `cal` (a generator: its seeded request)."""
+    (PyTorch fp32) on the photos of `cal` (a generator: its seeded request). `fp32_answers`, when given, keeps
+    `model`'s answers between the calls of one fallback loop (every step compares with the same fp32 answers:
+    computed once, not once a step)."""
     from zoo.tasks.parity import compare_results, task_of
 
     meta = meta or {}
     requests = _requests(model, cal, meta)
-    reference = _answers(model, requests, hw, meta.get("batch"))
+    key = (cal.sha256, hw, meta.get("batch"))
+    reference = fp32_answers.get(key) if fp32_answers is not None else None
+    if reference is None:
+        reference = _answers(model, requests, hw, meta.get("batch"))
+        if fp32_answers is not None:
+            fp32_answers[key] = reference
     answers = _answers(candidate, requests, hw, meta.get("batch"))
     agreement = compare_results(task_of(model), reference, answers, precision=precision,
                                 conf=getattr(model, "default_conf", None))
@@ -181,9 +189,10 @@ def cast_floats(value: Any, dtype: torch.dtype) -> Any:
                            value)
 
 
-def guarded(model: Any, candidate: Any, precision: str, cal: CalibrationSet) -> dict[str, Any]:
+def guarded(model: Any, candidate: Any, precision: str, cal: CalibrationSet,
+            fp32_answers: dict[Any, list[Any]] | None = None) -> dict[str, Any]:
     """`guard_models` as JSON (`verdict`: a guard that cannot run says so and is not "same")."""
-    return verdict(lambda: guard_models(model, candidate, precision, cal), cal, precision)
+    return verdict(lambda: guard_models(model, candidate, precision, cal, fp32_answers=fp32_answers), cal, precision)
 
 
 def autocast_copy(model: Any, precision: str) -> Any:
