@@ -16,13 +16,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import zoo
+from zoo.bench.protocol import time_calls, warm_up
 from zoo.devices import cpu_model
 from zoo.runtimes.calibration import calibration_samples, calibration_set
 from zoo.runtimes.exporter import export, read_metadata
@@ -32,18 +32,14 @@ from zoo.runtimes.runners import OV_PRECISION, cpu_has_bf16, require
 
 DATA = Path(os.environ.get("ZOO_TEST_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 SIZE = 416
+CPU = torch.device("cpu")
 
 
 def p50_ms(model: Any, x: torch.Tensor, calls: int = 30) -> float:
+    """The network's median latency, timed as the harness times (zoo.bench.protocol)."""
     with torch.inference_mode():
-        for _ in range(5):
-            model(x)
-        times = []
-        for _ in range(calls):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        warm_up(lambda: model(x), 5, CPU)
+        return statistics.median(time_calls(lambda: model(x), CPU, iters=calls)) * 1e3
 
 
 def main() -> None:
