@@ -18,9 +18,10 @@ from rtkit import one_line
 
 import zoo
 from zoo.errors import ExportError
-from zoo.runtimes.calibration import BUNDLED, HELD_OUT_VIEWS, calibration_samples, calibration_set
+from zoo.runtimes import calibration as cal_mod
+from zoo.runtimes.calibration import BUNDLED, HELD_OUT_VIEWS, calibration_samples, calibration_set, decoded
 from zoo.runtimes.exporter import export
-from zoo.runtimes.guard import FP32_FALLBACKS, guard_models, until_same
+from zoo.runtimes.guard import FP32_FALLBACKS, guard_models, guarded, until_same
 from zoo.runtimes.quantize import sensitive_layers
 from zoo.runtimes.runners import cpu_has_bf16
 
@@ -133,14 +134,16 @@ def test_until_same_falls_back_step_by_step_and_keeps_the_last_step_when_nothing
 
 
 class _FittedToItsPhotos:
-    """A candidate that answers like the reference on the calibration photos (paths) and not on anything else:
-    what a precision fitted to its calibration set looks like."""
+    """A candidate that answers like the reference on the calibration photos (their exact pixels) and not on
+    anything else: what a precision fitted to its calibration set looks like."""
 
-    def __init__(self, reference: Any, elsewhere: Any):
+    def __init__(self, reference: Any, elsewhere: Any, photos: list[Path]):
         self.reference, self.elsewhere, self.preprocess = reference, elsewhere, reference.preprocess
+        self.seen = {decoded(p).tobytes() for p in photos}
 
     def predict(self, request: Any, **kw: Any) -> Any:
-        return (self.reference if isinstance(request, str) else self.elsewhere).predict(request, **kw)
+        fitted = isinstance(request, np.ndarray) and request.tobytes() in self.seen
+        return (self.reference if fitted else self.elsewhere).predict(request, **kw)
 
 
 def test_the_guard_judges_held_out_views_of_its_photos(resnet18: Any) -> None:
@@ -153,14 +156,24 @@ def test_the_guard_judges_held_out_views_of_its_photos(resnet18: Any) -> None:
     with torch.no_grad():
         other.net.fc.bias[7] += 60.0  # top-1 class 7
     cal = calibration_set()
-    assert not any(isinstance(r.load(), np.ndarray) for r in cal.guard_inputs()[::JUDGED])  # photos stay paths
-    same = guard_models(confident, _FittedToItsPhotos(confident, confident), "int8", cal, hw=SIZE)
+    photos = [decoded(p).tobytes() for p in cal.files]
+    assert [r.load().tobytes() in photos for r in cal.guard_inputs()] == [v is None for v in (None, *HELD_OUT_VIEWS)] * 4
+    same = guard_models(confident, _FittedToItsPhotos(confident, confident, cal.files), "int8", cal, hw=SIZE)
     assert same.same and same.images == 4 * JUDGED and same.held_out == 4 * (JUDGED - 1)
-    fitted = guard_models(confident, _FittedToItsPhotos(confident, other), "int8", cal, hw=SIZE)
+    fitted = guard_models(confident, _FittedToItsPhotos(confident, other, cal.files), "int8", cal, hw=SIZE)
     assert not fitted.same and fitted.held_out == 4 * (JUDGED - 1)
     # each change is named by its photo and view, not an index into the guard's inputs
     first = sorted(BUNDLED.glob("*.jpg"))[0].name
     assert fitted.mismatches[0].startswith(f"{first} {next(iter(HELD_OUT_VIEWS))}: top-1"), fitted.mismatches
+
+
+def test_a_calibration_photo_that_cannot_be_decoded_stops_the_guard_naming_it(resnet18: Any, tmp_path: Path) -> None:
+    """Not "not run" (which reads as changed answers): the user's file, in one line."""
+    photo = sorted(BUNDLED.glob("*.jpg"))[0]
+    shutil.copy(photo, tmp_path)
+    (tmp_path / "cut.jpg").write_bytes(photo.read_bytes()[:2000])  # the header reads, the pixels do not
+    with pytest.raises(cal_mod.PhotoError, match=r"cut\.jpg: not a readable image"):
+        guarded(resnet18, resnet18, "bf16", calibration_set(tmp_path))
 
 
 def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) -> None:
@@ -210,14 +223,26 @@ def test_a_generator_cannot_be_calibrated_on_photos() -> None:
     (["export", "resnet18", "--format", "onnx", "--precision", "int8", "--calibration", "MISSING"],
      "not a folder of images"),
     (["bench", "resnet18", "--precision", "int8"], "--precision int8 without --backend"),
+    # a page saved under a photo's name: found by its header before anything is exported
+    (["export", "resnet18", "--format", "onnx", "--precision", "int8", "--calibration", "NOT_IMAGES"],
+     "page.jpg is not an image"),
+    # a photo cut short: found when calibration decodes it, named (not "cannot preprocess to its input shape")
+    (["export", "resnet18", "--format", "onnx", "--precision", "int8", "--calibration", "CUT", "--random-init"],
+     "cut.jpg: not a readable image"),
 ])
 def test_bad_int8_input_is_one_line(args: list[str], message: str, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "empty").mkdir()
-    sub = {"IMG": str(sorted(BUNDLED.glob("*.jpg"))[0]), "EMPTY": str(tmp_path / "empty"),
-           "MISSING": str(tmp_path / "nope")}
+    for name in ("empty", "not_images", "cut"):
+        (tmp_path / name).mkdir()
+    photo = sorted(BUNDLED.glob("*.jpg"))[0]
+    shutil.copy(photo, tmp_path / "not_images")
+    (tmp_path / "not_images" / "page.jpg").write_text("<html>404 Not Found</html>")
+    shutil.copy(photo, tmp_path / "cut")
+    (tmp_path / "cut" / "cut.jpg").write_bytes(photo.read_bytes()[:2000])
+    sub = {"IMG": str(photo), "EMPTY": str(tmp_path / "empty"), "MISSING": str(tmp_path / "nope"),
+           "NOT_IMAGES": str(tmp_path / "not_images"), "CUT": str(tmp_path / "cut")}
     code, _, err = run_cli(capsys, *[sub.get(a, a) for a in args])
-    assert code == 2 and message in one_line(err)
+    assert code == 2 and message in one_line(err), err
 
 
 @pytest.mark.full

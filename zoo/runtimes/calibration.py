@@ -16,8 +16,8 @@ import torch
 
 from zoo.errors import ExportError, InputError
 
-__all__ = ["BUNDLED", "HELD_OUT_VIEWS", "CalibrationSet", "GuardInput", "calibration_samples", "calibration_set",
-           "image_leaves"]
+__all__ = ["BUNDLED", "HELD_OUT_VIEWS", "CalibrationSet", "GuardInput", "PhotoError", "calibration_samples",
+           "calibration_set", "decoded", "image_leaves"]
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "calibration"  # four public-domain / CC0 photos
 MAX_IMAGES = 300  # NNCF's default subset_size: more photos add time, not accuracy
@@ -51,7 +51,7 @@ class CalibrationSet:
         300-photo set stays 300 paths). The views are inputs the calibration never saw: an int8 model fitted to
         its four photos kept yolov3-tiny's detections on them and moved 3-5 of 7 on their mirrored and cropped
         copies (docs/runtimes.md)."""
-        return [GuardInput(p, view) for p in self.files for view in (None, *HELD_OUT_VIEWS)]
+        return [GuardInput(p, view, self.source) for p in self.files for view in (None, *HELD_OUT_VIEWS)]
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,32 @@ class GuardInput:
 
     path: Path
     view: str | None = None
+    source: str | None = None  # the --calibration folder it came from, for its errors
 
     @property
     def name(self) -> str:
         return self.path.name + (f" {self.view}" if self.view else "")
 
-    def load(self) -> str | np.ndarray:
-        """What predict takes: the photo's path, or the view's HxWx3 pixels."""
-        if self.view is None:
-            return str(self.path)
-        from zoo.images import load_image
+    def load(self) -> np.ndarray:
+        """What predict takes: the photo's (or the view's) HxWx3 pixels; a photo that cannot be decoded ->
+        PhotoError (a guard that meets one stops with it instead of reporting "not run")."""
+        image = decoded(self.path, self.source)
+        return image if self.view is None else np.ascontiguousarray(HELD_OUT_VIEWS[self.view](image))
 
-        return np.ascontiguousarray(HELD_OUT_VIEWS[self.view](load_image(self.path)))
+
+class PhotoError(InputError):
+    """A calibration photo that cannot be decoded: the user's input, said in one line wherever it is met."""
+
+
+def decoded(path: Path, source: str | None = None) -> np.ndarray:
+    """A calibration photo's pixels (the decoder predict uses); one that cannot be decoded -> PhotoError naming
+    it (`source`: the --calibration folder, said first)."""
+    from zoo.images import load_image
+
+    try:
+        return load_image(path)
+    except InputError as e:
+        raise PhotoError(f"--calibration {source}: {e}" if source else str(e)) from None
 
 
 def calibration_set(folder: str | Path | None = None) -> CalibrationSet:
@@ -87,8 +101,23 @@ def calibration_set(folder: str | Path | None = None) -> CalibrationSet:
     files = files[:MAX_IMAGES]
     h = hashlib.sha256()
     for p in files:  # names and bytes: a renamed or edited photo is another calibration set
+        _identify(p, root)
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return CalibrationSet(files, "bundled" if folder is None else str(root.resolve()), h.hexdigest())
+
+
+def _identify(path: Path, root: Path) -> None:
+    """A file named like an image that is none (a saved error page, an empty file) -> one line naming it, before
+    any export: PIL reads the header only (a truncated photo is found when it is decoded: calibration_samples)."""
+    from PIL import Image
+
+    from zoo.errors import first_line
+
+    try:
+        with Image.open(path):
+            pass
+    except Exception as e:
+        raise InputError(f"--calibration {root}: {path.name} is not an image ({first_line(e)})") from None
 
 
 def image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[torch.Tensor] | None:
@@ -113,7 +142,7 @@ def image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[tor
 def calibration_samples(model: Any, cal: CalibrationSet, leaves: list[torch.Tensor]) -> list[list[torch.Tensor]]:
     """One input (flat tensors shaped like `leaves`) per calibration photo; a network that does not take one
     preprocessed image batch cannot be calibrated on photos: one line saying so."""
-    samples = [s for s in (image_leaves(model, str(p), leaves) for p in cal.files) if s is not None]
+    samples = [s for s in (image_leaves(model, decoded(p, cal.source), leaves) for p in cal.files) if s is not None]
     if not samples:
         what = ("takes latents, not images" if getattr(model, "inputs", "images") != "images"
                 else "does not take one batch of preprocessed images" if len(leaves) != 1 or leaves[0].ndim != 4

@@ -557,11 +557,12 @@ def export(model: Any, fmt: str, out: Path | None = None, *, precision: str = "f
     def meta_of(exporter: str) -> dict[str, Any]:
         return _metadata(model, fmt, precision, batch, dynamic_batch, leaves, in_spec, out_spec, wsha, exporter)
 
+    # the photos decoded first: a broken one is said before the fp32 export
+    int8 = Int8Job(cal, calibration_samples(model, cal, leaves)) if precision == "int8" else None
     onnx_file = None
     if fmt == "openvino" or precision == "int8":  # from the (cached) fp32 ONNX export: exported once
         onnx_file = export(model, "onnx", batch=batch, dynamic_batch=dynamic_batch, input_size=input_size,
                            check=False).path
-    int8 = Int8Job(cal, calibration_samples(model, cal, leaves)) if precision == "int8" else None
     target_dir = folder.parent if folder is not None else Path(out).expanduser().resolve().parent
     try:
         target_dir.mkdir(parents=True, exist_ok=True)

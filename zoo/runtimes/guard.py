@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.utils import _pytree as pytree
 
-from zoo.runtimes.calibration import HELD_OUT_VIEWS, CalibrationSet, GuardInput
+from zoo.runtimes.calibration import HELD_OUT_VIEWS, CalibrationSet, GuardInput, PhotoError
 from zoo.runtimes.runners import open_runner
 
 __all__ = ["FP32_FALLBACKS", "JUDGED_ON", "Guard", "autocast_copy", "autocast_guard", "cast_floats", "guard",
@@ -60,13 +60,14 @@ def judged_on(guard: dict[str, Any]) -> str:
 
 def verdict(run: Callable[[], Guard], cal: CalibrationSet, precision: str) -> dict[str, Any]:
     """`run()`'s guard as JSON; a guard that cannot run says "not run: why" and counts as not the same (answers
-    nobody compared are not "the same"). A missing runtime is raised as it is."""
+    nobody compared are not "the same"). A missing runtime and a calibration photo that cannot be decoded are
+    raised as they are."""
     from zoo.errors import first_line
 
     try:
         return run().to_json()
     except Exception as e:
-        if type(e).__name__ == "RuntimeMissingError":
+        if isinstance(e, PhotoError) or type(e).__name__ == "RuntimeMissingError":  # the user's to fix: one line
             raise
         return Guard(False, f"not run: {first_line(e, with_type=True)}"[:200], 0, cal.sha256, precision,
                      ran=False).to_json()
