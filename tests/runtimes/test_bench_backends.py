@@ -4,6 +4,7 @@ their backend through JSON so `--compare` gates each backend on its own, and one
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from clikit import zoo as zoo_cli
 import zoo
 from zoo.bench.report import BenchReport, compare
 from zoo.errors import InputError
+from zoo.runtimes.calibration import BUNDLED
 
 pytest.importorskip("onnxruntime", reason="the runtimes extra: pip install 'cvzoo[runtimes]'")
 
@@ -106,11 +108,27 @@ def test_cli_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (["--backend", "onnxruntime", "--compile"], "--compile, --fuse and --channels-last are torch's"),
     (["--precision", "bf17"], "unknown precision 'bf17'"),
     (["--backend", "onnxruntime", "--precision", "bf16"], "no backend runs the precision asked for"),
+    (["--backend", "onnxruntime", "--calibration", "."], "--calibration is for reduced precisions"),
+    (["--precision", "bf16", "--optimize", "--calibration", "."], "--optimize guards its reduced precisions on the "
+                                                                   "bundled photos"),
 ])
 def test_bad_backend_options_are_one_line(args: list[str], message: str) -> None:
     res = zoo_cli("bench", "resnet18", "--iters", "1", "--random-init", "-q", *args)
     assert res.returncode != 0
     assert message in one_line_error(res)
+
+
+def test_int8_rows_are_calibrated_and_guarded_on_the_calibration_folder(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for p in sorted(BUNDLED.glob("*.jpg"))[:2]:
+        shutil.copy(p, photos)
+    report = zoo.benchmark("resnet18", backends="onnxruntime", precisions="int8", calibration=photos,
+                           weights="random", input_size=64, e2e=False, **FAST)
+    notes = " | ".join(report.notes)
+    assert "onnxruntime int8: onnxruntime" in notes and f"calibrated on 2 photos ({photos.resolve()})" in notes
+    assert "resnet18 onnxruntime int8 accuracy guard on 2 photos and 4 held-out views of them" in notes, notes
+    assert all(r.guard for r in report.rows if r.precision == "int8"), [r.guard for r in report.rows]
 
 
 def test_bench_api_refuses_an_unknown_backend() -> None:

@@ -138,11 +138,14 @@ def backend_rows(prep: Prepared, cfg: BenchConfig, dev: torch.device, peak: floa
             free(dev)
             continue
         max_abs, detections = reference.compare(bprep.model, backend, precision)
+        if info.get("guard"):
+            notes.append(guard_note(f"{prep.name} {backend} {precision}", info["guard"]))
         quant = info.get("quantization")
         if quant:  # what int8 was calibrated on, said once per model
             cal = quant["calibration"]
-            note = (f"{prep.name} {backend} int8: {quant['tool']}, calibrated on {cal['images']} {cal['source']} "
-                    f"photos" + (f", {len(quant['fp32_layers'])} layers kept fp32" if quant["fp32_layers"] else ""))
+            note = (f"{prep.name} {backend} int8: {quant['tool']}, calibrated on {cal['images']} photos "
+                    f"({cal['source']})" + (f", {len(quant['fp32_layers'])} layers kept fp32"
+                                            if quant["fp32_layers"] else ""))
             notes.append(note)
         for bs in cfg.batch_sizes:
             bar.describe(f"{prep.name} {backend} {precision} bs={bs} forward")
@@ -174,12 +177,12 @@ def _prepare_backend(prep: Prepared, backend: str, precision: str, cfg: BenchCon
             return prep, {}
         from zoo.runtimes.guard import autocast_guard
 
-        return prep, {"guard": autocast_guard(prep.model, precision)}
+        return prep, {"guard": autocast_guard(prep.model, precision, cfg.calibration)}
     from zoo.runtimes import with_backend
 
     model = with_backend(prep.model, backend, precision=precision,
                          threads=cfg.threads or torch.get_num_threads(), dynamic_batch=True,
-                         input_size=cfg.input_size)
+                         input_size=cfg.input_size, calibration=cfg.calibration)
     info = dict(getattr(model, "backend_info", {}) or {})
     return dataclasses.replace(prep, model=model, runner=model, notes=[]), info
 
@@ -232,6 +235,14 @@ def _has_detections(model: Any) -> bool:
         return task_of(model).has_detections
     except SpecError:  # a model whose registry lacks its task: raw outputs only
         return False
+
+
+def guard_note(what: str, guard: dict[str, Any]) -> str:
+    """A report note for one accuracy guard: what was judged on which inputs, and the verdict."""
+    from zoo.runtimes.guard import judged_on
+
+    return (f"{what} accuracy guard on {judged_on(guard)}: "
+            + ("same answers as fp32" if guard["same"] else "CHANGES answers") + f" ({guard['summary']})")
 
 
 def guard_text(guard: dict[str, Any] | None) -> str:

@@ -39,6 +39,7 @@ class BenchConfig:
     backends: tuple[str, ...] = ("torch",)  # runtimes to run each model on (zoo.bench.backends; torch: eager)
     precisions: tuple[str, ...] | None = None  # several precisions in one run (None: `precision` alone)
     parity_image: str | None = None  # --backend: the photo detectors' detections are compared on (None: bundled)
+    calibration: str | None = None  # reduced precisions: the photos int8 calibrates on and guards judge (None: bundled)
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:
@@ -60,6 +61,12 @@ class BenchConfig:
                                 "(a runtime backend optimises the exported graph itself)")
         if self.precisions is not None and any(p not in PRECISIONS for p in self.precisions):
             raise InputError(f"unknown precision in {','.join(self.precisions)} ({', '.join(PRECISIONS)})")
+        if self.calibration is not None:
+            from zoo.runtimes.calibration import calibration_set
+
+            if self.precision == "fp32" and all(p == "fp32" for p in self.precisions or ()):
+                raise InputError("--calibration is for reduced precisions (int8 calibrates on it, all are guarded on it)")
+            calibration_set(self.calibration)  # an empty or missing folder: one line before any model is built
         if self.compile_mode is not None and not self.compile:
             raise ArgumentError(("compile_mode", "compile"), "{} needs {} (it picks how torch.compile runs)")
         if self.compile_mode is not None and self.compile_mode not in COMPILE_MODES:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -41,7 +42,8 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
           threads: int | None = None, input_size: int | Sequence[int] | None = None, task: str | None = None,
           e2e: bool = True, flops: bool = True, memory: bool = True, weights: str = "auto",
           compile_mode: str | None = None, progress: BenchProgress | None = None, backends: Sequence[str] | str | None = None,
-          precisions: Sequence[str] | str | None = None, parity_image: str | None = None) -> BenchReport:
+          precisions: Sequence[str] | str | None = None, parity_image: str | None = None,
+          calibration: str | Path | None = None) -> BenchReport:
     """Benchmark models (names, patterns, ZooModel objects, or every model of `task`) -> BenchReport.
 
     Each batch size gets a `forward` row (the raw network call) and, with e2e, an `end-to-end` row
@@ -51,7 +53,8 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
     KeyboardInterrupt is never recorded as a failed row: it ends the run.
     `backends` ("torch,onnxruntime" or "all" or a list) and `precisions` (several, or "all") run every
     (backend, precision) pair with a parity column against torch fp32 (zoo.bench.backends); detectors compare
-    their detections on `parity_image` (default: the bundled sample photo).
+    their detections on `parity_image` (default: the bundled sample photo). Reduced precisions calibrate (int8)
+    and are guarded on the photos of the `calibration` folder (default: the bundled ones).
     `progress` (a zoo.bench.progress.BenchProgress) is told the rows as they finish; the library draws nothing.
     """
     from zoo.bench.backends import parse_backends, parse_precisions
@@ -68,7 +71,8 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
                       warmup=warmup, iters=iters, time_budget=time_budget, threads=threads,
                       input_size=tuple(int(s) for s in input_size) if input_size is not None else None,  # type: ignore[arg-type]
                       e2e=e2e, flops=flops, memory=memory, weights=weights, backends=backend_list,
-                      precisions=precision_list, parity_image=None if parity_image is None else str(parity_image))
+                      precisions=precision_list, parity_image=None if parity_image is None else str(parity_image),
+                      calibration=None if calibration is None else str(calibration))
     cfg.validate()
     if cfg.backends != ("torch",) or cfg.precisions is not None:
         from zoo.bench.backends import combos
@@ -90,15 +94,14 @@ def bench(models: Any = None, batch_sizes: Sequence[int] | int = (1,), device: s
 
 def _autocast_guard(prep: Any, cfg: BenchConfig, notes: list[str]) -> str:
     """--precision fp16/bf16 runs the model under torch.autocast: its accuracy guard (answers against fp32's on
-    the bundled photos), said in a note and carried by the rows; "" at fp32."""
+    the calibration photos), said in a note and carried by the rows; "" at fp32."""
     if cfg.precision == "fp32":
         return ""
-    from zoo.bench.backends import guard_text
-    from zoo.runtimes.guard import autocast_guard, judged_on
+    from zoo.bench.backends import guard_note, guard_text
+    from zoo.runtimes.guard import autocast_guard
 
-    guard = autocast_guard(prep.model, cfg.precision)
-    notes.append(f"{prep.name} {cfg.precision} (autocast) accuracy guard on {judged_on(guard)}: "
-                 + ("same answers as fp32" if guard["same"] else "CHANGES answers") + f" ({guard['summary']})")
+    guard = autocast_guard(prep.model, cfg.precision, cfg.calibration)
+    notes.append(guard_note(f"{prep.name} {cfg.precision} (autocast)", guard))
     return guard_text(guard)
 
 

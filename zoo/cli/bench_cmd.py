@@ -49,9 +49,12 @@ def _size(text: str | None) -> tuple[int, int] | None:
 @click.option("--batch-size", "batch_size", default="1", show_default=True, help="comma-separated, e.g. 1,8,32")
 @click.option("--precision", default="fp32", show_default=True,
               help="fp32, fp16, bf16 (torch: autocast; runtimes: their own), int8 (--backend onnxruntime/"
-                   "openvino: quantised, calibrated on the bundled photos), or several (fp32,int8) or all")
+                   "openvino: quantised, calibrated on --calibration), or several (fp32,int8) or all")
 @click.option("--backend", "backend", default=None,
               help="torch,onnxruntime,openvino or all: one table across backends, with a parity column")
+@click.option("--calibration", type=click.Path(path_type=Path), default=None,
+              help="fp16/bf16/int8: a folder of photos int8 calibrates on and every accuracy guard judges "
+                   "[default: the bundled photos]")
 @click.option("--parity-image", default=None, type=click.Path(exists=True, dir_okay=False),
               help="--backend, detectors: the photo whose detections are compared with torch fp32's")
 @click.option("--channels-last", is_flag=True, help="model and inputs in channels_last memory format")
@@ -84,7 +87,7 @@ def _size(text: str | None) -> tuple[int, int] | None:
               help="torch.compile modes --optimize tries: auto (all on CUDA, none on CPU), on, off, or MODE[,MODE]")
 @click.option("--quiet", "-q", is_flag=True, help="no table and no progress bar")
 def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size: str, precision: str,
-              backend: str | None, parity_image: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
+              backend: str | None, calibration: Path | None, parity_image: str | None, channels_last: bool, compile_: bool, compile_mode: str | None, fuse: bool, warmup: int,
               iters: int | None, time_budget: float | None, threads: int | None, input_size: str | None,
               input_size_alias: str | None, random_init: bool, weights_mode: str | None, no_e2e: bool, no_flops: bool, json_path: str | None, csv_path: str | None,
               baseline: str | None, max_regression: float, compare_stat: str, plot_path: str | None, force: bool,
@@ -117,6 +120,9 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
         check_plot_path(plot_path)
     if not max_regression >= 0:
         raise InputError(f"--max-regression must be >= 0 (0.10 means 10% slower fails), got {max_regression}")
+    if optimize and calibration is not None:  # a stored choice that zoo.load(optimized=True) re-applies as it is
+        raise InputError("--calibration is for the --precision/--backend rows: --optimize guards its reduced "
+                         "precisions on the bundled photos")
     if optimize_compile != "auto" and not optimize:
         raise InputError("--optimize-compile needs --optimize (it picks the torch.compile modes the search tries)")
     if optimize:
@@ -138,6 +144,7 @@ def bench_cmd(names: tuple[str, ...], task: str | None, device: str, batch_size:
     report = bench(list(names), batch_sizes=_ints(batch_size), device=device,
                    precision=precisions[0] if precisions and not several else "fp32",
                    backends=backends, precisions=precisions if several else None, parity_image=parity_image,
+                   calibration=calibration,
                    channels_last=channels_last, compile=compile_, fuse=fuse, warmup=warmup, iters=iters,
                    time_budget=time_budget, threads=threads, input_size=_size(input_size), task=task,
                    e2e=not no_e2e, flops=not no_flops, weights=weights, compile_mode=compile_mode,
