@@ -82,9 +82,11 @@ class CycleGAN(ZooModel):
 
     inputs = "images"
 
-    def preprocess(self, images: Any, size: int | str | None = None) -> tuple[torch.Tensor | list[torch.Tensor], list[Any]]:
-        """Images -> [-1, 1] tensors at `size` x `size` (default 256), or at their own size rounded to a
-        multiple of 4 with size="original" or 0 (the reference's `--preprocess none`)."""
+    def preprocess(self, images: Any, size: int | tuple[int, int] | str | None = None
+                   ) -> tuple[torch.Tensor | list[torch.Tensor], list[Any]]:
+        """Images -> [-1, 1] tensors at `size` x `size` (default 256; (height, width) as the other families take
+        it: an export's input shape), or at their own size rounded to a multiple of 4 with size="original" or 0
+        (the reference's `--preprocess none`)."""
         tensors, metas = [], []
         for item in as_image_list(images):
             arr = load_image(item)
@@ -92,10 +94,13 @@ class CycleGAN(ZooModel):
             if size in ("original", 0):
                 oh, ow = translated_size(h, w)
             else:
-                side = DEFAULT_SIZE if size is None else _positive_int(size)
-                if side % SIZE_MULTIPLE:
+                sides = size if isinstance(size, (tuple, list)) else (DEFAULT_SIZE if size is None else size,) * 2
+                if len(sides) != 2:
+                    raise InputError(f"size must be N or (height, width), got {size!r}")
+                oh, ow = (_positive_int(s) for s in sides)
+                if oh % SIZE_MULTIPLE or ow % SIZE_MULTIPLE:
+                    side = oh if oh == ow else f"{oh}x{ow}"
                     raise InputError(f"CycleGAN input size must be a multiple of {SIZE_MULTIPLE}, got {side}")
-                oh = ow = side
             t = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255.0
             if (oh, ow) != (h, w):  # the reference resizes PIL images bicubically
                 t = F.interpolate(t, size=(oh, ow), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)

@@ -176,6 +176,19 @@ def test_a_calibration_photo_that_cannot_be_decoded_stops_the_guard_naming_it(re
         guarded(resnet18, resnet18, "bf16", calibration_set(tmp_path))
 
 
+def test_a_translator_calibrates_at_the_export_size_and_its_changed_images_are_named() -> None:
+    """CycleGAN: its preprocess takes the export's (height, width) like the other families' (it refused a tuple,
+    so int8 said "cannot preprocess the calibration photos"); the guard names a changed image by its photo."""
+    torch.manual_seed(0)
+    model, other = zoo.build("cyclegan-horse2zebra").eval(), zoo.build("cyclegan-horse2zebra").eval()
+    cal = calibration_set()
+    samples = calibration_samples(model, cal, [torch.zeros(1, 3, 32, 48)])
+    assert [tuple(t.shape) for s in samples for t in s] == [(1, 3, 32, 48)] * 4
+    changed = guard_models(model, other, "int8", cal, hw=(32, 48))  # other random weights: other images
+    first = sorted(BUNDLED.glob("*.jpg"))[0].name
+    assert not changed.same and changed.mismatches[0].startswith(f"{first}: PSNR"), changed.mismatches
+
+
 def test_sensitive_layers_walk_back_from_the_outputs(resnet18: Any, home: Path) -> None:
     onnx_file = export(resnet18, "onnx", input_size=SIZE, check=False).path
     one, _ = sensitive_layers(onnx_file, 1)
@@ -212,6 +225,14 @@ def test_a_generator_cannot_be_calibrated_on_photos() -> None:
     leaves = list(model.example_inputs(1))
     with pytest.raises(ExportError, match="cannot be quantised to int8: its network takes latents, not images"):
         calibration_samples(model, calibration_set(), [t for t in leaves if isinstance(t, torch.Tensor)])
+
+
+def test_a_preprocess_that_makes_other_shapes_is_said_with_both_shapes() -> None:
+    """OpenPose's scale search makes a list of inputs at other sizes than its export's: both named."""
+    model = zoo.build("openpose-body")
+    with pytest.raises(ExportError, match=r"its network takes 1x3x368x368 where its preprocess makes a list of 1 "
+                                          r"\(1x3x184x184\)"):
+        calibration_samples(model, calibration_set(), [torch.zeros(1, 3, 368, 368)])
 
 
 @pytest.mark.parametrize("args, message", [

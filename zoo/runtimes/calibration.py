@@ -139,6 +139,27 @@ def image_leaves(model: Any, image: Any, leaves: list[torch.Tensor]) -> list[tor
     return [batch.repeat(leaves[0].shape[0], 1, 1, 1).clone()]
 
 
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(str(d) for d in t.shape)
+
+
+def _made(model: Any, photo: Path, leaves: list[torch.Tensor]) -> str:
+    """What the model's preprocess makes of `photo` at the export's size, in a few words (for the refusal)."""
+    kwargs = {"size": tuple(leaves[0].shape[-2:])} if "size" in inspect.signature(model.preprocess).parameters else {}
+    try:
+        with torch.inference_mode():
+            batch, _ = model.preprocess(str(photo), **kwargs)
+    except Exception as e:
+        from zoo.errors import first_line
+
+        return f"an error ({first_line(e, with_type=True)})"
+    if isinstance(batch, torch.Tensor):
+        return _shape(batch)
+    if isinstance(batch, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in batch):
+        return f"a list of {len(batch)} ({', '.join(_shape(t) for t in batch[:3])})"
+    return type(batch).__name__
+
+
 def calibration_samples(model: Any, cal: CalibrationSet, leaves: list[torch.Tensor]) -> list[list[torch.Tensor]]:
     """One input (flat tensors shaped like `leaves`) per calibration photo; a network that does not take one
     preprocessed image batch cannot be calibrated on photos: one line saying so."""
@@ -146,7 +167,7 @@ def calibration_samples(model: Any, cal: CalibrationSet, leaves: list[torch.Tens
     if not samples:
         what = ("takes latents, not images" if getattr(model, "inputs", "images") != "images"
                 else "does not take one batch of preprocessed images" if len(leaves) != 1 or leaves[0].ndim != 4
-                else "cannot preprocess the calibration photos to its input shape")
+                else f"takes {_shape(leaves[0])} where its preprocess makes {_made(model, cal.files[0], leaves)}")
         raise ExportError(f"{model.spec.name} cannot be quantised to int8: its network {what}, and int8 "
                           "calibration runs photos through the model's preprocess")
     return samples

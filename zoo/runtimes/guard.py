@@ -172,16 +172,19 @@ def guard_models(model: Any, candidate: Any, precision: str, cal: CalibrationSet
 
 
 def _named(requests: list[Any]) -> Callable[[str], str]:
-    """compare_results says "image 4: ..." (its index into the inputs): name the photo and view instead."""
+    """compare_results says "image 4: ..." (its index into the inputs; a generator's "image 4.1": the second image
+    of the fifth result): name the photo and view instead."""
     import re
 
     names = [r.name if isinstance(r, GuardInput) else None for r in requests]
 
     def sub(m: re.Match[str]) -> str:
-        i = int(m.group(1))
-        return f"{names[i]}:" if i < len(names) and names[i] else m.group(0)
+        i, j = int(m.group(1)), int(m.group(2) or 0)
+        if i >= len(names) or not names[i]:
+            return m.group(0)
+        return f"{names[i]}{f' (image {j + 1})' if j else ''}:"
 
-    return lambda text: re.sub(r"\bimage (\d+):", sub, text)
+    return lambda text: re.sub(r"\bimage (\d+)(?:\.(\d+))?:", sub, text)
 
 
 def cast_floats(value: Any, dtype: torch.dtype) -> Any:

@@ -132,6 +132,11 @@ def test_predict_translates_images(tmp_path: Path, reference: nn.Module) -> None
     assert both[0].to_json()["sources"] == [str(photo)]
     with pytest.raises(InputError):
         model.predict(arr, size=30)
+    # (height, width), as an export's input shape is passed to every family's preprocess (int8 calibration, guard)
+    assert model.predict(arr, size=(48, 64)).images[0].shape == (48, 64, 3)
+    for bad in ((48, 30), (48,), (48, 64, 3)):
+        with pytest.raises(InputError):
+            model.predict(arr, size=bad)
 
 
 def test_wrong_architecture_is_one_line(tmp_path: Path) -> None:
