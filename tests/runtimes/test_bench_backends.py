@@ -108,14 +108,22 @@ def test_cli_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (["--backend", "onnxruntime", "--compile"], "--compile, --fuse and --channels-last are torch's"),
     (["--precision", "bf17"], "unknown precision 'bf17'"),
     (["--backend", "onnxruntime", "--precision", "bf16"], "no backend runs the precision asked for"),
-    (["--backend", "onnxruntime", "--calibration", "."], "--calibration is for reduced precisions"),
-    (["--precision", "bf16", "--optimize", "--calibration", "."], "--optimize guards its reduced precisions on the "
-                                                                   "bundled photos"),
 ])
 def test_bad_backend_options_are_one_line(args: list[str], message: str) -> None:
     res = zoo_cli("bench", "resnet18", "--iters", "1", "--random-init", "-q", *args)
     assert res.returncode != 0
     assert message in one_line_error(res)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--backend", "onnxruntime"], "--calibration is for reduced precisions"),
+    (["--precision", "bf16", "--optimize"], "--optimize guards its reduced precisions on the bundled photos"),
+])
+def test_calibration_where_it_does_not_apply_is_one_line(args: list[str], message: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = zoo_in_process(capsys, "bench", "resnet18", "--random-init", "-q", "--calibration", str(tmp_path),
+                                  *args)
+    assert code == 2 and message in err, err
 
 
 def test_int8_rows_are_calibrated_and_guarded_on_the_calibration_folder(tmp_path: Path) -> None:
