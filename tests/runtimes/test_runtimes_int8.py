@@ -108,7 +108,9 @@ def test_a_guard_that_cannot_run_says_so_and_is_not_same(resnet18: Any, home: Pa
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("predict exploded")
 
-    monkeypatch.setattr("zoo.runtimes.guard.guard", broken)
+    gm = importlib.import_module("zoo.runtimes.guard")
+    real = gm.guard
+    monkeypatch.setattr(gm, "guard", broken)
     two = tmp_path / "two"
     two.mkdir()
     for p in sorted(BUNDLED.glob("*.jpg"))[1:3]:
@@ -117,6 +119,9 @@ def test_a_guard_that_cannot_run_says_so_and_is_not_same(resnet18: Any, home: Pa
     assert res.guard["ran"] is False and res.guard["same"] is False
     assert res.guard["summary"] == "not run: RuntimeError: predict exploded"
     assert res.guard["fp32_layers"] == []  # nothing to fall back from: the answers were never compared
+    monkeypatch.setattr(gm, "guard", real)  # the next use of the cached artefact guards it: "not run" is no verdict
+    again = export(resnet18, "onnx", precision="int8", input_size=SIZE, calibration=two)
+    assert again.cached and again.path == res.path and again.guard["ran"] and again.guard["images"] == 2 * JUDGED
 
 
 def test_until_same_falls_back_step_by_step_and_keeps_the_last_step_when_nothing_helps() -> None:

@@ -671,8 +671,9 @@ def _cache_hit(folder: Path, fmt: str, model: Any, precision: str, leaves: list[
     parity, guard = manifest.get("parity") or {}, manifest.get("guard") or {}
     if check and precision != "fp32" and not guard:
         return None  # cached by a --no-check export: make it again with the guard (and its fp32 fallback)
-    stale = check and cal is not None and guard.get("images_sha256") != cal.sha256
-    if (check and not parity) or stale:  # cached by a --no-check export, or guarded on other photos: once
+    # guarded on other photos, or not at all (the guard could not run then: no verdict to keep)
+    stale = check and cal is not None and (guard.get("images_sha256") != cal.sha256 or not guard.get("ran", True))
+    if (check and not parity) or stale:  # cached by a --no-check export, or stale: once
         from zoo.fsutil import write_json_atomic
 
         if not parity:
