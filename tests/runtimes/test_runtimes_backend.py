@@ -17,6 +17,7 @@ from clikit import zoo_in_process as run_cli
 from rtkit import one_line
 
 import zoo
+from zoo.data import SAMPLE_IMAGE
 from zoo.errors import InputError
 from zoo.runtimes import with_backend
 from zoo.runtimes.runners import cpu_has_bf16
@@ -28,8 +29,6 @@ CONF = 0.1  # below the default 0.25: more boxes to compare (10 on the four phot
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_classifier_on_a_backend_answers_like_pytorch(backend: str, resnet18: Any, home: Path) -> None:
-    from zoo.testing.kit import SAMPLE_IMAGE
-
     fast = with_backend(resnet18, backend, threads=1, input_size=64)
     assert type(fast) is type(resnet18) and fast.backend == backend and fast.label_set() == resnet18.label_set()
     info = fast.backend_info
@@ -150,7 +149,7 @@ def test_predict_cli_on_onnxruntime(yolo_pair: tuple[Any, Any], in_yolo_home: Pa
 ])
 def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    args = [str(IMAGES[0]) if a == "IMG" else str(tmp_path) if a == "DIR" else a for a in args]
+    args = [str(SAMPLE_IMAGE) if a == "IMG" else str(tmp_path) if a == "DIR" else a for a in args]
     code, _, err = run_cli(capsys, *args)
     assert code == 2 and message in one_line(err)
 
@@ -158,10 +157,10 @@ def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path,
 def test_missing_runtime_and_missing_bf16_are_one_line(monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if `cvzoo[runtimes]` were not installed
-    code, _, err = run_cli(capsys, "predict", "resnet18", str(IMAGES[0]), "--random-init", "--backend", "onnxruntime")
+    code, _, err = run_cli(capsys, "predict", "resnet18", str(SAMPLE_IMAGE), "--random-init", "--backend", "onnxruntime")
     assert code == 1 and "onnxruntime is not installed" in one_line(err) and "pip install 'cvzoo[runtimes]'" in err
     monkeypatch.setattr("zoo.runtimes.runners.cpu_has_bf16", lambda: False)
-    code, _, err = run_cli(capsys, "predict", "resnet18", str(IMAGES[0]), "--random-init", "--backend", "openvino",
+    code, _, err = run_cli(capsys, "predict", "resnet18", str(SAMPLE_IMAGE), "--random-init", "--backend", "openvino",
                            "--precision", "bf16")
     assert code == 2 and "this CPU has no native bf16 (AVX512-BF16 or AMX)" in one_line(err)
 
