@@ -69,20 +69,22 @@ def main() -> None:
              for step in FP32_FALLBACKS for layers in [sensitive_layers(onnx_file, *step)[0]]]
     hints = ("f32", "bf16") if cpu_has_bf16() else ("f32",)
     print(f"{'kept fp32 (rest int8)':<34}{'rest run as':>12}{'max score diff':>16}{'ms':>8}  guard")
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, keep) in enumerate(rows):
-            path = Path(tmp) / f"{i}.xml"
-            ov.save_model(quantize_openvino(onnx_file, samples, keep + decoding), str(path), compress_to_fp16=False)
-            for hint in hints if keep else hints[:1]:
-                OV_PRECISION["int8"] = hint  # how the runner compiles an int8 IR: what NNCF left alone runs so
-                candidate = run_artefact(model, path, "openvino", "int8", meta, args.threads)
-                verdict = guard_models(model, candidate, "int8", cal, meta, (SIZE, SIZE))
-                metrics = verdict.metrics
-                said = verdict.summary.split(":")[0] if not verdict.same else "same"  # "3 of 9 detections differ, 2 extra"
-                print(f"{label:<34}{'int8+' + hint if keep else 'int8':>12}"
-                      f"{metrics.get('max_score_diff', float('nan')):>16.3f}{p50_ms(candidate, x):>8.1f}  {said}",
-                      flush=True)
-        OV_PRECISION["int8"] = "f32"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (label, keep) in enumerate(rows):
+                path = Path(tmp) / f"{i}.xml"
+                ov.save_model(quantize_openvino(onnx_file, samples, keep + decoding), str(path), compress_to_fp16=False)
+                for hint in hints if keep else hints[:1]:
+                    OV_PRECISION["int8"] = hint  # how the runner compiles an int8 IR: what NNCF left alone runs so
+                    candidate = run_artefact(model, path, "openvino", "int8", meta, args.threads)
+                    verdict = guard_models(model, candidate, "int8", cal, meta, (SIZE, SIZE))
+                    metrics = verdict.metrics
+                    said = verdict.summary.split(":")[0] if not verdict.same else "same"  # "3 of 9 detections differ, 2 extra"
+                    print(f"{label:<34}{'int8+' + hint if keep else 'int8':>12}"
+                          f"{metrics.get('max_score_diff', float('nan')):>16.3f}{p50_ms(candidate, x):>8.1f}  {said}",
+                          flush=True)
+    finally:
+        OV_PRECISION["int8"] = "f32"  # the runner's own setting back
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.errors import ExportError, InputError
+from zoo.errors import ExportError, InputError, first_line
 
 __all__ = ["BUNDLED", "HELD_OUT_VIEWS", "CalibrationSet", "GuardInput", "PhotoError", "calibration_samples",
            "calibration_set", "decoded", "image_leaves"]
@@ -111,8 +111,6 @@ def _identify(path: Path, root: Path) -> None:
     any export: PIL reads the header only (a truncated photo is found when it is decoded: calibration_samples)."""
     from PIL import Image
 
-    from zoo.errors import first_line
-
     try:
         with Image.open(path):
             pass
@@ -150,8 +148,6 @@ def _made(model: Any, photo: Path, leaves: list[torch.Tensor]) -> str:
         with torch.inference_mode():
             batch, _ = model.preprocess(str(photo), **kwargs)
     except Exception as e:
-        from zoo.errors import first_line
-
         return f"an error ({first_line(e, with_type=True)})"
     if isinstance(batch, torch.Tensor):
         return _shape(batch)
